@@ -1,0 +1,21 @@
+//! The Gatehouse registry: who may ask. Tenants, clients of three kinds, their secrets,
+//! roles and local users; the pure rules that bind them; and the stores that keep them.
+//!
+//! Nothing here speaks HTTP. The rules are those of `shared/spec/admin-api.md`.
+
+pub mod client;
+pub mod error;
+pub mod role;
+pub mod secret;
+pub mod store;
+pub mod tenant;
+pub mod uri;
+pub mod user;
+
+pub use client::{Client, ClientChanges, ClientKind};
+pub use error::{Invalid, RegistryError, Result};
+pub use role::{Role, TENANT_ADMINISTRATOR, TENANT_MEMBER};
+pub use secret::{ClientSecret, NewSecret, SecretHash, SecretValue};
+pub use store::{ClientRef, ListQuery, Page, SecretChanges, Store};
+pub use tenant::{SigningKeyRecord, Tenant, TenantSeed};
+pub use user::{User, UserChanges};

@@ -1,0 +1,209 @@
+//! Client secrets: generated here, shown once, stored only as a hash.
+//!
+//! Secrets are 256 random bits from the operating system's CSPRNG. Because they carry that
+//! much entropy, a single SHA-256 is a sound verifier: no dictionary or brute force reaches
+//! a 2^256 space, so a slow password hash (bcrypt, PBKDF2, Argon2) would only cost every
+//! token request time without adding safety (`shared/spec/protocol.md`, Token).
+
+use std::fmt;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use ring::digest::{digest, SHA256};
+use ring::rand::{SecureRandom, SystemRandom};
+use subtle::ConstantTimeEq;
+use time::OffsetDateTime;
+
+use crate::error::{Invalid, RegistryError, Result};
+
+/// At most this many secrets per client (admin-api.md, Rules).
+pub const MAX_SECRETS_PER_CLIENT: usize = 10;
+
+const SECRET_BYTES: usize = 32;
+
+/// A plaintext secret. Its `Debug` is redacted; the value is reached only by [`expose`].
+///
+/// [`expose`]: SecretValue::expose
+#[derive(Clone)]
+pub struct SecretValue(String);
+
+impl SecretValue {
+    /// Wraps a value given by the operator (configuration) or presented by a client.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// Draws a new secret from the CSPRNG.
+    pub fn generate() -> Result<Self> {
+        let mut bytes = [0u8; SECRET_BYTES];
+        SystemRandom::new()
+            .fill(&mut bytes)
+            .map_err(|_| RegistryError::Storage("the system random source failed".into()))?;
+        Ok(Self(URL_SAFE_NO_PAD.encode(bytes)))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn hash(&self) -> SecretHash {
+        SecretHash(digest(&SHA256, self.0.as_bytes()).as_ref().to_vec())
+    }
+}
+
+impl fmt::Debug for SecretValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretValue(<redacted>)")
+    }
+}
+
+/// The stored verifier of a secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretHash(Vec<u8>);
+
+impl SecretHash {
+    pub fn from_bytes(bytes: Vec<u8>) -> Self {
+        Self(bytes)
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// Constant-time comparison, so timing tells nothing about how much matched.
+    pub fn matches(&self, other: &SecretHash) -> bool {
+        self.0.ct_eq(&other.0).into()
+    }
+}
+
+impl fmt::Debug for SecretHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretHash(<redacted>)")
+    }
+}
+
+/// When a secret stops authenticating. `None` is "Never Expires".
+pub type Expiration = Option<OffsetDateTime>;
+
+/// A secret as stored: everything but the value.
+#[derive(Debug, Clone)]
+pub struct ClientSecret {
+    /// Per client, counting from 1, never reused.
+    pub id: u32,
+    pub description: String,
+    pub expiration: Expiration,
+    pub hash: SecretHash,
+    pub created: OffsetDateTime,
+}
+
+impl ClientSecret {
+    pub fn is_live(&self, now: OffsetDateTime) -> bool {
+        self.expiration.is_none_or(|at| now < at)
+    }
+}
+
+/// What the caller asks for when adding a secret; the store assigns the id.
+#[derive(Debug, Clone)]
+pub struct NewSecret {
+    pub description: String,
+    pub expiration: Expiration,
+    pub hash: SecretHash,
+    pub created: OffsetDateTime,
+}
+
+/// The `Expires`/`Expiration` rules of the contract: `Expires` defaults to true; true needs
+/// an `Expiration`, false forbids one. An expiration already past is refused too: it would
+/// create a secret that can never be used.
+pub fn expiration_rule(
+    expires: Option<bool>,
+    expiration: Option<OffsetDateTime>,
+    now: OffsetDateTime,
+    names: (&str, &str),
+) -> Result<Expiration, Invalid> {
+    let (expires_field, expiration_field) = names;
+    match (expires.unwrap_or(true), expiration) {
+        (true, None) => Err(Invalid::new(
+            expiration_field,
+            format!(
+                "is required when {expires_field} is true (use {expires_field}: false for a secret that never expires)"
+            ),
+        )),
+        (true, Some(at)) if at <= now => Err(Invalid::new(expiration_field, "must be in the future")),
+        (true, Some(at)) => Ok(Some(at)),
+        (false, None) => Ok(None),
+        (false, Some(_)) => {
+            Err(Invalid::new(expiration_field, format!("must be absent or null when {expires_field} is false")))
+        }
+    }
+}
+
+pub const DESCRIPTION_MAX: usize = 256;
+
+pub fn description_rule(field: &str, description: Option<String>) -> Result<String, Invalid> {
+    let description = description.unwrap_or_default();
+    if description.chars().count() > DESCRIPTION_MAX {
+        return Err(Invalid::new(field, format!("must be at most {DESCRIPTION_MAX} characters")));
+    }
+    Ok(description)
+}
+
+/// True when `presented` is one of the client's live secrets. Hashes once, then compares
+/// against every live secret without stopping early.
+pub fn verify(secrets: &[ClientSecret], presented: &SecretValue, now: OffsetDateTime) -> bool {
+    let hash = presented.hash();
+    secrets.iter().filter(|s| s.is_live(now)).fold(false, |found, s| s.hash.matches(&hash) | found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn stored(id: u32, value: &SecretValue, expiration: Expiration) -> ClientSecret {
+        ClientSecret {
+            id,
+            description: String::new(),
+            expiration,
+            hash: value.hash(),
+            created: datetime!(2026-01-01 0:00 UTC),
+        }
+    }
+
+    #[test]
+    fn generated_secrets_are_long_distinct_and_redacted() {
+        let a = SecretValue::generate().expect("rng");
+        let b = SecretValue::generate().expect("rng");
+        assert_eq!(a.expose().len(), 43);
+        assert_ne!(a.expose(), b.expose());
+        assert_eq!(format!("{a:?}"), "SecretValue(<redacted>)");
+    }
+
+    #[test]
+    fn any_live_secret_verifies_and_an_expired_one_never_does() {
+        let now = datetime!(2026-06-01 0:00 UTC);
+        let live = SecretValue::new("live");
+        let never = SecretValue::new("never");
+        let expired = SecretValue::new("expired");
+        let secrets = [
+            stored(1, &live, Some(datetime!(2027-01-01 0:00 UTC))),
+            stored(2, &never, None),
+            stored(3, &expired, Some(now)),
+        ];
+        assert!(verify(&secrets, &live, now));
+        assert!(verify(&secrets, &never, now));
+        assert!(!verify(&secrets, &expired, now));
+        assert!(!verify(&secrets, &SecretValue::new("other"), now));
+    }
+
+    #[test]
+    fn expiration_rules_follow_the_contract() {
+        let now = datetime!(2026-06-01 0:00 UTC);
+        let later = datetime!(2027-06-01 0:00 UTC);
+        let names = ("Expires", "Expiration");
+        assert_eq!(expiration_rule(None, Some(later), now, names), Ok(Some(later)));
+        assert_eq!(expiration_rule(Some(false), None, now, names), Ok(None));
+        assert!(expiration_rule(None, None, now, names).is_err());
+        assert!(expiration_rule(Some(false), Some(later), now, names).is_err());
+        assert!(expiration_rule(Some(true), Some(now), now, names).is_err());
+    }
+}

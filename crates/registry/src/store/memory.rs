@@ -1,0 +1,378 @@
+//! The in-memory reference store: the contract of the traits in the fewest lines. One lock
+//! around all state makes every method a transaction. For tests and experiments; nothing
+//! survives the process.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{
+    check_role_refs, next_secret, tenant_full, ClientRef, ClientStore, KeyStore, ListQuery, Page, RoleStore,
+    SecretChanges, TenantStore, UserStore,
+};
+use crate::client::{Client, ClientChanges, ClientKind};
+use crate::error::{RegistryError, Result};
+use crate::role::Role;
+use crate::secret::{ClientSecret, NewSecret};
+use crate::tenant::{SigningKeyRecord, Tenant, TenantSeed};
+use crate::user::{User, UserChanges};
+
+#[derive(Debug, Default, Clone)]
+struct Entry {
+    client: Option<Client>,
+    secrets: Vec<ClientSecret>,
+    next_secret_id: u32,
+    /// Creation order, for stable paging.
+    seq: u64,
+}
+
+#[derive(Debug, Default, Clone)]
+struct State {
+    tenants: BTreeMap<Uuid, Tenant>,
+    roles: HashMap<Uuid, Vec<Role>>,
+    clients: HashMap<Uuid, Entry>,
+    users: Vec<User>,
+    keys: Vec<SigningKeyRecord>,
+    seq: u64,
+}
+
+impl State {
+    fn tenant(&self, id: Uuid) -> Result<&Tenant> {
+        self.tenants.get(&id).ok_or(RegistryError::NotFound("tenant"))
+    }
+
+    fn entry(&mut self, at: ClientRef) -> Result<&mut Entry> {
+        self.clients
+            .get_mut(&at.id)
+            .filter(|e| e.client.as_ref().is_some_and(|c| c.tenant_id == at.tenant_id && c.kind == at.kind))
+            .ok_or(RegistryError::NotFound("client"))
+    }
+
+    fn role_exists(&self, tenant_id: Uuid) -> impl Fn(&Uuid) -> bool + '_ {
+        move |id| self.roles.get(&tenant_id).is_some_and(|rs| rs.iter().any(|r| r.id == *id))
+    }
+
+    fn insert_client(&mut self, client: Client, secret: Option<NewSecret>) -> Result<Option<ClientSecret>> {
+        self.tenant(client.tenant_id)?;
+        if self.clients.contains_key(&client.id) {
+            return Err(RegistryError::Conflict(format!("a client with id {} already exists", client.id)));
+        }
+        let in_tenant =
+            self.clients.values().filter(|e| e.client.as_ref().is_some_and(|c| c.tenant_id == client.tenant_id));
+        tenant_full(in_tenant.count() as u64)?;
+        check_role_refs(&client.role_ids, self.role_exists(client.tenant_id))?;
+        let first = secret.map(|s| next_secret(0, 1, s)).transpose()?;
+        self.seq += 1;
+        self.clients.insert(
+            client.id,
+            Entry { secrets: first.iter().cloned().collect(), next_secret_id: 2, seq: self.seq, client: Some(client) },
+        );
+        Ok(first)
+    }
+
+    fn insert_user(&mut self, user: User) -> Result<User> {
+        let key = User::name_key(&user.user_name);
+        if self.users.iter().any(|u| u.id == user.id) {
+            return Err(RegistryError::Conflict(format!("a user with id {} already exists", user.id)));
+        }
+        if self.users.iter().any(|u| u.tenant_id == user.tenant_id && User::name_key(&u.user_name) == key) {
+            return Err(RegistryError::Conflict(format!("the user name {} is taken", user.user_name)));
+        }
+        check_role_refs(&user.role_ids, self.role_exists(user.tenant_id))?;
+        self.users.push(user.clone());
+        Ok(user)
+    }
+}
+
+/// Keeps everything in memory behind one lock.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, State>> {
+        self.state.lock().map_err(|_| RegistryError::Storage("memory store lock poisoned".into()))
+    }
+}
+
+fn page<T: Clone>(items: Vec<&T>, query: &ListQuery) -> Page<T> {
+    let total = items.len() as u64;
+    let items = items
+        .into_iter()
+        .skip(usize::try_from(query.skip).unwrap_or(usize::MAX))
+        .take(usize::try_from(query.count).unwrap_or(usize::MAX))
+        .cloned()
+        .collect();
+    Page { items, total }
+}
+
+#[async_trait]
+impl TenantStore for MemoryStore {
+    async fn is_empty(&self) -> Result<bool> {
+        Ok(self.lock()?.tenants.is_empty())
+    }
+
+    async fn create_tenant(&self, seed: TenantSeed) -> Result<()> {
+        let mut guard = self.lock()?;
+        if guard.tenants.contains_key(&seed.tenant.id) {
+            return Err(RegistryError::Conflict(format!("tenant {} already exists", seed.tenant.id)));
+        }
+        // Work on a copy so that a failure part-way leaves nothing behind.
+        let mut next = guard.clone();
+        next.tenants.insert(seed.tenant.id, seed.tenant.clone());
+        next.roles.insert(seed.tenant.id, Role::built_ins().to_vec());
+        for user in seed.users {
+            next.insert_user(user)?;
+        }
+        for (client, secret) in seed.clients {
+            next.insert_client(client, secret)?;
+        }
+        *guard = next;
+        Ok(())
+    }
+
+    async fn get_tenant(&self, id: Uuid) -> Result<Tenant> {
+        self.lock()?.tenant(id).cloned()
+    }
+
+    async fn list_tenants(&self) -> Result<Vec<Tenant>> {
+        Ok(self.lock()?.tenants.values().cloned().collect())
+    }
+}
+
+#[async_trait]
+impl ClientStore for MemoryStore {
+    async fn create_client(&self, client: Client, secret: Option<NewSecret>) -> Result<Option<ClientSecret>> {
+        self.lock()?.insert_client(client, secret)
+    }
+
+    async fn get_client(&self, at: ClientRef) -> Result<Client> {
+        let mut state = self.lock()?;
+        let entry = state.entry(at)?;
+        entry.client.clone().ok_or(RegistryError::NotFound("client"))
+    }
+
+    async fn find_client(&self, id: Uuid) -> Result<Option<(Client, Vec<ClientSecret>)>> {
+        let state = self.lock()?;
+        Ok(state.clients.get(&id).and_then(|e| e.client.clone().map(|c| (c, e.secrets.clone()))))
+    }
+
+    async fn list_clients(&self, tenant_id: Uuid, kind: ClientKind, query: &ListQuery) -> Result<Page<Client>> {
+        let state = self.lock()?;
+        state.tenant(tenant_id)?;
+        let mut entries: Vec<&Entry> = state
+            .clients
+            .values()
+            .filter(|e| {
+                e.client.as_ref().is_some_and(|c| {
+                    c.tenant_id == tenant_id
+                        && c.kind == kind
+                        && (query.ids.is_empty() || query.ids.contains(&c.id))
+                        && (query.tags.is_empty() || c.tags.iter().any(|t| query.tags.contains(t)))
+                })
+            })
+            .collect();
+        entries.sort_by_key(|e| e.seq);
+        Ok(page(entries.into_iter().filter_map(|e| e.client.as_ref()).collect(), query))
+    }
+
+    async fn update_client(&self, at: ClientRef, changes: ClientChanges) -> Result<Client> {
+        let mut state = self.lock()?;
+        let mut client = state.entry(at)?.client.clone().ok_or(RegistryError::NotFound("client"))?;
+        client.apply(changes)?;
+        check_role_refs(&client.role_ids, state.role_exists(at.tenant_id))?;
+        state.entry(at)?.client = Some(client.clone());
+        Ok(client)
+    }
+
+    async fn delete_client(&self, at: ClientRef) -> Result<()> {
+        let mut state = self.lock()?;
+        state.entry(at)?;
+        state.clients.remove(&at.id);
+        Ok(())
+    }
+
+    async fn add_secret(&self, at: ClientRef, secret: NewSecret) -> Result<ClientSecret> {
+        let mut state = self.lock()?;
+        let entry = state.entry(at)?;
+        let stored = next_secret(entry.secrets.len(), entry.next_secret_id, secret)?;
+        entry.next_secret_id += 1;
+        entry.secrets.push(stored.clone());
+        Ok(stored)
+    }
+
+    async fn list_secrets(&self, at: ClientRef) -> Result<Vec<ClientSecret>> {
+        Ok(self.lock()?.entry(at)?.secrets.clone())
+    }
+
+    async fn update_secret(&self, at: ClientRef, secret_id: u32, changes: SecretChanges) -> Result<ClientSecret> {
+        let mut state = self.lock()?;
+        let secret =
+            state.entry(at)?.secrets.iter_mut().find(|s| s.id == secret_id).ok_or(RegistryError::NotFound("secret"))?;
+        if let Some(d) = changes.description {
+            secret.description = d;
+        }
+        if let Some(e) = changes.expiration {
+            secret.expiration = e;
+        }
+        Ok(secret.clone())
+    }
+
+    async fn delete_secret(&self, at: ClientRef, secret_id: u32) -> Result<()> {
+        let mut state = self.lock()?;
+        let secrets = &mut state.entry(at)?.secrets;
+        let before = secrets.len();
+        secrets.retain(|s| s.id != secret_id);
+        if secrets.len() == before {
+            return Err(RegistryError::NotFound("secret"));
+        }
+        Ok(())
+    }
+
+    async fn cors_origin_allowed(&self, origin: &str) -> Result<bool> {
+        let state = self.lock()?;
+        Ok(state
+            .clients
+            .values()
+            .filter_map(|e| e.client.as_ref())
+            .any(|c| c.enabled && c.allowed_cors_origins.iter().any(|o| o == origin)))
+    }
+}
+
+#[async_trait]
+impl RoleStore for MemoryStore {
+    async fn list_roles(&self, tenant_id: Uuid) -> Result<Vec<Role>> {
+        self.lock()?.roles.get(&tenant_id).cloned().ok_or(RegistryError::NotFound("tenant"))
+    }
+
+    async fn get_role(&self, tenant_id: Uuid, id: Uuid) -> Result<Role> {
+        let state = self.lock()?;
+        let roles = state.roles.get(&tenant_id).ok_or(RegistryError::NotFound("tenant"))?;
+        roles.iter().find(|r| r.id == id).cloned().ok_or(RegistryError::NotFound("role"))
+    }
+
+    async fn create_role(&self, tenant_id: Uuid, role: Role) -> Result<Role> {
+        let mut state = self.lock()?;
+        let roles = state.roles.get_mut(&tenant_id).ok_or(RegistryError::NotFound("tenant"))?;
+        if roles.iter().any(|r| r.id == role.id) {
+            return Err(RegistryError::Conflict(format!("a role with id {} already exists", role.id)));
+        }
+        roles.push(role.clone());
+        Ok(role)
+    }
+
+    async fn delete_role(&self, tenant_id: Uuid, id: Uuid) -> Result<()> {
+        let mut state = self.lock()?;
+        let roles = state.roles.get_mut(&tenant_id).ok_or(RegistryError::NotFound("tenant"))?;
+        let role = roles.iter().find(|r| r.id == id).ok_or(RegistryError::NotFound("role"))?;
+        if role.built_in {
+            return Err(RegistryError::invalid("Id", "a built-in role cannot be deleted"));
+        }
+        roles.retain(|r| r.id != id);
+        for c in state.clients.values_mut().filter_map(|e| e.client.as_mut()) {
+            c.role_ids.retain(|r| *r != id);
+        }
+        for u in state.users.iter_mut() {
+            u.role_ids.retain(|r| *r != id);
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl UserStore for MemoryStore {
+    async fn create_user(&self, user: User) -> Result<User> {
+        let mut state = self.lock()?;
+        state.tenant(user.tenant_id)?;
+        state.insert_user(user)
+    }
+
+    async fn get_user(&self, tenant_id: Uuid, id: Uuid) -> Result<User> {
+        let state = self.lock()?;
+        state
+            .users
+            .iter()
+            .find(|u| u.tenant_id == tenant_id && u.id == id)
+            .cloned()
+            .ok_or(RegistryError::NotFound("user"))
+    }
+
+    async fn find_user_by_name(&self, tenant_id: Uuid, user_name: &str) -> Result<Option<User>> {
+        let key = User::name_key(user_name);
+        let state = self.lock()?;
+        Ok(state.users.iter().find(|u| u.tenant_id == tenant_id && User::name_key(&u.user_name) == key).cloned())
+    }
+
+    async fn list_users(&self, tenant_id: Uuid, query: &ListQuery) -> Result<Page<User>> {
+        let state = self.lock()?;
+        state.tenant(tenant_id)?;
+        let users = state
+            .users
+            .iter()
+            .filter(|u| u.tenant_id == tenant_id && (query.ids.is_empty() || query.ids.contains(&u.id)))
+            .collect();
+        Ok(page(users, query))
+    }
+
+    async fn update_user(&self, tenant_id: Uuid, id: Uuid, changes: UserChanges) -> Result<User> {
+        let mut state = self.lock()?;
+        let index = state
+            .users
+            .iter()
+            .position(|u| u.tenant_id == tenant_id && u.id == id)
+            .ok_or(RegistryError::NotFound("user"))?;
+        let mut user = state.users[index].clone();
+        user.apply(changes)?;
+        let key = User::name_key(&user.user_name);
+        if state.users.iter().any(|u| u.tenant_id == tenant_id && u.id != id && User::name_key(&u.user_name) == key) {
+            return Err(RegistryError::Conflict(format!("the user name {} is taken", user.user_name)));
+        }
+        check_role_refs(&user.role_ids, state.role_exists(tenant_id))?;
+        state.users[index] = user.clone();
+        Ok(user)
+    }
+
+    async fn delete_user(&self, tenant_id: Uuid, id: Uuid) -> Result<()> {
+        let mut state = self.lock()?;
+        let before = state.users.len();
+        state.users.retain(|u| !(u.tenant_id == tenant_id && u.id == id));
+        if state.users.len() == before {
+            return Err(RegistryError::NotFound("user"));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl KeyStore for MemoryStore {
+    async fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>> {
+        Ok(self.lock()?.keys.clone())
+    }
+
+    async fn rotate_signing_key(&self, key: SigningKeyRecord, at: OffsetDateTime) -> Result<()> {
+        let mut state = self.lock()?;
+        for k in state.keys.iter_mut().filter(|k| k.alg == key.alg && k.retired.is_none()) {
+            k.retired = Some(at);
+        }
+        state.keys.push(key);
+        Ok(())
+    }
+
+    async fn prune_signing_keys(&self, before: OffsetDateTime) -> Result<()> {
+        self.lock()?.keys.retain(|k| k.retired.is_none_or(|r| r >= before));
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    crate::store_suite!((super::MemoryStore::new(), ()));
+}

@@ -1,0 +1,176 @@
+//! Storage: narrow traits whose doc comments are their contracts, an in-memory reference
+//! store, the SQLite store, and the suite every store must pass.
+//!
+//! Every method is one transaction: it either does all it says or nothing. Rules that
+//! need the stored state (limits, uniqueness, role references) are checked inside that
+//! transaction, so concurrent calls cannot break them.
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::client::{Client, ClientChanges, ClientKind};
+use crate::error::Result;
+use crate::role::Role;
+use crate::secret::{ClientSecret, Expiration, NewSecret};
+use crate::tenant::{SigningKeyRecord, Tenant, TenantSeed};
+use crate::user::{User, UserChanges};
+
+pub mod memory;
+pub mod sqlite;
+#[cfg(any(test, feature = "test-suite"))]
+pub mod suite;
+
+/// Which client: its tenant, the collection (kind) it is reached through, its id.
+/// A client reached through another kind's collection does not exist there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientRef {
+    pub tenant_id: Uuid,
+    pub kind: ClientKind,
+    pub id: Uuid,
+}
+
+/// A list request: `skip` and `count` page; `ids` and `tags`, when not empty, keep only
+/// items with one of those ids and one of those tags.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListQuery {
+    pub skip: u64,
+    pub count: u64,
+    pub ids: Vec<Uuid>,
+    pub tags: Vec<String>,
+}
+
+impl Default for ListQuery {
+    fn default() -> Self {
+        Self { skip: 0, count: 100, ids: Vec::new(), tags: Vec::new() }
+    }
+}
+
+/// One page of a list, and how many items match in all.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+}
+
+/// A change to a stored secret; `None` leaves that part as it is.
+#[derive(Debug, Clone, Default)]
+pub struct SecretChanges {
+    pub description: Option<String>,
+    pub expiration: Option<Expiration>,
+}
+
+#[async_trait]
+pub trait TenantStore: Send + Sync {
+    /// True when no tenant exists yet: the server's first start.
+    async fn is_empty(&self) -> Result<bool>;
+    /// Creates the tenant, its built-in roles, and the seed's users and clients (with their
+    /// secrets). `Conflict` when the tenant exists.
+    async fn create_tenant(&self, seed: TenantSeed) -> Result<()>;
+    /// `NotFound("tenant")` when absent.
+    async fn get_tenant(&self, id: Uuid) -> Result<Tenant>;
+    async fn list_tenants(&self) -> Result<Vec<Tenant>>;
+}
+
+#[async_trait]
+pub trait ClientStore: Send + Sync {
+    /// Stores a new client and, for kinds with secrets, its first secret. `Conflict` when
+    /// the id is taken (in any tenant: the token endpoint knows clients by id alone);
+    /// `Invalid` when a role id is not a role of the tenant or the tenant is full;
+    /// `NotFound("tenant")` when the tenant does not exist.
+    async fn create_client(&self, client: Client, secret: Option<NewSecret>) -> Result<Option<ClientSecret>>;
+    /// `NotFound("client")` when absent from that tenant and kind.
+    async fn get_client(&self, at: ClientRef) -> Result<Client>;
+    /// The client with this id in any tenant, with all its secrets, for authenticating it.
+    async fn find_client(&self, id: Uuid) -> Result<Option<(Client, Vec<ClientSecret>)>>;
+    /// Clients of one kind in a tenant, in creation order.
+    async fn list_clients(&self, tenant_id: Uuid, kind: ClientKind, query: &ListQuery) -> Result<Page<Client>>;
+    /// Reads the client, applies [`Client::apply`], checks role references, and writes it,
+    /// all in one transaction. Nothing changes on error.
+    async fn update_client(&self, at: ClientRef, changes: ClientChanges) -> Result<Client>;
+    /// Deletes the client and its secrets.
+    async fn delete_client(&self, at: ClientRef) -> Result<()>;
+    /// Adds a secret; `Invalid("Secrets")` when the client already has the maximum.
+    async fn add_secret(&self, at: ClientRef, secret: NewSecret) -> Result<ClientSecret>;
+    async fn list_secrets(&self, at: ClientRef) -> Result<Vec<ClientSecret>>;
+    /// `NotFound("secret")` when absent.
+    async fn update_secret(&self, at: ClientRef, secret_id: u32, changes: SecretChanges) -> Result<ClientSecret>;
+    /// `NotFound("secret")` when absent.
+    async fn delete_secret(&self, at: ClientRef, secret_id: u32) -> Result<()>;
+    /// True when some enabled client lists `origin` (normalised) in its CORS origins.
+    async fn cors_origin_allowed(&self, origin: &str) -> Result<bool>;
+}
+
+#[async_trait]
+pub trait RoleStore: Send + Sync {
+    async fn list_roles(&self, tenant_id: Uuid) -> Result<Vec<Role>>;
+    /// `NotFound("role")` when absent.
+    async fn get_role(&self, tenant_id: Uuid, id: Uuid) -> Result<Role>;
+    /// `Conflict` when the id is taken in the tenant.
+    async fn create_role(&self, tenant_id: Uuid, role: Role) -> Result<Role>;
+    /// Removes a custom role and every reference to it. `Invalid("Id")` for a built-in role.
+    async fn delete_role(&self, tenant_id: Uuid, id: Uuid) -> Result<()>;
+}
+
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    /// `Conflict` when the id or the user name (in any case) is taken in the tenant.
+    async fn create_user(&self, user: User) -> Result<User>;
+    async fn get_user(&self, tenant_id: Uuid, id: Uuid) -> Result<User>;
+    async fn find_user_by_name(&self, tenant_id: Uuid, user_name: &str) -> Result<Option<User>>;
+    async fn list_users(&self, tenant_id: Uuid, query: &ListQuery) -> Result<Page<User>>;
+    /// Applies [`User::apply`] in one transaction.
+    async fn update_user(&self, tenant_id: Uuid, id: Uuid, changes: UserChanges) -> Result<User>;
+    async fn delete_user(&self, tenant_id: Uuid, id: Uuid) -> Result<()>;
+}
+
+#[async_trait]
+pub trait KeyStore: Send + Sync {
+    /// Every stored signing key, oldest first.
+    async fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>>;
+    /// Adds a key and retires (`retired = at`) every key of the same algorithm that was
+    /// still signing, in one transaction.
+    async fn rotate_signing_key(&self, key: SigningKeyRecord, at: OffsetDateTime) -> Result<()>;
+    /// Deletes retired keys retired before `before`.
+    async fn prune_signing_keys(&self, before: OffsetDateTime) -> Result<()>;
+}
+
+/// Everything the server needs from storage.
+pub trait Store: TenantStore + ClientStore + RoleStore + UserStore + KeyStore {}
+
+impl<T: TenantStore + ClientStore + RoleStore + UserStore + KeyStore> Store for T {}
+
+/// Checks that every role id names a role of the tenant, naming the first that does not.
+pub(crate) fn check_role_refs(role_ids: &[Uuid], exists: impl Fn(&Uuid) -> bool) -> Result<()> {
+    match role_ids.iter().position(|r| !exists(r)) {
+        Some(i) => Err(crate::error::RegistryError::invalid(format!("RoleIds[{i}]"), "is not a role of this tenant")),
+        None => Ok(()),
+    }
+}
+
+/// Assigns the next secret id and refuses past the limit.
+pub(crate) fn next_secret(existing: usize, next_id: u32, secret: NewSecret) -> Result<ClientSecret> {
+    if existing >= crate::secret::MAX_SECRETS_PER_CLIENT {
+        return Err(crate::error::RegistryError::invalid(
+            "Secrets",
+            format!("a client may have at most {} secrets; delete one first", crate::secret::MAX_SECRETS_PER_CLIENT),
+        ));
+    }
+    Ok(ClientSecret {
+        id: next_id,
+        description: secret.description,
+        expiration: secret.expiration,
+        hash: secret.hash,
+        created: secret.created,
+    })
+}
+
+pub(crate) fn tenant_full(count: u64) -> Result<()> {
+    if count >= crate::client::MAX_CLIENTS_PER_TENANT {
+        return Err(crate::error::RegistryError::invalid(
+            "Id",
+            format!("the tenant already has the maximum of {} clients", crate::client::MAX_CLIENTS_PER_TENANT),
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,336 @@
+//! The SQLite store, the embedded default. All of Gatehouse's SQL lives in this module.
+//!
+//! WAL mode lets readers run beside the one writer. Every write is a `BEGIN IMMEDIATE`
+//! transaction, so the write lock is taken up front and two writers never deadlock on an
+//! upgrade. All database work runs on tokio's blocking pool, never on the async workers.
+
+use std::path::Path;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use r2d2::{Pool, PooledConnection};
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
+use rusqlite_migration::{Migrations, M};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{KeyStore, RoleStore, TenantStore};
+use crate::error::{RegistryError, Result};
+use crate::role::Role;
+use crate::tenant::{SigningKeyRecord, Tenant, TenantSeed};
+
+mod clients;
+mod users;
+
+const POOL_SIZE: u32 = 8;
+
+fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(include_str!("schema.sql"))])
+}
+
+/// A store in one SQLite database file.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: Pool<SqliteConnectionManager>,
+}
+
+pub(crate) fn storage(e: impl std::fmt::Display) -> RegistryError {
+    RegistryError::Storage(e.to_string())
+}
+
+pub(crate) fn ts(t: OffsetDateTime) -> i64 {
+    t.unix_timestamp()
+}
+
+pub(crate) fn from_ts(secs: i64) -> rusqlite::Result<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp(secs)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Integer, Box::new(e)))
+}
+
+pub(crate) fn uuid_col(s: String) -> rusqlite::Result<Uuid> {
+    Uuid::parse_str(&s)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
+}
+
+pub(crate) fn json_col<T: serde::de::DeserializeOwned>(s: String) -> rusqlite::Result<T> {
+    serde_json::from_str(&s)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| storage(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        let manager = SqliteConnectionManager::file(path).with_init(|c| {
+            c.busy_timeout(Duration::from_secs(10))?;
+            c.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
+        });
+        let mut first = Connection::open(path).map_err(storage)?;
+        first.pragma_update(None, "journal_mode", "WAL").map_err(storage)?;
+        first.pragma_update(None, "foreign_keys", "ON").map_err(storage)?;
+        migrations().to_latest(&mut first).map_err(storage)?;
+        drop(first);
+        let pool = Pool::builder().max_size(POOL_SIZE).build(manager).map_err(storage)?;
+        Ok(Self { pool })
+    }
+
+    fn conn(&self) -> Result<PooledConnection<SqliteConnectionManager>> {
+        self.pool.get().map_err(storage)
+    }
+
+    /// Runs a read on the blocking pool.
+    pub(crate) async fn read<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || f(&*store.conn()?)).await.map_err(storage)?
+    }
+
+    /// Runs `f` in one immediate transaction on the blocking pool; commits only on `Ok`.
+    pub(crate) async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
+    {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = store.conn()?;
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(storage)?;
+            let out = f(&tx)?;
+            tx.commit().map_err(storage)?;
+            Ok(out)
+        })
+        .await
+        .map_err(storage)?
+    }
+}
+
+pub(crate) fn tenant_exists(c: &Connection, id: Uuid) -> Result<()> {
+    let found: Option<i64> = c
+        .query_row("SELECT 1 FROM tenants WHERE id = ?1", [id.to_string()], |r| r.get(0))
+        .optional()
+        .map_err(storage)?;
+    found.map(|_| ()).ok_or(RegistryError::NotFound("tenant"))
+}
+
+pub(crate) fn role_exists(c: &Connection, tenant_id: Uuid) -> impl Fn(&Uuid) -> bool + '_ {
+    move |id| {
+        c.query_row(
+            "SELECT 1 FROM roles WHERE tenant_id = ?1 AND id = ?2",
+            [tenant_id.to_string(), id.to_string()],
+            |_| Ok(()),
+        )
+        .optional()
+        .ok()
+        .flatten()
+        .is_some()
+    }
+}
+
+fn insert_role(tx: &Connection, tenant_id: Uuid, role: &Role) -> Result<()> {
+    tx.execute(
+        "INSERT INTO roles (tenant_id, id, name, description, built_in) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![tenant_id.to_string(), role.id.to_string(), role.name, role.description, role.built_in],
+    )
+    .map_err(storage)?;
+    Ok(())
+}
+
+fn role_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Role> {
+    Ok(Role { id: uuid_col(r.get(0)?)?, name: r.get(1)?, description: r.get(2)?, built_in: r.get(3)? })
+}
+
+fn tenant_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Tenant> {
+    Ok(Tenant { id: uuid_col(r.get(0)?)?, name: r.get(1)?, created: from_ts(r.get(2)?)? })
+}
+
+#[async_trait]
+impl TenantStore for SqliteStore {
+    async fn is_empty(&self) -> Result<bool> {
+        self.read(|c| c.query_row("SELECT NOT EXISTS (SELECT 1 FROM tenants)", [], |r| r.get(0)).map_err(storage)).await
+    }
+
+    async fn create_tenant(&self, seed: TenantSeed) -> Result<()> {
+        self.write(move |tx| {
+            if tenant_exists(tx, seed.tenant.id).is_ok() {
+                return Err(RegistryError::Conflict(format!("tenant {} already exists", seed.tenant.id)));
+            }
+            tx.execute(
+                "INSERT INTO tenants (id, name, created) VALUES (?1, ?2, ?3)",
+                params![seed.tenant.id.to_string(), seed.tenant.name, ts(seed.tenant.created)],
+            )
+            .map_err(storage)?;
+            for role in Role::built_ins() {
+                insert_role(tx, seed.tenant.id, &role)?;
+            }
+            for user in &seed.users {
+                users::insert(tx, user)?;
+            }
+            for (client, secret) in seed.clients {
+                clients::insert(tx, &client, secret)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_tenant(&self, id: Uuid) -> Result<Tenant> {
+        self.read(move |c| {
+            c.query_row("SELECT id, name, created FROM tenants WHERE id = ?1", [id.to_string()], tenant_row)
+                .optional()
+                .map_err(storage)?
+                .ok_or(RegistryError::NotFound("tenant"))
+        })
+        .await
+    }
+
+    async fn list_tenants(&self) -> Result<Vec<Tenant>> {
+        self.read(|c| {
+            let mut st = c.prepare("SELECT id, name, created FROM tenants ORDER BY rowid").map_err(storage)?;
+            let rows = st.query_map([], tenant_row).map_err(storage)?;
+            rows.collect::<rusqlite::Result<_>>().map_err(storage)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl RoleStore for SqliteStore {
+    async fn list_roles(&self, tenant_id: Uuid) -> Result<Vec<Role>> {
+        self.read(move |c| {
+            tenant_exists(c, tenant_id)?;
+            let mut st = c
+                .prepare("SELECT id, name, description, built_in FROM roles WHERE tenant_id = ?1 ORDER BY rowid")
+                .map_err(storage)?;
+            let rows = st.query_map([tenant_id.to_string()], role_row).map_err(storage)?;
+            rows.collect::<rusqlite::Result<_>>().map_err(storage)
+        })
+        .await
+    }
+
+    async fn get_role(&self, tenant_id: Uuid, id: Uuid) -> Result<Role> {
+        self.read(move |c| {
+            tenant_exists(c, tenant_id)?;
+            c.query_row(
+                "SELECT id, name, description, built_in FROM roles WHERE tenant_id = ?1 AND id = ?2",
+                [tenant_id.to_string(), id.to_string()],
+                role_row,
+            )
+            .optional()
+            .map_err(storage)?
+            .ok_or(RegistryError::NotFound("role"))
+        })
+        .await
+    }
+
+    async fn create_role(&self, tenant_id: Uuid, role: Role) -> Result<Role> {
+        self.write(move |tx| {
+            tenant_exists(tx, tenant_id)?;
+            if role_exists(tx, tenant_id)(&role.id) {
+                return Err(RegistryError::Conflict(format!("a role with id {} already exists", role.id)));
+            }
+            insert_role(tx, tenant_id, &role)?;
+            Ok(role)
+        })
+        .await
+    }
+
+    async fn delete_role(&self, tenant_id: Uuid, id: Uuid) -> Result<()> {
+        self.write(move |tx| {
+            tenant_exists(tx, tenant_id)?;
+            let built_in: Option<bool> = tx
+                .query_row(
+                    "SELECT built_in FROM roles WHERE tenant_id = ?1 AND id = ?2",
+                    [tenant_id.to_string(), id.to_string()],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(storage)?;
+            match built_in {
+                None => Err(RegistryError::NotFound("role")),
+                Some(true) => Err(RegistryError::invalid("Id", "a built-in role cannot be deleted")),
+                Some(false) => {
+                    // References go with it: the foreign keys cascade.
+                    tx.execute(
+                        "DELETE FROM roles WHERE tenant_id = ?1 AND id = ?2",
+                        [tenant_id.to_string(), id.to_string()],
+                    )
+                    .map_err(storage)?;
+                    Ok(())
+                }
+            }
+        })
+        .await
+    }
+}
+
+fn key_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SigningKeyRecord> {
+    Ok(SigningKeyRecord {
+        kid: r.get(0)?,
+        alg: r.get(1)?,
+        private_der: r.get(2)?,
+        created: from_ts(r.get(3)?)?,
+        retired: r.get::<_, Option<i64>>(4)?.map(from_ts).transpose()?,
+    })
+}
+
+#[async_trait]
+impl KeyStore for SqliteStore {
+    async fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>> {
+        self.read(|c| {
+            let mut st = c
+                .prepare("SELECT kid, alg, private_der, created, retired FROM signing_keys ORDER BY rowid")
+                .map_err(storage)?;
+            let rows = st.query_map([], key_row).map_err(storage)?;
+            rows.collect::<rusqlite::Result<_>>().map_err(storage)
+        })
+        .await
+    }
+
+    async fn rotate_signing_key(&self, key: SigningKeyRecord, at: OffsetDateTime) -> Result<()> {
+        self.write(move |tx| {
+            tx.execute(
+                "UPDATE signing_keys SET retired = ?1 WHERE alg = ?2 AND retired IS NULL",
+                params![ts(at), key.alg],
+            )
+            .map_err(storage)?;
+            tx.execute(
+                "INSERT INTO signing_keys (kid, alg, private_der, created, retired) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![key.kid, key.alg, key.private_der, ts(key.created), key.retired.map(ts)],
+            )
+            .map_err(storage)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn prune_signing_keys(&self, before: OffsetDateTime) -> Result<()> {
+        self.write(move |tx| {
+            tx.execute("DELETE FROM signing_keys WHERE retired IS NOT NULL AND retired < ?1", [ts(before)])
+                .map_err(storage)?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_valid() {
+        migrations().validate().expect("valid migrations");
+    }
+
+    crate::store_suite!({
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SqliteStore::open(&dir.path().join("test.db")).expect("open");
+        (store, dir)
+    });
+}

@@ -1,0 +1,193 @@
+//! Local users in SQLite.
+
+use async_trait::async_trait;
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
+use uuid::Uuid;
+
+use super::{from_ts, json_col, role_exists, storage, tenant_exists, ts, uuid_col, SqliteStore};
+use crate::error::{RegistryError, Result};
+use crate::store::{check_role_refs, ListQuery, Page, UserStore};
+use crate::user::{User, UserChanges};
+
+const SELECT: &str = "SELECT u.tenant_id, u.id, u.user_name, u.given_name, u.surname, u.email, u.enabled,
+    u.password_hash, u.created,
+    (SELECT json_group_array(role_id) FROM (SELECT role_id FROM user_roles WHERE user_id = u.id ORDER BY position))
+    FROM users u";
+
+fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
+    let roles: Vec<String> = json_col(r.get(9)?)?;
+    Ok(User {
+        tenant_id: uuid_col(r.get(0)?)?,
+        id: uuid_col(r.get(1)?)?,
+        user_name: r.get(2)?,
+        given_name: r.get(3)?,
+        surname: r.get(4)?,
+        email: r.get(5)?,
+        enabled: r.get(6)?,
+        password_hash: r.get(7)?,
+        created: from_ts(r.get(8)?)?,
+        role_ids: roles.into_iter().map(uuid_col).collect::<rusqlite::Result<_>>()?,
+    })
+}
+
+fn load(c: &Connection, tenant_id: Uuid, id: Uuid) -> Result<User> {
+    c.query_row(
+        &format!("{SELECT} WHERE u.tenant_id = ?1 AND u.id = ?2"),
+        [tenant_id.to_string(), id.to_string()],
+        user_row,
+    )
+    .optional()
+    .map_err(storage)?
+    .ok_or(RegistryError::NotFound("user"))
+}
+
+fn name_taken(c: &Connection, user: &User) -> Result<()> {
+    let taken: bool = c
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM users WHERE tenant_id = ?1 AND name_key = ?2 AND id <> ?3)",
+            params![user.tenant_id.to_string(), User::name_key(&user.user_name), user.id.to_string()],
+            |r| r.get(0),
+        )
+        .map_err(storage)?;
+    if taken {
+        return Err(RegistryError::Conflict(format!("the user name {} is taken", user.user_name)));
+    }
+    Ok(())
+}
+
+fn write_roles(tx: &Connection, user: &User) -> Result<()> {
+    check_role_refs(&user.role_ids, role_exists(tx, user.tenant_id))?;
+    tx.execute("DELETE FROM user_roles WHERE user_id = ?1", [user.id.to_string()]).map_err(storage)?;
+    for (i, role) in user.role_ids.iter().enumerate() {
+        tx.execute(
+            "INSERT INTO user_roles (user_id, tenant_id, position, role_id) VALUES (?1, ?2, ?3, ?4)",
+            params![user.id.to_string(), user.tenant_id.to_string(), i, role.to_string()],
+        )
+        .map_err(storage)?;
+    }
+    Ok(())
+}
+
+/// Inserts a user; the caller owns the transaction.
+pub(super) fn insert(tx: &Connection, user: &User) -> Result<()> {
+    tenant_exists(tx, user.tenant_id)?;
+    let exists: bool = tx
+        .query_row("SELECT EXISTS (SELECT 1 FROM users WHERE id = ?1)", [user.id.to_string()], |r| r.get(0))
+        .map_err(storage)?;
+    if exists {
+        return Err(RegistryError::Conflict(format!("a user with id {} already exists", user.id)));
+    }
+    name_taken(tx, user)?;
+    tx.execute(
+        "INSERT INTO users (id, tenant_id, user_name, name_key, given_name, surname, email, enabled, password_hash, created)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![
+            user.id.to_string(),
+            user.tenant_id.to_string(),
+            user.user_name,
+            User::name_key(&user.user_name),
+            user.given_name,
+            user.surname,
+            user.email,
+            user.enabled,
+            user.password_hash,
+            ts(user.created),
+        ],
+    )
+    .map_err(storage)?;
+    write_roles(tx, user)
+}
+
+#[async_trait]
+impl UserStore for SqliteStore {
+    async fn create_user(&self, user: User) -> Result<User> {
+        self.write(move |tx| {
+            insert(tx, &user)?;
+            Ok(user)
+        })
+        .await
+    }
+
+    async fn get_user(&self, tenant_id: Uuid, id: Uuid) -> Result<User> {
+        self.read(move |c| load(c, tenant_id, id)).await
+    }
+
+    async fn find_user_by_name(&self, tenant_id: Uuid, user_name: &str) -> Result<Option<User>> {
+        let key = User::name_key(user_name);
+        self.read(move |c| {
+            c.query_row(
+                &format!("{SELECT} WHERE u.tenant_id = ?1 AND u.name_key = ?2"),
+                [tenant_id.to_string(), key],
+                user_row,
+            )
+            .optional()
+            .map_err(storage)
+        })
+        .await
+    }
+
+    async fn list_users(&self, tenant_id: Uuid, query: &ListQuery) -> Result<Page<User>> {
+        let query = query.clone();
+        self.read(move |c| {
+            tenant_exists(c, tenant_id)?;
+            let mut filter = String::from("u.tenant_id = ?");
+            let mut args = vec![tenant_id.to_string()];
+            if !query.ids.is_empty() {
+                filter.push_str(&format!(" AND u.id IN ({})", vec!["?"; query.ids.len()].join(",")));
+                args.extend(query.ids.iter().map(Uuid::to_string));
+            }
+            let total: u64 = c
+                .query_row(&format!("SELECT count(*) FROM users u WHERE {filter}"), params_from_iter(&args), |r| {
+                    r.get(0)
+                })
+                .map_err(storage)?;
+            let limit = i64::try_from(query.count).unwrap_or(i64::MAX);
+            let offset = i64::try_from(query.skip).unwrap_or(i64::MAX);
+            let mut st = c
+                .prepare(&format!("{SELECT} WHERE {filter} ORDER BY u.rowid LIMIT {limit} OFFSET {offset}"))
+                .map_err(storage)?;
+            let items = st
+                .query_map(params_from_iter(&args), user_row)
+                .map_err(storage)?
+                .collect::<rusqlite::Result<_>>()
+                .map_err(storage)?;
+            Ok(Page { items, total })
+        })
+        .await
+    }
+
+    async fn update_user(&self, tenant_id: Uuid, id: Uuid, changes: UserChanges) -> Result<User> {
+        self.write(move |tx| {
+            let mut user = load(tx, tenant_id, id)?;
+            user.apply(changes)?;
+            name_taken(tx, &user)?;
+            tx.execute(
+                "UPDATE users SET user_name = ?2, name_key = ?3, given_name = ?4, surname = ?5, email = ?6,
+                    enabled = ?7, password_hash = ?8 WHERE id = ?1",
+                params![
+                    user.id.to_string(),
+                    user.user_name,
+                    User::name_key(&user.user_name),
+                    user.given_name,
+                    user.surname,
+                    user.email,
+                    user.enabled,
+                    user.password_hash,
+                ],
+            )
+            .map_err(storage)?;
+            write_roles(tx, &user)?;
+            Ok(user)
+        })
+        .await
+    }
+
+    async fn delete_user(&self, tenant_id: Uuid, id: Uuid) -> Result<()> {
+        self.write(move |tx| {
+            load(tx, tenant_id, id)?;
+            tx.execute("DELETE FROM users WHERE id = ?1", [id.to_string()]).map_err(storage)?;
+            Ok(())
+        })
+        .await
+    }
+}

@@ -1,0 +1,337 @@
+//! The behaviour every store must show. Each backend runs it with [`store_suite!`]:
+//!
+//! ```ignore
+//! gatehouse_registry::store_suite!((MyStore::new(), ()));
+//! ```
+//!
+//! The expression yields the store and a guard that lives as long as the test (a temporary
+//! directory, a database schema). Build with the `test-suite` feature from outside.
+
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use super::{ClientRef, ListQuery, SecretChanges, Store};
+use crate::client::{Client, ClientChanges, ClientKind};
+use crate::error::RegistryError;
+use crate::role::{Role, TENANT_ADMINISTRATOR, TENANT_MEMBER};
+use crate::secret::{NewSecret, SecretValue};
+use crate::tenant::{SigningKeyRecord, Tenant, TenantSeed};
+use crate::user::{User, UserChanges};
+
+/// Generates one `#[tokio::test]` per case of the suite for the store `$make` yields.
+#[macro_export]
+macro_rules! store_suite {
+    ($make:expr) => {
+        $crate::store_suite!(@cases $make;
+            tenants_are_created_once_and_atomically,
+            clients_round_trip_and_ids_are_unique,
+            clients_are_reached_only_through_their_tenant_and_kind,
+            lists_page_in_creation_order_and_filter,
+            updates_apply_all_or_nothing,
+            deletes_take_secrets_along,
+            secrets_are_limited_numbered_and_changeable,
+            role_references_are_checked_and_cascade,
+            users_have_unique_names_per_tenant,
+            signing_keys_rotate_and_prune,
+            cors_origins_are_answered_live,
+        );
+    };
+    (@cases $make:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let (store, _guard) = $make;
+                $crate::store::suite::$case(&store).await;
+            }
+        )*
+    };
+}
+
+const NOW: OffsetDateTime = datetime!(2026-06-01 12:00 UTC);
+
+async fn tenant<S: Store>(store: &S) -> Uuid {
+    let id = Uuid::new_v4();
+    store
+        .create_tenant(TenantSeed {
+            tenant: Tenant { id, name: "t".into(), created: NOW },
+            users: vec![],
+            clients: vec![],
+        })
+        .await
+        .expect("tenant");
+    id
+}
+
+fn hybrid(tenant_id: Uuid, name: &str) -> Client {
+    let changes = ClientChanges {
+        name: Some(name.into()),
+        redirect_uris: Some(vec!["https://app.example.com/cb".into()]),
+        tags: Some(vec![format!("tag-{name}")]),
+        ..Default::default()
+    };
+    Client::create(tenant_id, ClientKind::Hybrid, changes, NOW).expect("valid client")
+}
+
+fn new_secret(description: &str) -> NewSecret {
+    NewSecret {
+        description: description.into(),
+        expiration: Some(NOW + Duration::days(365)),
+        hash: SecretValue::new(description).hash(),
+        created: NOW,
+    }
+}
+
+fn at(c: &Client) -> ClientRef {
+    ClientRef { tenant_id: c.tenant_id, kind: c.kind, id: c.id }
+}
+
+fn user(tenant_id: Uuid, name: &str) -> User {
+    let changes = UserChanges {
+        user_name: Some(name.into()),
+        password_hash: Some("$argon2id$stub".into()),
+        ..Default::default()
+    };
+    User::create(tenant_id, changes, NOW).expect("valid user")
+}
+
+pub async fn tenants_are_created_once_and_atomically<S: Store>(store: &S) {
+    assert!(store.is_empty().await.expect("is_empty"));
+    let id = tenant(store).await;
+    assert!(!store.is_empty().await.expect("is_empty"));
+    assert_eq!(store.get_tenant(id).await.expect("get").id, id);
+    let roles = store.list_roles(id).await.expect("roles");
+    assert!(roles.iter().any(|r| r.id == TENANT_ADMINISTRATOR && r.built_in));
+    assert!(roles.iter().any(|r| r.id == TENANT_MEMBER && r.built_in));
+    let again =
+        TenantSeed { tenant: Tenant { id, name: "again".into(), created: NOW }, users: vec![], clients: vec![] };
+    assert!(matches!(store.create_tenant(again).await, Err(RegistryError::Conflict(_))));
+    assert!(matches!(store.get_tenant(Uuid::new_v4()).await, Err(RegistryError::NotFound("tenant"))));
+
+    // A seed that fails part-way (two users with one name) leaves nothing behind.
+    let other = Uuid::new_v4();
+    let seed = TenantSeed {
+        tenant: Tenant { id: other, name: "o".into(), created: NOW },
+        users: vec![user(other, "admin"), user(other, "ADMIN")],
+        clients: vec![(hybrid(other, "c"), Some(new_secret("s")))],
+    };
+    assert!(store.create_tenant(seed).await.is_err());
+    assert!(matches!(store.get_tenant(other).await, Err(RegistryError::NotFound("tenant"))));
+    assert_eq!(store.list_tenants().await.expect("list").len(), 1);
+}
+
+pub async fn clients_round_trip_and_ids_are_unique<S: Store>(store: &S) {
+    let t = tenant(store).await;
+    let mut client = hybrid(t, "a");
+    client.post_logout_redirect_uris = vec!["https://app.example.com/bye".into()];
+    let first = store.create_client(client.clone(), Some(new_secret("first"))).await.expect("create");
+    assert_eq!(first.as_ref().map(|s| s.id), Some(1));
+    assert_eq!(store.get_client(at(&client)).await.expect("get"), client);
+    let (found, secrets) = store.find_client(client.id).await.expect("find").expect("present");
+    assert_eq!(found, client);
+    assert_eq!(secrets.len(), 1);
+    assert!(secrets[0].hash.matches(&SecretValue::new("first").hash()));
+
+    let mut dup = hybrid(tenant(store).await, "b");
+    dup.id = client.id;
+    assert!(matches!(store.create_client(dup, None).await, Err(RegistryError::Conflict(_))));
+    let nowhere = hybrid(Uuid::new_v4(), "c");
+    assert!(matches!(store.create_client(nowhere, None).await, Err(RegistryError::NotFound("tenant"))));
+    assert!(store.find_client(Uuid::new_v4()).await.expect("find").is_none());
+}
+
+pub async fn clients_are_reached_only_through_their_tenant_and_kind<S: Store>(store: &S) {
+    let t = tenant(store).await;
+    let client = hybrid(t, "a");
+    store.create_client(client.clone(), None).await.expect("create");
+    let other_kind = ClientRef { kind: ClientKind::AuthorizationCode, ..at(&client) };
+    let other_tenant = ClientRef { tenant_id: tenant(store).await, ..at(&client) };
+    for wrong in [other_kind, other_tenant] {
+        assert!(matches!(store.get_client(wrong).await, Err(RegistryError::NotFound("client"))));
+        assert!(matches!(store.delete_client(wrong).await, Err(RegistryError::NotFound("client"))));
+        assert!(store.update_client(wrong, ClientChanges::default()).await.is_err());
+        assert!(store.add_secret(wrong, new_secret("x")).await.is_err());
+    }
+    assert!(store.get_client(at(&client)).await.is_ok());
+}
+
+pub async fn lists_page_in_creation_order_and_filter<S: Store>(store: &S) {
+    let t = tenant(store).await;
+    let mut ids = Vec::new();
+    for i in 0..7 {
+        let c = hybrid(t, &format!("c{i}"));
+        ids.push(c.id);
+        store.create_client(c, None).await.expect("create");
+    }
+    let cc = Client::create(
+        t,
+        ClientKind::ClientCredential,
+        ClientChanges { name: Some("m".into()), ..Default::default() },
+        NOW,
+    )
+    .expect("valid");
+    store.create_client(cc, None).await.expect("create cc");
+
+    let page = store
+        .list_clients(t, ClientKind::Hybrid, &ListQuery { skip: 2, count: 3, ..Default::default() })
+        .await
+        .expect("list");
+    assert_eq!(page.total, 7);
+    assert_eq!(page.items.iter().map(|c| c.id).collect::<Vec<_>>(), ids[2..5].to_vec());
+    let by_id = ListQuery { ids: vec![ids[1], ids[6], Uuid::new_v4()], ..Default::default() };
+    let page = store.list_clients(t, ClientKind::Hybrid, &by_id).await.expect("list");
+    assert_eq!(page.items.iter().map(|c| c.id).collect::<Vec<_>>(), vec![ids[1], ids[6]]);
+    let by_tag = ListQuery { tags: vec!["tag-c3".into(), "tag-c4".into()], ..Default::default() };
+    let page = store.list_clients(t, ClientKind::Hybrid, &by_tag).await.expect("list");
+    assert_eq!((page.total, page.items.len()), (2, 2));
+    let cc_page = store.list_clients(t, ClientKind::ClientCredential, &ListQuery::default()).await.expect("list");
+    assert_eq!(cc_page.total, 1);
+    assert!(matches!(
+        store.list_clients(Uuid::new_v4(), ClientKind::Hybrid, &ListQuery::default()).await,
+        Err(RegistryError::NotFound("tenant"))
+    ));
+}
+
+pub async fn updates_apply_all_or_nothing<S: Store>(store: &S) {
+    let t = tenant(store).await;
+    let client = hybrid(t, "a");
+    store.create_client(client.clone(), None).await.expect("create");
+    let updated = store
+        .update_client(
+            at(&client),
+            ClientChanges { access_token_lifetime: Some(120), enabled: Some(false), ..Default::default() },
+        )
+        .await
+        .expect("update");
+    assert_eq!((updated.access_token_lifetime, updated.enabled, &updated.name), (120, false, &client.name));
+    // A bad field anywhere in the change leaves the whole client as it was.
+    let bad = ClientChanges {
+        name: Some("renamed".into()),
+        redirect_uris: Some(vec!["http://evil.example.com/cb".into()]),
+        ..Default::default()
+    };
+    assert!(matches!(store.update_client(at(&client), bad).await, Err(RegistryError::Invalid(_))));
+    assert_eq!(store.get_client(at(&client)).await.expect("get"), updated);
+}
+
+pub async fn deletes_take_secrets_along<S: Store>(store: &S) {
+    let t = tenant(store).await;
+    let client = hybrid(t, "a");
+    store.create_client(client.clone(), Some(new_secret("s"))).await.expect("create");
+    store.delete_client(at(&client)).await.expect("delete");
+    assert!(store.find_client(client.id).await.expect("find").is_none());
+    assert!(matches!(store.list_secrets(at(&client)).await, Err(RegistryError::NotFound("client"))));
+    // The id is free again.
+    store.create_client(client.clone(), None).await.expect("re-create");
+    assert!(store.list_secrets(at(&client)).await.expect("secrets").is_empty());
+}
+
+pub async fn secrets_are_limited_numbered_and_changeable<S: Store>(store: &S) {
+    let t = tenant(store).await;
+    let client = hybrid(t, "a");
+    store.create_client(client.clone(), Some(new_secret("s1"))).await.expect("create");
+    for i in 2..=10 {
+        let s = store.add_secret(at(&client), new_secret(&format!("s{i}"))).await.expect("add");
+        assert_eq!(s.id, i);
+    }
+    let eleventh = store.add_secret(at(&client), new_secret("s11")).await;
+    assert!(matches!(eleventh, Err(RegistryError::Invalid(ref i)) if i.field == "Secrets"));
+    assert_eq!(store.list_secrets(at(&client)).await.expect("list").len(), 10);
+
+    store.delete_secret(at(&client), 3).await.expect("delete");
+    assert!(matches!(store.delete_secret(at(&client), 3).await, Err(RegistryError::NotFound("secret"))));
+    // Ids are never reused, so a deleted secret's id never names another secret.
+    assert_eq!(store.add_secret(at(&client), new_secret("s12")).await.expect("add").id, 11);
+
+    let changed = store
+        .update_secret(at(&client), 2, SecretChanges { description: Some("renamed".into()), expiration: Some(None) })
+        .await
+        .expect("update");
+    assert_eq!((changed.description.as_str(), changed.expiration), ("renamed", None));
+    let listed = store.list_secrets(at(&client)).await.expect("list");
+    assert_eq!(listed.iter().find(|s| s.id == 2).map(|s| s.expiration), Some(None));
+    assert!(matches!(
+        store.update_secret(at(&client), 99, SecretChanges::default()).await,
+        Err(RegistryError::NotFound("secret"))
+    ));
+}
+
+pub async fn role_references_are_checked_and_cascade<S: Store>(store: &S) {
+    let t = tenant(store).await;
+    let custom = store
+        .create_role(t, Role::custom(None, Some("Readers".into()), None).expect("role"))
+        .await
+        .expect("create role");
+    assert!(matches!(store.create_role(t, custom.clone()).await, Err(RegistryError::Conflict(_))));
+    let unknown = Uuid::new_v4();
+    let changes =
+        ClientChanges { name: Some("m".into()), role_ids: Some(vec![custom.id, unknown]), ..Default::default() };
+    let bad = Client::create(t, ClientKind::ClientCredential, changes, NOW).expect("valid shape");
+    assert!(
+        matches!(store.create_client(bad.clone(), None).await, Err(RegistryError::Invalid(ref i)) if i.field == "RoleIds[2]")
+    );
+    let good = Client { role_ids: vec![TENANT_MEMBER, custom.id], ..bad };
+    store.create_client(good.clone(), None).await.expect("create");
+
+    assert!(matches!(store.delete_role(t, TENANT_MEMBER).await, Err(RegistryError::Invalid(_))));
+    store.delete_role(t, custom.id).await.expect("delete role");
+    assert_eq!(store.get_client(at(&good)).await.expect("get").role_ids, vec![TENANT_MEMBER]);
+    assert!(matches!(store.get_role(t, custom.id).await, Err(RegistryError::NotFound("role"))));
+}
+
+pub async fn users_have_unique_names_per_tenant<S: Store>(store: &S) {
+    let t = tenant(store).await;
+    let alice = store.create_user(user(t, "Alice")).await.expect("create");
+    assert_eq!(alice.role_ids, vec![TENANT_MEMBER]);
+    assert!(matches!(store.create_user(user(t, "alice")).await, Err(RegistryError::Conflict(_))));
+    store.create_user(user(tenant(store).await, "alice")).await.expect("other tenant may");
+    let found = store.find_user_by_name(t, "ALICE").await.expect("find").expect("present");
+    assert_eq!(found.id, alice.id);
+    let bob = store.create_user(user(t, "bob")).await.expect("create");
+    let rename = UserChanges { user_name: Some("Alice".into()), ..Default::default() };
+    assert!(matches!(store.update_user(t, bob.id, rename).await, Err(RegistryError::Conflict(_))));
+    let admin = UserChanges { role_ids: Some(vec![TENANT_ADMINISTRATOR]), enabled: Some(false), ..Default::default() };
+    let bob = store.update_user(t, bob.id, admin).await.expect("update");
+    assert_eq!((bob.enabled, bob.role_ids.clone()), (false, vec![TENANT_MEMBER, TENANT_ADMINISTRATOR]));
+    assert_eq!(store.get_user(t, bob.id).await.expect("get"), bob);
+    assert_eq!(store.list_users(t, &ListQuery::default()).await.expect("list").total, 2);
+    store.delete_user(t, bob.id).await.expect("delete");
+    assert!(matches!(store.get_user(t, bob.id).await, Err(RegistryError::NotFound("user"))));
+}
+
+pub async fn signing_keys_rotate_and_prune<S: Store>(store: &S) {
+    let key = |kid: &str| SigningKeyRecord {
+        kid: kid.into(),
+        alg: "ES256".into(),
+        private_der: vec![1, 2, 3],
+        created: NOW,
+        retired: None,
+    };
+    store.rotate_signing_key(key("k1"), NOW).await.expect("first");
+    store.rotate_signing_key(key("k2"), NOW + Duration::hours(1)).await.expect("second");
+    let keys = store.signing_keys().await.expect("keys");
+    assert_eq!(
+        keys.iter().map(|k| (k.kid.as_str(), k.retired)).collect::<Vec<_>>(),
+        vec![("k1", Some(NOW + Duration::hours(1))), ("k2", None)]
+    );
+    assert_eq!(keys[0].private_der, vec![1, 2, 3]);
+    store.prune_signing_keys(NOW + Duration::hours(2)).await.expect("prune");
+    let keys = store.signing_keys().await.expect("keys");
+    assert_eq!(keys.iter().map(|k| k.kid.as_str()).collect::<Vec<_>>(), vec!["k2"]);
+}
+
+pub async fn cors_origins_are_answered_live<S: Store>(store: &S) {
+    let t = tenant(store).await;
+    let changes = ClientChanges {
+        name: Some("spa".into()),
+        redirect_uris: Some(vec!["https://spa.example.com/cb".into()]),
+        allowed_cors_origins: Some(vec!["https://SPA.example.com".into()]),
+        ..Default::default()
+    };
+    let spa = Client::create(t, ClientKind::AuthorizationCode, changes, NOW).expect("valid");
+    store.create_client(spa.clone(), None).await.expect("create");
+    assert!(store.cors_origin_allowed("https://spa.example.com").await.expect("cors"));
+    assert!(!store.cors_origin_allowed("https://other.example.com").await.expect("cors"));
+    store.update_client(at(&spa), ClientChanges { enabled: Some(false), ..Default::default() }).await.expect("disable");
+    assert!(!store.cors_origin_allowed("https://spa.example.com").await.expect("cors"));
+}
