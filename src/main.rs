@@ -1,1 +1,61 @@
-fn main() {}
+//! `gatehouse`: starts the server with the configuration in the environment.
+
+use gatehouse_server::{start, Config};
+
+#[actix_web::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("GATEHOUSE_LOG")
+                .unwrap_or_else(|_| "info,actix_server=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("gatehouse: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let running = match start(config).await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("gatehouse: cannot start: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    if let Some(first) = &running.first_start {
+        announce_first_start(first);
+    }
+    announce_listening(&running);
+    match running.server.await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("gatehouse: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// The one time generated credentials are shown (admin-api.md: printed once, clearly).
+#[allow(clippy::print_stdout)]
+fn announce_first_start(first: &gatehouse_server::bootstrap::FirstStart) {
+    println!("gatehouse: first start, created tenant {}", first.tenant_id);
+    println!("gatehouse: administrator user name: {}", first.admin_username);
+    if let Some(password) = &first.generated_password {
+        println!("gatehouse: administrator password (generated, shown only now): {}", password.expose());
+    }
+    if let Some((id, secret)) = &first.bootstrap_client {
+        println!("gatehouse: bootstrap client id: {id}");
+        if let Some(secret) = secret {
+            println!("gatehouse: bootstrap client secret (generated, shown only now): {}", secret.expose());
+        }
+    }
+}
+
+#[allow(clippy::print_stdout)]
+fn announce_listening(running: &gatehouse_server::Running) {
+    println!("gatehouse: listening on http://{} (issuer {})", running.addr, running.issuer);
+}

@@ -111,6 +111,20 @@ pub struct NewSecret {
     pub created: OffsetDateTime,
 }
 
+impl NewSecret {
+    /// Draws a new secret value and the record to store for it. The value is returned to
+    /// be shown once; only its hash is kept.
+    pub fn generate(description: String, expiration: Expiration, now: OffsetDateTime) -> Result<(SecretValue, Self)> {
+        let value = SecretValue::generate()?;
+        let record = Self { description, expiration, hash: value.hash(), created: now };
+        Ok((value, record))
+    }
+}
+
+/// How long a first secret created with its client lives when the request names no
+/// expiration: one year, the portal's default.
+pub const DEFAULT_SECRET_LIFETIME: time::Duration = time::Duration::days(365);
+
 /// The `Expires`/`Expiration` rules of the contract: `Expires` defaults to true; true needs
 /// an `Expiration`, false forbids one. An expiration already past is refused too: it would
 /// create a secret that can never be used.
@@ -129,7 +143,8 @@ pub fn expiration_rule(
             ),
         )),
         (true, Some(at)) if at <= now => Err(Invalid::new(expiration_field, "must be in the future")),
-        (true, Some(at)) => Ok(Some(at)),
+        // Stores keep whole seconds; so does what we answer.
+        (true, Some(at)) => Ok(Some(at.replace_nanosecond(0).unwrap_or(at))),
         (false, None) => Ok(None),
         (false, Some(_)) => {
             Err(Invalid::new(expiration_field, format!("must be absent or null when {expires_field} is false")))

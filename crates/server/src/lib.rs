@@ -1,1 +1,99 @@
+//! The Gatehouse server: actix-web routes over the provider and the registry.
 
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::middleware::Logger;
+use actix_web::{web, App, HttpServer};
+use gatehouse_provider::{Provider, Settings, SystemClock};
+use gatehouse_registry::store::sqlite::SqliteStore;
+use gatehouse_registry::Store;
+use time::OffsetDateTime;
+
+pub mod admin;
+pub mod bootstrap;
+pub mod config;
+pub mod http_error;
+pub mod oidc;
+
+pub use config::Config;
+
+/// What every handler shares.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub provider: Arc<Provider>,
+}
+
+impl AppState {
+    pub fn store(&self) -> &dyn Store {
+        self.provider.store().as_ref()
+    }
+
+    /// The provider's clock, in whole seconds (what the stores keep).
+    pub fn now(&self) -> OffsetDateTime {
+        let now = self.provider.clock().now();
+        now.replace_nanosecond(0).unwrap_or(now)
+    }
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("configuration: {0}")]
+    Config(#[from] config::ConfigError),
+    #[error("cannot listen on {0}: {1}")]
+    Listen(String, std::io::Error),
+    #[error("storage: {0}")]
+    Storage(#[from] gatehouse_registry::RegistryError),
+    #[error("keys: {0}")]
+    Keys(#[from] gatehouse_provider::ProtocolError),
+}
+
+/// A server bound and running.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub issuer: String,
+    pub first_start: Option<bootstrap::FirstStart>,
+    pub server: Server,
+}
+
+impl std::fmt::Debug for Running {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Running").field("addr", &self.addr).field("issuer", &self.issuer).finish_non_exhaustive()
+    }
+}
+
+impl Running {
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+}
+
+/// Opens the store, bootstraps an empty one, loads the keys, binds and starts serving.
+pub async fn start(config: Config) -> Result<Running, StartError> {
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.database)?);
+    let listener = TcpListener::bind(&config.listen).map_err(|e| StartError::Listen(config.listen.clone(), e))?;
+    let addr = listener.local_addr().map_err(|e| StartError::Listen(config.listen.clone(), e))?;
+    let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+    let issuer = format!("{public_url}/identity");
+    let clock = Arc::new(SystemClock);
+    let first_start = bootstrap::first_start(store.as_ref(), &config, OffsetDateTime::now_utc()).await?;
+    let provider = Arc::new(Provider::new(store, clock, Settings { issuer: issuer.clone() }).await?);
+    let state = AppState { provider };
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(web::Data::new(state.clone()))
+            // The path only: query strings may carry codes and tokens, which never go to a log.
+            .wrap(
+                Logger::new(r#"%{r}a "%{METHOD}xi %U" %s %b %Dms"#)
+                    .custom_request_replace("METHOD", |req| req.method().to_string()),
+            )
+            .configure(oidc::routes)
+            .configure(admin::routes)
+    })
+    .listen(listener)
+    .map_err(|e| StartError::Listen(config.listen.clone(), e))?
+    .run();
+    Ok(Running { addr, issuer, first_start, server })
+}

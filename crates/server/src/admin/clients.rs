@@ -1,0 +1,183 @@
+//! `AuthorizationCodeClients`, `HybridClients`, `ClientCredentialClients`: one set of
+//! handlers, the kind taken from the collection's name.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use gatehouse_registry::secret::{description_rule, expiration_rule, DEFAULT_SECRET_LIFETIME};
+use gatehouse_registry::{Client, ClientChanges, ClientKind, ClientRef, NewSecret, SecretValue};
+use serde_json::{json, Value};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::dto::{client_view, time_text, ClientBody, FirstSecret};
+use super::{authorize, item_response, json_body, list_query, list_response, path_id, Access};
+use crate::http_error::ApiError;
+use crate::AppState;
+
+/// The kind of client a collection holds.
+pub fn kind_of(collection: &str) -> Result<ClientKind, ApiError> {
+    [
+        ("AuthorizationCodeClients", ClientKind::AuthorizationCode),
+        ("HybridClients", ClientKind::Hybrid),
+        ("ClientCredentialClients", ClientKind::ClientCredential),
+    ]
+    .into_iter()
+    .find(|(name, _)| name.eq_ignore_ascii_case(collection))
+    .map(|(_, kind)| kind)
+    .ok_or_else(|| ApiError::not_found("resource"))
+}
+
+/// The client a path names: tenant, collection, id.
+pub fn client_at(tenant: &str, collection: &str, id: &str) -> Result<ClientRef, ApiError> {
+    Ok(ClientRef { tenant_id: path_id(tenant, "tenant")?, kind: kind_of(collection)?, id: path_id(id, "client")? })
+}
+
+/// The first secret of a client created with one: expiration by the contract's rules,
+/// one year from now when the request names none (the portal's default).
+fn first_secret(
+    kind: ClientKind,
+    given: FirstSecret,
+    now: OffsetDateTime,
+) -> Result<Option<(SecretValue, NewSecret)>, ApiError> {
+    if !kind.has_secrets() {
+        if given.is_given() {
+            return Err(ApiError::bad_request(format!(
+                "SecretDescription, SecretExpirationDate and SecretExpires are not properties of a {} client.",
+                kind.as_str()
+            )));
+        }
+        return Ok(None);
+    }
+    let date = match given.expires {
+        Some(false) => given.expiration_date,
+        _ => Some(given.expiration_date.unwrap_or(now + DEFAULT_SECRET_LIFETIME)),
+    };
+    let expiration = expiration_rule(given.expires, date, now, ("SecretExpires", "SecretExpirationDate"))
+        .map_err(|i| ApiError::bad_request(format!("{} {}.", i.field, i.rule)))?;
+    let description = description_rule("SecretDescription", given.description)
+        .map_err(|i| ApiError::bad_request(format!("{} {}.", i.field, i.rule)))?;
+    Ok(Some(NewSecret::generate(description, expiration, now)?))
+}
+
+pub async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (tenant, collection) = path.into_inner();
+    let tenant_id = path_id(&tenant, "tenant")?;
+    let kind = kind_of(&collection)?;
+    authorize(&req, &state, tenant_id, Access::Read).await?;
+    let page = state.store().list_clients(tenant_id, kind, &list_query(&req)?).await?;
+    let items: Vec<Value> = page.items.iter().map(client_view).collect();
+    Ok(list_response(&req, &items, page.total))
+}
+
+pub async fn create(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let (tenant, collection) = path.into_inner();
+    let tenant_id = path_id(&tenant, "tenant")?;
+    let kind = kind_of(&collection)?;
+    authorize(&req, &state, tenant_id, Access::Write).await?;
+    let (changes, secret) = json_body::<ClientBody>(payload).await?.split();
+    let now = state.now();
+    let client = Client::create(tenant_id, kind, changes, now)?;
+    let secret = first_secret(kind, secret, now)?;
+    let (value, record) = secret.unzip();
+    let stored = state.store().create_client(client.clone(), record).await?;
+    let body = match (value, stored) {
+        (Some(value), Some(stored)) => json!({
+            "Secret": value.expose(),
+            "Id": stored.id,
+            "Description": stored.description,
+            "ExpirationDate": stored.expiration.map(time_text),
+            "Client": client_view(&client),
+        }),
+        _ => client_view(&client),
+    };
+    Ok(HttpResponse::Created().json(body))
+}
+
+pub async fn get(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (tenant, collection, id) = path.into_inner();
+    let at = client_at(&tenant, &collection, &id)?;
+    authorize(&req, &state, at.tenant_id, Access::Read).await?;
+    let client = state.store().get_client(at).await?;
+    Ok(item_response(&req, StatusCode::OK, &client_view(&client)))
+}
+
+pub async fn update(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String, String)>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let (tenant, collection, id) = path.into_inner();
+    let at = client_at(&tenant, &collection, &id)?;
+    authorize(&req, &state, at.tenant_id, Access::Write).await?;
+    let (changes, secret) = json_body::<ClientBody>(payload).await?.split();
+    if secret.is_given() {
+        return Err(ApiError::bad_request(
+            "SecretDescription, SecretExpirationDate and SecretExpires are accepted only on create; use the Secrets collection.",
+        ));
+    }
+    let client = state.store().update_client(at, changes).await?;
+    Ok(HttpResponse::Ok().json(client_view(&client)))
+}
+
+pub async fn delete(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (tenant, collection, id) = path.into_inner();
+    let at = client_at(&tenant, &collection, &id)?;
+    authorize(&req, &state, at.tenant_id, Access::Write).await?;
+    state.store().delete_client(at).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `ClientCredentialClients/{id}/Roles`: the role ids; other kinds have no roles.
+fn roles_at(tenant: &str, collection: &str, id: &str) -> Result<ClientRef, ApiError> {
+    let at = client_at(tenant, collection, id)?;
+    if at.kind != ClientKind::ClientCredential {
+        return Err(ApiError::not_found("resource"));
+    }
+    Ok(at)
+}
+
+pub async fn roles(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (tenant, collection, id) = path.into_inner();
+    let at = roles_at(&tenant, &collection, &id)?;
+    authorize(&req, &state, at.tenant_id, Access::Read).await?;
+    let client = state.store().get_client(at).await?;
+    Ok(item_response(&req, StatusCode::OK, &client.role_ids))
+}
+
+/// Replaces the whole list; Tenant Member stays whatever the body says.
+pub async fn set_roles(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String, String)>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let (tenant, collection, id) = path.into_inner();
+    let at = roles_at(&tenant, &collection, &id)?;
+    authorize(&req, &state, at.tenant_id, Access::Write).await?;
+    let role_ids: Vec<Uuid> = json_body(payload).await?;
+    let changes = ClientChanges { role_ids: Some(role_ids), ..Default::default() };
+    let client = state.store().update_client(at, changes).await?;
+    Ok(HttpResponse::Ok().json(client.role_ids))
+}

@@ -1,0 +1,205 @@
+//! The wire shapes of the admin API: PascalCase JSON in the dialect of the product we model
+//! (admin-api.md, Models). Request bodies refuse unknown properties by name; the rules
+//! themselves live in the registry.
+
+use gatehouse_registry::{Client, ClientChanges, ClientKind, ClientSecret, Role, User, UserChanges};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// A create or partial update of any kind of client. Properties a kind lacks are refused
+/// by the registry, naming them.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct ClientBody {
+    pub id: Option<Uuid>,
+    pub name: Option<String>,
+    pub enabled: Option<bool>,
+    pub access_token_lifetime: Option<i64>,
+    pub redirect_uris: Option<Vec<String>>,
+    pub post_logout_redirect_uris: Option<Vec<String>>,
+    pub allowed_cors_origins: Option<Vec<String>>,
+    pub allow_offline_access: Option<bool>,
+    pub allow_access_tokens_via_browser: Option<bool>,
+    pub client_uri: Option<String>,
+    pub logo_uri: Option<String>,
+    pub tags: Option<Vec<String>>,
+    pub role_ids: Option<Vec<Uuid>>,
+    /// Create only: the first secret's description.
+    pub secret_description: Option<String>,
+    /// Create only: the first secret's expiration (default one year from now).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub secret_expiration_date: Option<OffsetDateTime>,
+    /// Create only: `false` for a first secret that never expires.
+    pub secret_expires: Option<bool>,
+}
+
+/// The first secret's part of a create request.
+#[derive(Debug, Default)]
+pub struct FirstSecret {
+    pub description: Option<String>,
+    pub expiration_date: Option<OffsetDateTime>,
+    pub expires: Option<bool>,
+}
+
+impl FirstSecret {
+    pub fn is_given(&self) -> bool {
+        self.description.is_some() || self.expiration_date.is_some() || self.expires.is_some()
+    }
+}
+
+impl ClientBody {
+    pub fn split(self) -> (ClientChanges, FirstSecret) {
+        let secret = FirstSecret {
+            description: self.secret_description,
+            expiration_date: self.secret_expiration_date,
+            expires: self.secret_expires,
+        };
+        let changes = ClientChanges {
+            id: self.id,
+            name: self.name,
+            enabled: self.enabled,
+            access_token_lifetime: self.access_token_lifetime,
+            redirect_uris: self.redirect_uris,
+            post_logout_redirect_uris: self.post_logout_redirect_uris,
+            allowed_cors_origins: self.allowed_cors_origins,
+            allow_offline_access: self.allow_offline_access,
+            allow_access_tokens_via_browser: self.allow_access_tokens_via_browser,
+            client_uri: self.client_uri,
+            logo_uri: self.logo_uri,
+            tags: self.tags,
+            role_ids: self.role_ids,
+        };
+        (changes, secret)
+    }
+}
+
+pub fn time_text(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_default()
+}
+
+/// A client as the API shows it: the properties of its kind, no others.
+pub fn client_view(c: &Client) -> Value {
+    let mut v = json!({
+        "Id": c.id,
+        "Name": c.name,
+        "Enabled": c.enabled,
+        "AccessTokenLifetime": c.access_token_lifetime,
+        "Tags": c.tags,
+    });
+    let extra = match c.kind {
+        ClientKind::AuthorizationCode => json!({
+            "RedirectUris": c.redirect_uris,
+            "PostLogoutRedirectUris": c.post_logout_redirect_uris,
+            "AllowedCorsOrigins": c.allowed_cors_origins,
+            "AllowOfflineAccess": c.allow_offline_access,
+            "ClientUri": c.client_uri,
+            "LogoUri": c.logo_uri,
+        }),
+        ClientKind::Hybrid => json!({
+            "RedirectUris": c.redirect_uris,
+            "PostLogoutRedirectUris": c.post_logout_redirect_uris,
+            "AllowOfflineAccess": c.allow_offline_access,
+            "AllowAccessTokensViaBrowser": c.allow_access_tokens_via_browser,
+            "ClientUri": c.client_uri,
+            "LogoUri": c.logo_uri,
+        }),
+        ClientKind::ClientCredential => json!({ "RoleIds": c.role_ids }),
+    };
+    if let (Some(v), Value::Object(extra)) = (v.as_object_mut(), extra) {
+        v.extend(extra);
+    }
+    v
+}
+
+/// `{ Description, Expiration, Expires }` for creating or changing a secret.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct SecretBody {
+    pub description: Option<String>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub expiration: Option<OffsetDateTime>,
+    pub expires: Option<bool>,
+}
+
+/// A secret as listed: never its value.
+pub fn secret_view(s: &ClientSecret) -> Value {
+    json!({
+        "Id": s.id,
+        "Description": s.description,
+        "Expiration": s.expiration.map(time_text),
+        "Expires": s.expiration.is_some(),
+    })
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct UserBody {
+    pub id: Option<Uuid>,
+    pub user_name: Option<String>,
+    pub given_name: Option<String>,
+    pub surname: Option<String>,
+    pub email: Option<String>,
+    pub enabled: Option<bool>,
+    pub role_ids: Option<Vec<Uuid>>,
+    /// Write-only.
+    pub password: Option<String>,
+}
+
+impl UserBody {
+    pub fn changes(self, password_hash: Option<String>) -> UserChanges {
+        UserChanges {
+            id: self.id,
+            user_name: self.user_name,
+            given_name: self.given_name,
+            surname: self.surname,
+            email: self.email,
+            enabled: self.enabled,
+            role_ids: self.role_ids,
+            password_hash,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct PasswordBody {
+    pub password: String,
+}
+
+pub fn user_view(u: &User) -> Value {
+    json!({
+        "Id": u.id,
+        "UserName": u.user_name,
+        "GivenName": u.given_name,
+        "Surname": u.surname,
+        "Email": u.email,
+        "Enabled": u.enabled,
+        "RoleIds": u.role_ids,
+    })
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct RoleBody {
+    pub id: Option<Uuid>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RoleView<'a> {
+    pub id: Uuid,
+    pub name: &'a str,
+    pub description: &'a str,
+    pub built_in: bool,
+}
+
+impl<'a> From<&'a Role> for RoleView<'a> {
+    fn from(r: &'a Role) -> Self {
+        Self { id: r.id, name: &r.name, description: &r.description, built_in: r.built_in }
+    }
+}

@@ -1,0 +1,233 @@
+//! The admin REST API under `/api/v1/Tenants/{tenantId}` (admin-api.md). Handlers extract,
+//! authorise, call the registry, and map the result; the rules live in the registry.
+
+use actix_web::http::header::{HeaderValue, AUTHORIZATION};
+use actix_web::http::{Method, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use futures_util::StreamExt;
+use gatehouse_provider::Caller;
+use gatehouse_registry::{ListQuery, TENANT_ADMINISTRATOR, TENANT_MEMBER};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::http_error::ApiError;
+use crate::AppState;
+
+mod clients;
+pub mod dto;
+mod roles;
+mod secrets;
+mod users;
+
+/// The largest request body the admin API reads.
+pub const BODY_LIMIT: usize = 64 * 1024;
+/// The largest page a list returns.
+pub const COUNT_MAX: u64 = 1000;
+
+/// What a request needs: reads need Tenant Member, writes Tenant Administrator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    Write,
+}
+
+/// Checks the bearer token, the tenant and the role, in that order: 401, 404, 403.
+pub async fn authorize(
+    req: &HttpRequest,
+    state: &AppState,
+    tenant_id: Uuid,
+    access: Access,
+) -> Result<Caller, ApiError> {
+    let Some(header) = req.headers().get(AUTHORIZATION) else {
+        return Err(ApiError::unauthorized(false));
+    };
+    let token = header
+        .to_str()
+        .ok()
+        .and_then(|h| h.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+        .ok_or_else(|| ApiError::unauthorized(true))?;
+    let caller = state.provider.caller(token).await?;
+    state.store().get_tenant(tenant_id).await?;
+    if caller.tenant_id != tenant_id {
+        return Err(ApiError::forbidden("The token was issued for another tenant."));
+    }
+    let allowed = match access {
+        Access::Read => caller.roles.iter().any(|r| *r == TENANT_MEMBER || *r == TENANT_ADMINISTRATOR),
+        Access::Write => caller.roles.contains(&TENANT_ADMINISTRATOR),
+    };
+    if !allowed {
+        return Err(ApiError::forbidden(match access {
+            Access::Read => "Reading needs the Tenant Member role.",
+            Access::Write => "Changes need the Tenant Administrator role.",
+        }));
+    }
+    Ok(caller)
+}
+
+/// A GUID from the path; anything else names nothing that exists.
+pub fn path_id(raw: &str, what: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(raw).map_err(|_| ApiError::not_found(what))
+}
+
+/// Reads a JSON body of at most [`BODY_LIMIT`] bytes. Errors name the property at fault.
+pub async fn json_body<T: DeserializeOwned>(mut payload: web::Payload) -> Result<T, ApiError> {
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| ApiError::bad_request(format!("The request body could not be read: {e}.")))?;
+        if body.len() + chunk.len() > BODY_LIMIT {
+            return Err(ApiError::bad_request(format!("The request body is larger than {} KiB.", BODY_LIMIT / 1024)));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::bad_request("The request body is empty; send a JSON object."));
+    }
+    let de = &mut serde_json::Deserializer::from_slice(&body);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        // serde_json appends " at line L column C": noise for a property error.
+        let inner = e.inner().to_string();
+        let inner = match inner.rfind(" at line ") {
+            Some(cut) if path != "." => inner[..cut].to_owned(),
+            _ => inner,
+        };
+        ApiError::bad_request(if path == "." {
+            format!("The body is not valid: {inner}.")
+        } else {
+            format!("{path}: {inner}.")
+        })
+    })
+}
+
+/// `skip`, `count`, and the repeatable `id` and `tag` of a list request.
+pub fn list_query(req: &HttpRequest) -> Result<ListQuery, ApiError> {
+    let mut q = ListQuery::default();
+    for (key, value) in url::form_urlencoded::parse(req.query_string().as_bytes()) {
+        let number = |name: &str| {
+            value
+                .parse::<u64>()
+                .map_err(|_| ApiError::bad_request(format!("{name} must be a whole number of 0 or more.")))
+        };
+        match key.to_ascii_lowercase().as_str() {
+            "skip" => q.skip = number("skip")?,
+            "count" => q.count = number("count")?,
+            "id" => q.ids.push(Uuid::parse_str(&value).map_err(|_| ApiError::bad_request("id must be a GUID."))?),
+            "tag" => q.tags.push(value.into_owned()),
+            _ => {}
+        }
+    }
+    if q.count > COUNT_MAX {
+        return Err(ApiError::bad_request(format!("count must be at most {COUNT_MAX}.")));
+    }
+    Ok(q)
+}
+
+/// A list answer: the page as a JSON array (no body for HEAD) and `Total-Count`.
+pub fn list_response<T: Serialize>(req: &HttpRequest, items: &[T], total: u64) -> HttpResponse {
+    let mut response = HttpResponse::Ok();
+    if let Ok(total) = HeaderValue::from_str(&total.to_string()) {
+        response.insert_header(("Total-Count", total));
+    }
+    if req.method() == Method::HEAD {
+        response.finish()
+    } else {
+        response.json(items)
+    }
+}
+
+/// An item answer (no body for HEAD).
+pub fn item_response<T: Serialize>(req: &HttpRequest, status: StatusCode, item: &T) -> HttpResponse {
+    if req.method() == Method::HEAD {
+        HttpResponse::build(status).finish()
+    } else {
+        HttpResponse::build(status).json(item)
+    }
+}
+
+async fn no_route() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::not_found("resource"))
+}
+
+async fn no_method() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "The method is not allowed here.",
+        "This resource does not answer that HTTP method.",
+        "See docs/api.md for the methods of each route.",
+    ))
+}
+
+fn resource(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(no_method))
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    use web::{delete, get, head, post, put};
+    cfg.service(
+        web::scope("/api/v1/Tenants/{tenant_id}")
+            .service(resource("").route(get().to(users::tenant)).route(head().to(users::tenant)))
+            .service(
+                resource("/Users")
+                    .route(get().to(users::list))
+                    .route(head().to(users::list))
+                    .route(post().to(users::create)),
+            )
+            .service(
+                resource("/Users/{user_id}")
+                    .route(get().to(users::get))
+                    .route(head().to(users::get))
+                    .route(put().to(users::update))
+                    .route(delete().to(users::delete)),
+            )
+            .service(resource("/Users/{user_id}/Password").route(put().to(users::set_password)))
+            .service(
+                resource("/Roles")
+                    .route(get().to(roles::list))
+                    .route(head().to(roles::list))
+                    .route(post().to(roles::create)),
+            )
+            .service(
+                resource("/Roles/{role_id}")
+                    .route(get().to(roles::get))
+                    .route(head().to(roles::get))
+                    .route(delete().to(roles::delete)),
+            )
+            .service(
+                resource("/{collection}")
+                    .route(get().to(clients::list))
+                    .route(head().to(clients::list))
+                    .route(post().to(clients::create)),
+            )
+            .service(
+                resource("/{collection}/{client_id}")
+                    .route(get().to(clients::get))
+                    .route(head().to(clients::get))
+                    .route(put().to(clients::update))
+                    .route(delete().to(clients::delete)),
+            )
+            .service(
+                resource("/{collection}/{client_id}/Roles")
+                    .route(get().to(clients::roles))
+                    .route(head().to(clients::roles))
+                    .route(put().to(clients::set_roles)),
+            )
+            .service(
+                resource("/{collection}/{client_id}/Secrets")
+                    .route(get().to(secrets::list))
+                    .route(head().to(secrets::list))
+                    .route(post().to(secrets::create)),
+            )
+            .service(
+                resource("/{collection}/{client_id}/Secrets/{secret_id}")
+                    .route(get().to(secrets::get))
+                    .route(head().to(secrets::get))
+                    .route(put().to(secrets::update))
+                    .route(delete().to(secrets::delete)),
+            )
+            .default_service(web::to(no_route)),
+    )
+    .service(web::scope("/api").default_service(web::to(no_route)));
+}

@@ -1,0 +1,62 @@
+//! `Roles`: the two built-in roles and any the tenant defines.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use gatehouse_registry::Role;
+
+use super::dto::{RoleBody, RoleView};
+use super::{authorize, item_response, json_body, list_response, path_id, Access};
+use crate::http_error::ApiError;
+use crate::AppState;
+
+pub async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let tenant_id = path_id(&path.into_inner(), "tenant")?;
+    authorize(&req, &state, tenant_id, Access::Read).await?;
+    let roles = state.store().list_roles(tenant_id).await?;
+    let views: Vec<RoleView<'_>> = roles.iter().map(RoleView::from).collect();
+    Ok(list_response(&req, &views, roles.len() as u64))
+}
+
+pub async fn create(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let tenant_id = path_id(&path.into_inner(), "tenant")?;
+    authorize(&req, &state, tenant_id, Access::Write).await?;
+    let body: RoleBody = json_body(payload).await?;
+    let role = Role::custom(body.id, body.name, body.description)?;
+    let role = state.store().create_role(tenant_id, role).await?;
+    Ok(HttpResponse::Created().json(RoleView::from(&role)))
+}
+
+pub async fn get(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (tenant, role) = path.into_inner();
+    let tenant_id = path_id(&tenant, "tenant")?;
+    let role_id = path_id(&role, "role")?;
+    authorize(&req, &state, tenant_id, Access::Read).await?;
+    let role = state.store().get_role(tenant_id, role_id).await?;
+    Ok(item_response(&req, StatusCode::OK, &RoleView::from(&role)))
+}
+
+pub async fn delete(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (tenant, role) = path.into_inner();
+    let tenant_id = path_id(&tenant, "tenant")?;
+    let role_id = path_id(&role, "role")?;
+    authorize(&req, &state, tenant_id, Access::Write).await?;
+    state.store().delete_role(tenant_id, role_id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

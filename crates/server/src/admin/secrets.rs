@@ -1,0 +1,126 @@
+//! `{HybridClients|ClientCredentialClients}/{clientId}/Secrets`: generated here, shown once
+//! in the 201 answer, listed without values, deletable.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use gatehouse_registry::secret::{description_rule, expiration_rule};
+use gatehouse_registry::{ClientRef, Invalid, NewSecret, SecretChanges};
+use serde_json::{json, Value};
+
+use super::clients::client_at;
+use super::dto::{secret_view, time_text, SecretBody};
+use super::{authorize, item_response, json_body, list_query, list_response, Access};
+use crate::http_error::ApiError;
+use crate::AppState;
+
+const NAMES: (&str, &str) = ("Expires", "Expiration");
+
+fn invalid(i: Invalid) -> ApiError {
+    ApiError::bad_request(format!("{} {}.", i.field, i.rule))
+}
+
+/// Secrets exist only under the kinds that have them.
+fn secrets_at(tenant: &str, collection: &str, id: &str) -> Result<ClientRef, ApiError> {
+    let at = client_at(tenant, collection, id)?;
+    if !at.kind.has_secrets() {
+        return Err(ApiError::not_found("resource"));
+    }
+    Ok(at)
+}
+
+fn secret_id(raw: &str) -> Result<u32, ApiError> {
+    raw.parse().map_err(|_| ApiError::not_found("secret"))
+}
+
+pub async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (tenant, collection, id) = path.into_inner();
+    let at = secrets_at(&tenant, &collection, &id)?;
+    authorize(&req, &state, at.tenant_id, Access::Read).await?;
+    let query = list_query(&req)?;
+    let secrets = state.store().list_secrets(at).await?;
+    let page: Vec<Value> = secrets
+        .iter()
+        .skip(usize::try_from(query.skip).unwrap_or(usize::MAX))
+        .take(usize::try_from(query.count).unwrap_or(usize::MAX))
+        .map(secret_view)
+        .collect();
+    Ok(list_response(&req, &page, secrets.len() as u64))
+}
+
+pub async fn create(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String, String)>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let (tenant, collection, id) = path.into_inner();
+    let at = secrets_at(&tenant, &collection, &id)?;
+    authorize(&req, &state, at.tenant_id, Access::Write).await?;
+    let body: SecretBody = json_body(payload).await?;
+    let now = state.now();
+    let expiration = expiration_rule(body.expires, body.expiration, now, NAMES).map_err(invalid)?;
+    let description = description_rule("Description", body.description).map_err(invalid)?;
+    let (value, record) = NewSecret::generate(description, expiration, now)?;
+    let stored = state.store().add_secret(at, record).await?;
+    Ok(HttpResponse::Created().json(json!({
+        "Id": stored.id,
+        "Description": stored.description,
+        "Expiration": stored.expiration.map(time_text),
+        "Expires": stored.expiration.is_some(),
+        "Secret": value.expose(),
+    })))
+}
+
+pub async fn get(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String, String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (tenant, collection, id, secret) = path.into_inner();
+    let at = secrets_at(&tenant, &collection, &id)?;
+    let secret_id = secret_id(&secret)?;
+    authorize(&req, &state, at.tenant_id, Access::Read).await?;
+    let secrets = state.store().list_secrets(at).await?;
+    let secret = secrets.iter().find(|s| s.id == secret_id).ok_or_else(|| ApiError::not_found("secret"))?;
+    Ok(item_response(&req, StatusCode::OK, &secret_view(secret)))
+}
+
+/// Changes the description or the expiration; the value never changes (add a new secret).
+pub async fn update(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String, String, String)>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let (tenant, collection, id, secret) = path.into_inner();
+    let at = secrets_at(&tenant, &collection, &id)?;
+    let secret_id = secret_id(&secret)?;
+    authorize(&req, &state, at.tenant_id, Access::Write).await?;
+    let body: SecretBody = json_body(payload).await?;
+    let expiration = if body.expires.is_some() || body.expiration.is_some() {
+        Some(expiration_rule(body.expires, body.expiration, state.now(), NAMES).map_err(invalid)?)
+    } else {
+        None
+    };
+    let description =
+        body.description.map(|d| description_rule("Description", Some(d))).transpose().map_err(invalid)?;
+    let stored = state.store().update_secret(at, secret_id, SecretChanges { description, expiration }).await?;
+    Ok(HttpResponse::Ok().json(secret_view(&stored)))
+}
+
+pub async fn delete(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String, String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (tenant, collection, id, secret) = path.into_inner();
+    let at = secrets_at(&tenant, &collection, &id)?;
+    let secret_id = secret_id(&secret)?;
+    authorize(&req, &state, at.tenant_id, Access::Write).await?;
+    state.store().delete_secret(at, secret_id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,124 @@
+//! `Users`: the embedded directory's local accounts, and the tenant itself. Passwords are
+//! write-only and hashed (argon2id) on the blocking pool, never on the async workers.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use gatehouse_registry::user::hash_password;
+use gatehouse_registry::{SecretValue, User, UserChanges};
+use serde_json::{json, Value};
+
+use super::dto::{user_view, PasswordBody, UserBody};
+use super::{authorize, item_response, json_body, list_query, list_response, path_id, Access};
+use crate::http_error::ApiError;
+use crate::AppState;
+
+async fn hash(password: String) -> Result<String, ApiError> {
+    web::block(move || hash_password(&SecretValue::new(password)))
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?
+        .map_err(ApiError::from)
+}
+
+pub async fn tenant(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let tenant_id = path_id(&path.into_inner(), "tenant")?;
+    authorize(&req, &state, tenant_id, Access::Read).await?;
+    let tenant = state.store().get_tenant(tenant_id).await?;
+    Ok(item_response(&req, StatusCode::OK, &json!({ "Id": tenant.id, "Name": tenant.name })))
+}
+
+pub async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let tenant_id = path_id(&path.into_inner(), "tenant")?;
+    authorize(&req, &state, tenant_id, Access::Read).await?;
+    let page = state.store().list_users(tenant_id, &list_query(&req)?).await?;
+    let items: Vec<Value> = page.items.iter().map(user_view).collect();
+    Ok(list_response(&req, &items, page.total))
+}
+
+pub async fn create(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let tenant_id = path_id(&path.into_inner(), "tenant")?;
+    authorize(&req, &state, tenant_id, Access::Write).await?;
+    let mut body: UserBody = json_body(payload).await?;
+    let password = body.password.take().ok_or_else(|| ApiError::bad_request("Password is required."))?;
+    // The cheap rules first, then the slow hash.
+    let mut user = User::create(tenant_id, body.changes(Some(String::new())), state.now())?;
+    user.password_hash = hash(password).await?;
+    let user = state.store().create_user(user).await?;
+    Ok(HttpResponse::Created().json(user_view(&user)))
+}
+
+pub async fn get(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (tenant, user) = path.into_inner();
+    let tenant_id = path_id(&tenant, "tenant")?;
+    let user_id = path_id(&user, "user")?;
+    authorize(&req, &state, tenant_id, Access::Read).await?;
+    let user = state.store().get_user(tenant_id, user_id).await?;
+    Ok(item_response(&req, StatusCode::OK, &user_view(&user)))
+}
+
+pub async fn update(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let (tenant, user) = path.into_inner();
+    let tenant_id = path_id(&tenant, "tenant")?;
+    let user_id = path_id(&user, "user")?;
+    authorize(&req, &state, tenant_id, Access::Write).await?;
+    let mut body: UserBody = json_body(payload).await?;
+    let hash = match body.password.take() {
+        Some(password) => Some(hash(password).await?),
+        None => None,
+    };
+    let user = state.store().update_user(tenant_id, user_id, body.changes(hash)).await?;
+    Ok(HttpResponse::Ok().json(user_view(&user)))
+}
+
+pub async fn set_password(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let (tenant, user) = path.into_inner();
+    let tenant_id = path_id(&tenant, "tenant")?;
+    let user_id = path_id(&user, "user")?;
+    authorize(&req, &state, tenant_id, Access::Write).await?;
+    let body: PasswordBody = json_body(payload).await?;
+    let hash = hash(body.password).await?;
+    state
+        .store()
+        .update_user(tenant_id, user_id, UserChanges { password_hash: Some(hash), ..Default::default() })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+pub async fn delete(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (tenant, user) = path.into_inner();
+    let tenant_id = path_id(&tenant, "tenant")?;
+    let user_id = path_id(&user, "user")?;
+    authorize(&req, &state, tenant_id, Access::Write).await?;
+    state.store().delete_user(tenant_id, user_id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

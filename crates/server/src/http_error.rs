@@ -1,0 +1,191 @@
+//! The one place where errors become HTTP: status, headers and bodies.
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use gatehouse_provider::{ErrorCode, ProtocolError};
+use gatehouse_registry::RegistryError;
+use serde_json::json;
+use uuid::Uuid;
+
+/// An admin API failure, answered with the contract's body
+/// `{ OperationId, Error, Reason, Resolution }` (admin-api.md, Errors).
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub error: String,
+    pub reason: String,
+    pub resolution: String,
+    /// For the log only.
+    pub detail: Option<String>,
+    /// RFC 6750 §3: the `WWW-Authenticate` challenge of a 401.
+    pub challenge: Option<&'static str>,
+}
+
+impl ApiError {
+    pub fn new(
+        status: StatusCode,
+        error: impl Into<String>,
+        reason: impl Into<String>,
+        resolution: impl Into<String>,
+    ) -> Self {
+        Self {
+            status,
+            error: error.into(),
+            reason: reason.into(),
+            resolution: resolution.into(),
+            detail: None,
+            challenge: None,
+        }
+    }
+
+    pub fn bad_request(reason: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "The request is not valid.",
+            reason,
+            "Correct the request and send it again.",
+        )
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            format!("The {what} was not found."),
+            format!("No {what} with that identifier exists here."),
+            "Check the identifiers in the path.",
+        )
+    }
+
+    pub fn unauthorized(token_given: bool) -> Self {
+        Self {
+            challenge: Some(if token_given { r#"Bearer error="invalid_token""# } else { "Bearer" }),
+            ..Self::new(
+                StatusCode::UNAUTHORIZED,
+                "Authentication is required.",
+                if token_given { "The bearer token is invalid or expired." } else { "No bearer token was sent." },
+                "Send an access token issued by this server in the Authorization header.",
+            )
+        }
+    }
+
+    pub fn forbidden(reason: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "Access is denied.",
+            reason,
+            "Use a token with the required role in this tenant.",
+        )
+    }
+
+    pub fn internal(detail: impl Into<String>) -> Self {
+        Self {
+            detail: Some(detail.into()),
+            ..Self::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The server failed.",
+                "An internal error occurred; nothing was changed.",
+                "Try again later; report the OperationId if it persists.",
+            )
+        }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.status, self.reason)
+    }
+}
+
+impl From<RegistryError> for ApiError {
+    fn from(e: RegistryError) -> Self {
+        match e {
+            RegistryError::Invalid(i) => Self::bad_request(format!("{} {}.", i.field, i.rule)),
+            RegistryError::NotFound(what) => Self::not_found(what),
+            RegistryError::Conflict(reason) => Self::new(
+                StatusCode::CONFLICT,
+                "The object already exists.",
+                format!("{reason}."),
+                "Use another identifier, or update the existing object.",
+            ),
+            RegistryError::Storage(detail) => Self::internal(detail),
+        }
+    }
+}
+
+impl From<ProtocolError> for ApiError {
+    fn from(e: ProtocolError) -> Self {
+        match e.code {
+            ErrorCode::InvalidToken => Self { detail: e.detail, ..Self::unauthorized(true) },
+            _ => Self::internal(e.to_string()),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let operation_id = Uuid::new_v4();
+        if self.status.is_server_error() {
+            tracing::error!(%operation_id, detail = ?self.detail, "admin API failure");
+        } else {
+            tracing::info!(%operation_id, status = %self.status, reason = %self.reason, detail = ?self.detail, "admin API refused");
+        }
+        let mut response = HttpResponse::build(self.status);
+        if let Some(challenge) = self.challenge {
+            response.insert_header((header::WWW_AUTHENTICATE, challenge));
+        }
+        response.json(json!({
+            "OperationId": operation_id,
+            "Error": self.error,
+            "Reason": self.reason,
+            "Resolution": self.resolution,
+        }))
+    }
+}
+
+/// A protocol error on a JSON endpoint (token, revocation, introspection): RFC 6749 §5.2.
+#[derive(Debug)]
+pub struct OAuthError(pub ProtocolError);
+
+impl std::fmt::Display for OAuthError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl From<ProtocolError> for OAuthError {
+    fn from(e: ProtocolError) -> Self {
+        Self(e)
+    }
+}
+
+impl ResponseError for OAuthError {
+    fn status_code(&self) -> StatusCode {
+        match self.0.code {
+            ErrorCode::InvalidClient | ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
+            ErrorCode::InsufficientScope => StatusCode::FORBIDDEN,
+            ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let e = &self.0;
+        if e.code == ErrorCode::ServerError {
+            tracing::error!(detail = ?e.detail, "protocol failure");
+        } else {
+            tracing::info!(error = e.code.as_str(), detail = ?e.detail, "protocol request refused");
+        }
+        let mut response = HttpResponse::build(self.status_code());
+        response.insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
+        if e.via_header && e.code == ErrorCode::InvalidClient {
+            response.insert_header((header::WWW_AUTHENTICATE, r#"Basic realm="gatehouse", charset="UTF-8""#));
+        }
+        response.json(json!({ "error": e.code.as_str(), "error_description": e.description }))
+    }
+}
