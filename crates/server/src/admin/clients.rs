@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::dto::{client_view, time_text, ClientBody, FirstSecret};
-use super::{authorize, item_response, json_body, list_query, list_response, path_id, Access};
+use super::{authorize, item_response, json_body, json_object, list_query, list_response, path_id, Access};
 use crate::http_error::ApiError;
 use crate::AppState;
 
@@ -83,7 +83,7 @@ pub async fn create(
     let tenant_id = path_id(&tenant, "tenant")?;
     let kind = kind_of(&collection)?;
     authorize(&req, &state, tenant_id, Access::Write).await?;
-    let (changes, secret) = json_body::<ClientBody>(payload).await?.split();
+    let (changes, secret) = json_object::<ClientBody>(payload).await?.split();
     let now = state.now();
     let client = Client::create(tenant_id, kind, changes, now)?;
     let secret = first_secret(kind, secret, now)?;
@@ -123,7 +123,7 @@ pub async fn update(
     let (tenant, collection, id) = path.into_inner();
     let at = client_at(&tenant, &collection, &id)?;
     authorize(&req, &state, at.tenant_id, Access::Write).await?;
-    let (changes, secret) = json_body::<ClientBody>(payload).await?.split();
+    let (changes, secret) = json_object::<ClientBody>(payload).await?.split();
     if secret.is_given() {
         return Err(ApiError::bad_request(
             "SecretDescription, SecretExpirationDate and SecretExpires are accepted only on create; use the Secrets collection.",

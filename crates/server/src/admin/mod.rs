@@ -72,8 +72,24 @@ pub fn path_id(raw: &str, what: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(raw).map_err(|_| ApiError::not_found(what))
 }
 
-/// Reads a JSON body of at most [`BODY_LIMIT`] bytes. Errors name the property at fault.
-pub async fn json_body<T: DeserializeOwned>(mut payload: web::Payload) -> Result<T, ApiError> {
+/// Reads a JSON object body; models are objects, so an array or a scalar is refused as such.
+pub async fn json_object<T: DeserializeOwned>(payload: web::Payload) -> Result<T, ApiError> {
+    let body = read_body(payload).await?;
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{')
+        && serde_json::from_slice::<serde_json::Value>(&body).is_ok()
+    {
+        return Err(ApiError::bad_request("The body must be a JSON object."));
+    }
+    parse_json(&body)
+}
+
+/// Reads any JSON body (an array of role ids, say).
+pub async fn json_body<T: DeserializeOwned>(payload: web::Payload) -> Result<T, ApiError> {
+    parse_json(&read_body(payload).await?)
+}
+
+/// Reads a body of at most [`BODY_LIMIT`] bytes.
+async fn read_body(mut payload: web::Payload) -> Result<web::BytesMut, ApiError> {
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| ApiError::bad_request(format!("The request body could not be read: {e}.")))?;
@@ -85,19 +101,24 @@ pub async fn json_body<T: DeserializeOwned>(mut payload: web::Payload) -> Result
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::bad_request("The request body is empty; send a JSON object."));
     }
-    let de = &mut serde_json::Deserializer::from_slice(&body);
+    Ok(body)
+}
+
+/// Deserialises, naming the property at fault.
+fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
+        let inner = e.inner();
+        if inner.is_syntax() || inner.is_eof() {
+            return ApiError::bad_request(format!("The body is not valid JSON: {inner}."));
+        }
         // serde_json appends " at line L column C": noise for a property error.
-        let inner = e.inner().to_string();
-        let inner = match inner.rfind(" at line ") {
-            Some(cut) if path != "." => inner[..cut].to_owned(),
-            _ => inner,
-        };
-        ApiError::bad_request(if path == "." {
-            format!("The body is not valid: {inner}.")
-        } else {
-            format!("{path}: {inner}.")
+        let message = inner.to_string();
+        let message = message.rfind(" at line ").map_or(message.as_str(), |cut| &message[..cut]).to_owned();
+        ApiError::bad_request(match path.as_str() {
+            "." | "?" => format!("The body is not valid: {message}."),
+            _ => format!("{path}: {message}."),
         })
     })
 }

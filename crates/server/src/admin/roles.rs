@@ -5,7 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use gatehouse_registry::Role;
 
 use super::dto::{RoleBody, RoleView};
-use super::{authorize, item_response, json_body, list_response, path_id, Access};
+use super::{authorize, item_response, json_object, list_response, path_id, Access};
 use crate::http_error::ApiError;
 use crate::AppState;
 
@@ -29,7 +29,7 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let tenant_id = path_id(&path.into_inner(), "tenant")?;
     authorize(&req, &state, tenant_id, Access::Write).await?;
-    let body: RoleBody = json_body(payload).await?;
+    let body: RoleBody = json_object(payload).await?;
     let role = Role::custom(body.id, body.name, body.description)?;
     let role = state.store().create_role(tenant_id, role).await?;
     Ok(HttpResponse::Created().json(RoleView::from(&role)))

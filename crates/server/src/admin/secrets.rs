@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use super::clients::client_at;
 use super::dto::{secret_view, time_text, SecretBody};
-use super::{authorize, item_response, json_body, list_query, list_response, Access};
+use super::{authorize, item_response, json_object, list_query, list_response, Access};
 use crate::http_error::ApiError;
 use crate::AppState;
 
@@ -60,7 +60,7 @@ pub async fn create(
     let (tenant, collection, id) = path.into_inner();
     let at = secrets_at(&tenant, &collection, &id)?;
     authorize(&req, &state, at.tenant_id, Access::Write).await?;
-    let body: SecretBody = json_body(payload).await?;
+    let body: SecretBody = json_object(payload).await?;
     let now = state.now();
     let expiration = expiration_rule(body.expires, body.expiration, now, NAMES).map_err(invalid)?;
     let description = description_rule("Description", body.description).map_err(invalid)?;
@@ -100,7 +100,7 @@ pub async fn update(
     let at = secrets_at(&tenant, &collection, &id)?;
     let secret_id = secret_id(&secret)?;
     authorize(&req, &state, at.tenant_id, Access::Write).await?;
-    let body: SecretBody = json_body(payload).await?;
+    let body: SecretBody = json_object(payload).await?;
     let expiration = if body.expires.is_some() || body.expiration.is_some() {
         Some(expiration_rule(body.expires, body.expiration, state.now(), NAMES).map_err(invalid)?)
     } else {

@@ -8,7 +8,7 @@ use gatehouse_registry::{SecretValue, User, UserChanges};
 use serde_json::{json, Value};
 
 use super::dto::{user_view, PasswordBody, UserBody};
-use super::{authorize, item_response, json_body, list_query, list_response, path_id, Access};
+use super::{authorize, item_response, json_object, list_query, list_response, path_id, Access};
 use crate::http_error::ApiError;
 use crate::AppState;
 
@@ -50,7 +50,7 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let tenant_id = path_id(&path.into_inner(), "tenant")?;
     authorize(&req, &state, tenant_id, Access::Write).await?;
-    let mut body: UserBody = json_body(payload).await?;
+    let mut body: UserBody = json_object(payload).await?;
     let password = body.password.take().ok_or_else(|| ApiError::bad_request("Password is required."))?;
     // The cheap rules first, then the slow hash.
     let mut user = User::create(tenant_id, body.changes(Some(String::new())), state.now())?;
@@ -82,7 +82,7 @@ pub async fn update(
     let tenant_id = path_id(&tenant, "tenant")?;
     let user_id = path_id(&user, "user")?;
     authorize(&req, &state, tenant_id, Access::Write).await?;
-    let mut body: UserBody = json_body(payload).await?;
+    let mut body: UserBody = json_object(payload).await?;
     let hash = match body.password.take() {
         Some(password) => Some(hash(password).await?),
         None => None,
@@ -101,7 +101,7 @@ pub async fn set_password(
     let tenant_id = path_id(&tenant, "tenant")?;
     let user_id = path_id(&user, "user")?;
     authorize(&req, &state, tenant_id, Access::Write).await?;
-    let body: PasswordBody = json_body(payload).await?;
+    let body: PasswordBody = json_object(payload).await?;
     let hash = hash(body.password).await?;
     state
         .store()

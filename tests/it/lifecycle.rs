@@ -1,0 +1,119 @@
+//! First start, restart, and the local users of the embedded directory.
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::support::{assert_contract_error, claims, TestServer, BOOT_ID, BOOT_SECRET};
+
+const TENANT_ADMINISTRATOR: &str = "2b7c4e6d-8f14-4c39-b0a2-5d6e7f8a9b02";
+
+#[tokio::test]
+async fn a_restart_keeps_clients_secrets_keys_and_the_tenant() {
+    let server = TestServer::start().await;
+    let (id, secret) = server.new_machine_client(json!({ "AccessTokenLifetime": 120, "Tags": ["kept"] })).await;
+    let (_, web) = server
+        .call(
+            Method::POST,
+            "/AuthorizationCodeClients",
+            Some(json!({ "Name": "web", "RedirectUris": ["https://a.example.com/cb"] })),
+        )
+        .await;
+    let old_token = server.token_for(&id, &secret).await;
+    let tenant = server.tenant.clone();
+    let dir = server.dir.clone();
+    // The same address, so the issuer (and so the old token's `iss`) is unchanged.
+    let listen = server.listen();
+    let tmp = server.stop().await;
+
+    let server = TestServer::start_with(&dir, &[("GATEHOUSE_LISTEN", &listen)]).await;
+    assert!(server.banner.iter().all(|l| !l.contains("first start")), "no second bootstrap: {:?}", server.banner);
+    assert_eq!(server.tenant, tenant);
+    let (status, fetched) =
+        server.call(Method::GET, &format!("/AuthorizationCodeClients/{}", web["Id"].as_str().expect("id")), None).await;
+    assert_eq!((status, fetched), (StatusCode::OK, web));
+    let token = server.token_for(&id, &secret).await;
+    assert_eq!(
+        claims(&token)["exp"].as_i64().unwrap_or_default() - claims(&token)["iat"].as_i64().unwrap_or_default(),
+        120
+    );
+    // The signing key survived: a token from before the restart still works.
+    let response = server
+        .http
+        .get(server.api("/ClientCredentialClients?tag=kept"))
+        .bearer_auth(&old_token)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["Total-Count"], "1");
+    drop(tmp);
+}
+
+#[tokio::test]
+async fn first_start_prints_generated_credentials_once() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let tenant = "3c4d5e6f-0000-4000-8000-000000000001";
+    let server = TestServer::start_with(
+        tmp.path(),
+        &[("GATEHOUSE_TENANT_ID", tenant), ("GATEHOUSE_BOOTSTRAP_CLIENT_ID", BOOT_ID)],
+    )
+    .await;
+    assert_eq!(server.banner[0], format!("gatehouse: first start, created tenant {tenant}"));
+    let password_line =
+        server.banner.iter().find(|l| l.contains("administrator password (generated")).expect("password shown");
+    let secret_line =
+        server.banner.iter().find(|l| l.contains("bootstrap client secret (generated")).expect("secret shown");
+    let secret = secret_line.rsplit(' ').next().expect("secret").to_owned();
+    assert!(password_line.rsplit(' ').next().expect("password").len() >= 32);
+    let token = server.token_for(BOOT_ID, &secret).await;
+    assert_eq!(claims(&token)["roles"], json!(["f1a9c6a2-2d2f-4a53-9a7b-7c3d5e0b1a01", TENANT_ADMINISTRATOR]));
+    server.stop().await;
+
+    let again = TestServer::start_with(
+        tmp.path(),
+        &[("GATEHOUSE_TENANT_ID", tenant), ("GATEHOUSE_BOOTSTRAP_CLIENT_ID", BOOT_ID)],
+    )
+    .await;
+    assert_eq!(again.banner.len(), 1, "only the listening line: {:?}", again.banner);
+    assert!(!again.banner[0].contains(&secret));
+    again.token_for(BOOT_ID, &secret).await;
+}
+
+#[tokio::test]
+async fn the_admin_account_exists_and_passwords_never_come_back() {
+    let server = TestServer::start().await;
+    let (status, users) = server.call(Method::GET, "/Users", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(users[0]["UserName"], "admin");
+    assert!(users[0]["RoleIds"].as_array().expect("roles").contains(&json!(TENANT_ADMINISTRATOR)));
+    let body = json!({ "UserName": "alice", "Password": "alice-password-1", "Email": "alice@example.com" });
+    let (status, alice) = server.call(Method::POST, "/Users", Some(body.clone())).await;
+    assert_eq!(status, StatusCode::CREATED, "{alice}");
+    let text = alice.to_string();
+    assert!(!text.contains("alice-password-1") && !text.contains("argon2") && alice.get("Password").is_none());
+    let (status, error) =
+        server.call(Method::POST, "/Users", Some(json!({ "UserName": "ALICE", "Password": "another-password" }))).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_contract_error(&error);
+    let (status, error) =
+        server.call(Method::POST, "/Users", Some(json!({ "UserName": "bob", "Password": "short" }))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(assert_contract_error(&error).starts_with("Password"));
+    let (status, error) = server.call(Method::POST, "/Users", Some(json!({ "UserName": "bob" }))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(assert_contract_error(&error).starts_with("Password"));
+    let id = alice["Id"].as_str().expect("id");
+    let (status, _) =
+        server.call(Method::PUT, &format!("/Users/{id}/Password"), Some(json!({ "Password": "a-new-password" }))).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, updated) = server.call(Method::PUT, &format!("/Users/{id}"), Some(json!({ "Enabled": false }))).await;
+    assert_eq!(
+        (status, &updated["Enabled"], &updated["Email"]),
+        (StatusCode::OK, &json!(false), &json!("alice@example.com"))
+    );
+    let (status, _) = server.call(Method::DELETE, &format!("/Users/{id}"), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = server.call(Method::GET, &format!("/Users/{id}"), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let _ = BOOT_SECRET;
+}

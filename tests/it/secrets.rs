@@ -1,0 +1,175 @@
+//! Secrets: shown once, stored as a hash, at most ten, and live at the token endpoint.
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use crate::support::{assert_contract_error, TestServer};
+
+fn in_days(days: i64) -> String {
+    (OffsetDateTime::now_utc() + time::Duration::days(days)).format(&Rfc3339).expect("format")
+}
+
+#[tokio::test]
+async fn a_secret_is_shown_once_and_never_again() {
+    let server = TestServer::start().await;
+    let (id, secret) = server.new_machine_client(json!({ "SecretDescription": "first" })).await;
+    let base = format!("/ClientCredentialClients/{id}");
+    for path in
+        [format!("{base}/Secrets"), format!("{base}/Secrets/1"), base.clone(), "/ClientCredentialClients".into()]
+    {
+        let response = server.as_admin(Method::GET, &path).await.send().await.expect("get");
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        let text = response.text().await.expect("text");
+        assert!(!text.contains(&secret), "{path} shows the secret");
+        assert!(!text.contains("Secret\""), "{path} has a Secret property: {text}");
+    }
+    let (_, listed) = server.call(Method::GET, &format!("{base}/Secrets"), None).await;
+    let listed = listed.as_array().expect("array").clone();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["Id"], 1);
+    assert_eq!(listed[0]["Description"], "first");
+    assert_eq!(listed[0]["Expires"], true);
+    let expiration = OffsetDateTime::parse(listed[0]["Expiration"].as_str().expect("date"), &Rfc3339).expect("rfc3339");
+    let days = (expiration - OffsetDateTime::now_utc()).whole_days();
+    assert!((364..=365).contains(&days), "default expiration is one year ahead, got {days} days");
+    // And the secret works.
+    server.token_for(&id, &secret).await;
+}
+
+#[tokio::test]
+async fn the_eleventh_secret_is_refused() {
+    let server = TestServer::start().await;
+    let (id, _) = server.new_machine_client(json!({})).await;
+    let secrets = format!("/ClientCredentialClients/{id}/Secrets");
+    let mut values = Vec::new();
+    for i in 2..=10 {
+        let (status, created) = server
+            .call(Method::POST, &secrets, Some(json!({ "Description": format!("s{i}"), "Expiration": in_days(30) })))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        assert_eq!(created["Id"], i);
+        values.push(created["Secret"].as_str().expect("value").to_owned());
+    }
+    let (status, error) = server.call(Method::POST, &secrets, Some(json!({ "Expires": false }))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(assert_contract_error(&error).contains("at most 10"));
+    let head = server.as_admin(Method::HEAD, &secrets).await.send().await.expect("head");
+    assert_eq!(head.headers()["Total-Count"], "10");
+    let distinct: std::collections::HashSet<_> = values.iter().collect();
+    assert_eq!(distinct.len(), values.len(), "every secret is new");
+}
+
+#[tokio::test]
+async fn expires_and_expiration_follow_the_contract() {
+    let server = TestServer::start().await;
+    let (id, _) = server.new_machine_client(json!({ "SecretExpires": false })).await;
+    let secrets = format!("/ClientCredentialClients/{id}/Secrets");
+    let (_, listed) = server.call(Method::GET, &secrets, None).await;
+    assert_eq!((&listed[0]["Expires"], &listed[0]["Expiration"]), (&json!(false), &Value::Null));
+
+    for (body, field) in [
+        (json!({ "Description": "no date" }), "Expiration"),
+        (json!({ "Expires": true }), "Expiration"),
+        (json!({ "Expires": false, "Expiration": in_days(5) }), "Expiration"),
+        (json!({ "Expiration": in_days(-1) }), "Expiration"),
+        (json!({ "Expiration": in_days(5), "Value": "mine" }), "Value"),
+        (json!({ "Description": "x".repeat(300), "Expires": false }), "Description"),
+    ] {
+        let (status, error) = server.call(Method::POST, &secrets, Some(body.clone())).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(assert_contract_error(&error).starts_with(field), "{body}: {error}");
+    }
+    let (status, never) =
+        server.call(Method::POST, &secrets, Some(json!({ "Description": "never", "Expires": false }))).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!((&never["Expires"], &never["Expiration"]), (&json!(false), &Value::Null));
+
+    let date = "2031-05-04T03:02:01Z";
+    let (status, changed) = server
+        .call(Method::PUT, &format!("{secrets}/2"), Some(json!({ "Description": "renamed", "Expiration": date })))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{changed}");
+    assert_eq!(changed, json!({ "Id": 2, "Description": "renamed", "Expiration": date, "Expires": true }));
+    let (_, fetched) = server.call(Method::GET, &format!("{secrets}/2"), None).await;
+    assert_eq!(fetched, changed);
+    let (status, _) = server.call(Method::GET, &format!("{secrets}/99"), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_deleted_secret_is_refused_on_the_next_request_and_others_still_work() {
+    let server = TestServer::start().await;
+    let (id, first) = server.new_machine_client(json!({})).await;
+    let secrets = format!("/ClientCredentialClients/{id}/Secrets");
+    let (_, second) = server.call(Method::POST, &secrets, Some(json!({ "Expires": false }))).await;
+    let second = second["Secret"].as_str().expect("value").to_owned();
+    server.token_for(&id, &first).await;
+    server.token_for(&id, &second).await;
+
+    let (status, _) = server.call(Method::DELETE, &format!("{secrets}/1"), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let refused = server.client_credentials(&id, &first).await;
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(refused.json::<Value>().await.expect("json")["error"], "invalid_client");
+    server.token_for(&id, &second).await;
+    let (status, _) = server.call(Method::DELETE, &format!("{secrets}/1"), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn an_expired_secret_is_refused_at_the_token_endpoint() {
+    let server = TestServer::start().await;
+    let (id, _) = server.new_machine_client(json!({})).await;
+    let soon = (OffsetDateTime::now_utc() + time::Duration::seconds(3)).replace_nanosecond(0).expect("ns");
+    let (status, created) = server
+        .call(
+            Method::POST,
+            &format!("/ClientCredentialClients/{id}/Secrets"),
+            Some(json!({ "Expiration": soon.format(&Rfc3339).expect("fmt") })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let secret = created["Secret"].as_str().expect("value").to_owned();
+    server.token_for(&id, &secret).await;
+    let wait = soon - OffsetDateTime::now_utc() + time::Duration::milliseconds(200);
+    tokio::time::sleep(Duration::from_millis(u64::try_from(wait.whole_milliseconds()).unwrap_or(0))).await;
+    let response = server.client_credentials(&id, &secret).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(response.json::<Value>().await.expect("json")["error"], "invalid_client");
+}
+
+#[tokio::test]
+async fn hybrid_secrets_live_under_their_collection_and_public_clients_have_none() {
+    let server = TestServer::start().await;
+    let body = json!({ "Name": "srv", "RedirectUris": ["https://a.example.com/cb"], "SecretDescription": "web server", "SecretExpirationDate": "2030-01-01T00:00:00Z" });
+    let (status, created) = server.call(Method::POST, "/HybridClients", Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(created["Description"], "web server");
+    assert_eq!(created["ExpirationDate"], "2030-01-01T00:00:00Z");
+    let id = created["Client"]["Id"].as_str().expect("id");
+    let (_, listed) = server.call(Method::GET, &format!("/HybridClients/{id}/Secrets"), None).await;
+    assert_eq!(listed[0]["Description"], "web server");
+    let (status, _) = server.call(Method::GET, &format!("/ClientCredentialClients/{id}/Secrets"), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let (_, ac) = server
+        .call(
+            Method::POST,
+            "/AuthorizationCodeClients",
+            Some(json!({ "Name": "spa", "RedirectUris": ["https://a.example.com/cb"] })),
+        )
+        .await;
+    let (status, error) = server
+        .call(
+            Method::POST,
+            &format!("/AuthorizationCodeClients/{}/Secrets", ac["Id"].as_str().expect("id")),
+            Some(json!({ "Expires": false })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_contract_error(&error);
+}

@@ -1,0 +1,160 @@
+//! The token endpoint's first slice: `client_credentials`, client authentication, RFC 6749
+//! §5.2 errors, and JWT access tokens verified with an independent JWT library and our JWKS.
+
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::support::{claims, TestServer};
+
+#[tokio::test]
+async fn tokens_verify_against_the_jwks_and_carry_tenant_roles_and_lifetime() {
+    let server = TestServer::start().await;
+    let (id, secret) = server.new_machine_client(json!({ "AccessTokenLifetime": 300 })).await;
+    let response = server.client_credentials(&id, &secret).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(
+        (&body["token_type"], &body["expires_in"], &body["scope"]),
+        (&json!("Bearer"), &json!(300), &json!("ocsapi"))
+    );
+    assert!(body.get("refresh_token").is_none() && body.get("id_token").is_none());
+    let token = body["access_token"].as_str().expect("token");
+
+    let header = decode_header(token).expect("header");
+    assert_eq!((header.alg, header.typ.as_deref()), (Algorithm::ES256, Some("at+jwt")));
+    let jwks: JwkSet = server
+        .http
+        .get(server.url("/identity/.well-known/openid-configuration/jwks"))
+        .send()
+        .await
+        .expect("jwks")
+        .json()
+        .await
+        .expect("json");
+    let jwk = jwks.find(header.kid.as_deref().expect("kid")).expect("kid published");
+    let mut validation = Validation::new(Algorithm::ES256);
+    validation.set_audience(&["ocsapi"]);
+    validation.set_issuer(&[format!("{}/identity", server.base)]);
+    let verified = decode::<Value>(token, &DecodingKey::from_jwk(jwk).expect("key"), &validation).expect("verifies");
+    let c = verified.claims;
+    assert_eq!(c["exp"].as_i64().expect("exp") - c["iat"].as_i64().expect("iat"), 300);
+    assert_eq!((c["sub"].as_str(), c["client_id"].as_str()), (Some(id.as_str()), Some(id.as_str())));
+    assert_eq!(c["tid"].as_str(), Some(server.tenant.as_str()));
+    assert_eq!(c["roles"], json!(["f1a9c6a2-2d2f-4a53-9a7b-7c3d5e0b1a01"]));
+    for claim in ["nbf", "jti", "scope"] {
+        assert!(!c[claim].is_null(), "{claim}");
+    }
+}
+
+#[tokio::test]
+async fn a_lifetime_change_is_in_the_very_next_token() {
+    let server = TestServer::start().await;
+    let (id, secret) = server.new_machine_client(json!({})).await;
+    let lifetime = |t: &str| {
+        let c = claims(t);
+        c["exp"].as_i64().unwrap_or_default() - c["iat"].as_i64().unwrap_or_default()
+    };
+    assert_eq!(lifetime(&server.token_for(&id, &secret).await), 3600);
+    let (status, _) = server
+        .call(Method::PUT, &format!("/ClientCredentialClients/{id}"), Some(json!({ "AccessTokenLifetime": 75 })))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(lifetime(&server.token_for(&id, &secret).await), 75);
+}
+
+#[tokio::test]
+async fn secrets_may_come_in_the_body_or_the_header_but_not_both() {
+    let server = TestServer::start().await;
+    let (id, secret) = server.new_machine_client(json!({})).await;
+    let token = server.url("/identity/connect/token");
+    let post = server
+        .http
+        .post(&token)
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &id),
+            ("client_secret", &secret),
+            ("scope", "ocsapi"),
+        ])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(post.status(), StatusCode::OK);
+    let both = server
+        .http
+        .post(&token)
+        .basic_auth(&id, Some(&secret))
+        .form(&[("grant_type", "client_credentials"), ("client_secret", &secret)])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(both.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(both.json::<Value>().await.expect("json")["error"], "invalid_request");
+}
+
+#[tokio::test]
+async fn failures_are_rfc6749_errors() {
+    let server = TestServer::start().await;
+    let (id, secret) = server.new_machine_client(json!({})).await;
+    let (_, hybrid) = server
+        .call(
+            Method::POST,
+            "/HybridClients",
+            Some(json!({ "Name": "h", "RedirectUris": ["https://a.example.com/cb"] })),
+        )
+        .await;
+    let hybrid_id = hybrid["Client"]["Id"].as_str().expect("id").to_owned();
+    let hybrid_secret = hybrid["Secret"].as_str().expect("secret").to_owned();
+    let token = server.url("/identity/connect/token");
+
+    let wrong = server.client_credentials(&id, "wrong-secret").await;
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    assert!(wrong.headers()["www-authenticate"].to_str().expect("header").starts_with("Basic"));
+    assert_eq!(wrong.headers()["cache-control"], "no-store");
+    assert_eq!(wrong.json::<Value>().await.expect("json")["error"], "invalid_client");
+
+    let in_body = server
+        .http
+        .post(&token)
+        .form(&[("grant_type", "client_credentials"), ("client_id", &id), ("client_secret", "nope")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(in_body.status(), StatusCode::UNAUTHORIZED);
+    assert!(in_body.headers().get("www-authenticate").is_none());
+
+    let unknown = server.client_credentials(&uuid::Uuid::new_v4().to_string(), &secret).await;
+    assert_eq!(unknown.status(), StatusCode::UNAUTHORIZED);
+
+    type Case<'a> = (Vec<(&'a str, &'a str)>, (&'a str, &'a str), &'a str);
+    let cases: Vec<Case<'_>> = vec![
+        (vec![], (&id, &secret), "invalid_request"),
+        (vec![("grant_type", "password")], (&id, &secret), "unsupported_grant_type"),
+        (vec![("grant_type", "client_credentials"), ("scope", "openid")], (&id, &secret), "invalid_scope"),
+        (
+            vec![("grant_type", "client_credentials"), ("grant_type", "client_credentials")],
+            (&id, &secret),
+            "invalid_request",
+        ),
+        (vec![("grant_type", "client_credentials")], (&hybrid_id, &hybrid_secret), "unauthorized_client"),
+    ];
+    for (form, (user, pass), error) in cases {
+        let response = server.http.post(&token).basic_auth(user, Some(pass)).form(&form).send().await.expect("post");
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{form:?}");
+        let body: Value = response.json().await.expect("json");
+        assert_eq!(body["error"], error, "{form:?}");
+        assert!(body["error_description"].is_string());
+    }
+    let json_body = server
+        .http
+        .post(&token)
+        .basic_auth(&id, Some(&secret))
+        .json(&json!({ "grant_type": "client_credentials" }))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(json_body.status(), StatusCode::BAD_REQUEST);
+}
