@@ -96,6 +96,15 @@ async fn expires_and_expiration_follow_the_contract() {
     assert_eq!(changed, json!({ "Id": 2, "Description": "renamed", "Expiration": date, "Expires": true }));
     let (_, fetched) = server.call(Method::GET, &format!("{secrets}/2"), None).await;
     assert_eq!(fetched, changed);
+    // A GET body sent back is accepted; a date with an offset is kept and shown in UTC.
+    let (status, same) = server.call(Method::PUT, &format!("{secrets}/2"), Some(fetched.clone())).await;
+    assert_eq!((status, &same), (StatusCode::OK, &fetched));
+    let (_, moved) = server
+        .call(Method::PUT, &format!("{secrets}/2"), Some(json!({ "Expiration": "2031-05-04T05:02:01+02:00" })))
+        .await;
+    assert_eq!(moved["Expiration"], date);
+    let (status, _) = server.call(Method::PUT, &format!("{secrets}/2"), Some(json!({ "Id": 3 }))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
     let (status, _) = server.call(Method::GET, &format!("{secrets}/99"), None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }

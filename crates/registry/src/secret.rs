@@ -144,7 +144,10 @@ pub fn expiration_rule(
         )),
         (true, Some(at)) if at <= now => Err(Invalid::new(expiration_field, "must be in the future")),
         // Stores keep whole seconds; so does what we answer.
-        (true, Some(at)) => Ok(Some(at.replace_nanosecond(0).unwrap_or(at))),
+        (true, Some(at)) => {
+            let at = at.to_offset(time::UtcOffset::UTC);
+            Ok(Some(at.replace_nanosecond(0).unwrap_or(at)))
+        }
         (false, None) => Ok(None),
         (false, Some(_)) => {
             Err(Invalid::new(expiration_field, format!("must be absent or null when {expires_field} is false")))

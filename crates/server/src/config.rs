@@ -66,6 +66,14 @@ impl Config {
         if let Some(u) = &public_url {
             url::Url::parse(u).map_err(|e| ConfigError { key: "GATEHOUSE_PUBLIC_URL", problem: e.to_string() })?;
         }
+        let bootstrap_client_secret = get("GATEHOUSE_BOOTSTRAP_CLIENT_SECRET");
+        if bootstrap_client_secret.as_ref().is_some_and(|s| s.chars().count() < 32) {
+            // Secrets are verified with a fast hash, which is sound only for long random ones.
+            return Err(ConfigError {
+                key: "GATEHOUSE_BOOTSTRAP_CLIENT_SECRET",
+                problem: "must be at least 32 characters of random text".into(),
+            });
+        }
         Ok(Self {
             listen: get("GATEHOUSE_LISTEN").unwrap_or(defaults.listen),
             public_url,
@@ -74,7 +82,7 @@ impl Config {
             admin_username: get("GATEHOUSE_ADMIN_USERNAME").unwrap_or(defaults.admin_username),
             admin_password: get("GATEHOUSE_ADMIN_PASSWORD").map(SecretValue::new),
             bootstrap_client_id: uuid("GATEHOUSE_BOOTSTRAP_CLIENT_ID")?,
-            bootstrap_client_secret: get("GATEHOUSE_BOOTSTRAP_CLIENT_SECRET").map(SecretValue::new),
+            bootstrap_client_secret: bootstrap_client_secret.map(SecretValue::new),
         })
     }
 
@@ -84,5 +92,40 @@ impl Config {
 
     pub fn wants_bootstrap_client(&self) -> bool {
         self.bootstrap_client_id.is_some() || self.bootstrap_client_secret.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lookup<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |k| pairs.iter().find(|(key, _)| *key == k).map(|(_, v)| (*v).to_owned())
+    }
+
+    #[test]
+    fn defaults_and_overrides() {
+        let c = Config::from_lookup(lookup(&[])).expect("defaults");
+        assert_eq!(c.listen, "127.0.0.1:5000");
+        assert!(c.public_url.is_none() && !c.wants_bootstrap_client());
+        let c = Config::from_lookup(lookup(&[
+            ("GATEHOUSE_PUBLIC_URL", "https://id.example.com/"),
+            ("GATEHOUSE_BOOTSTRAP_CLIENT_ID", "0b0075f2-0000-4000-8000-00000000b007"),
+        ]))
+        .expect("valid");
+        assert_eq!(c.public_url.as_deref(), Some("https://id.example.com"));
+        assert!(c.wants_bootstrap_client());
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        for (key, value) in [
+            ("GATEHOUSE_TENANT_ID", "nope"),
+            ("GATEHOUSE_BOOTSTRAP_CLIENT_SECRET", "too-short"),
+            ("GATEHOUSE_PUBLIC_URL", "not a url"),
+        ] {
+            let err = Config::from_lookup(lookup(&[(key, value)])).expect_err(key);
+            assert_eq!(err.key, key);
+        }
     }
 }

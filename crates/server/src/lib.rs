@@ -46,6 +46,8 @@ pub enum StartError {
     Listen(String, std::io::Error),
     #[error("storage: {0}")]
     Storage(#[from] gatehouse_registry::RegistryError),
+    #[error("first start: {0}")]
+    Bootstrap(gatehouse_registry::RegistryError),
     #[error("keys: {0}")]
     Keys(#[from] gatehouse_provider::ProtocolError),
 }
@@ -78,8 +80,11 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
     let issuer = format!("{public_url}/identity");
     let clock = Arc::new(SystemClock);
-    let first_start = bootstrap::first_start(store.as_ref(), &config, OffsetDateTime::now_utc()).await?;
-    let provider = Arc::new(Provider::new(store, clock, Settings { issuer: issuer.clone() }).await?);
+    // Keys first: if they cannot be loaded, nothing is bootstrapped whose generated
+    // credentials would then never be shown.
+    let provider = Arc::new(Provider::new(Arc::clone(&store), clock, Settings { issuer: issuer.clone() }).await?);
+    let first_start =
+        bootstrap::first_start(store.as_ref(), &config, provider.clock().now()).await.map_err(StartError::Bootstrap)?;
     let state = AppState { provider };
     let server = HttpServer::new(move || {
         App::new()

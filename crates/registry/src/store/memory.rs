@@ -68,7 +68,12 @@ impl State {
         self.seq += 1;
         self.clients.insert(
             client.id,
-            Entry { secrets: first.iter().cloned().collect(), next_secret_id: 2, seq: self.seq, client: Some(client) },
+            Entry {
+                next_secret_id: if first.is_some() { 2 } else { 1 },
+                secrets: first.iter().cloned().collect(),
+                seq: self.seq,
+                client: Some(client),
+            },
         );
         Ok(first)
     }

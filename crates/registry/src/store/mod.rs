@@ -142,8 +142,11 @@ impl<T: TenantStore + ClientStore + RoleStore + UserStore + KeyStore> Store for 
 
 /// Checks that every role id names a role of the tenant, naming the first that does not.
 pub(crate) fn check_role_refs(role_ids: &[Uuid], exists: impl Fn(&Uuid) -> bool) -> Result<()> {
-    match role_ids.iter().position(|r| !exists(r)) {
-        Some(i) => Err(crate::error::RegistryError::invalid(format!("RoleIds[{i}]"), "is not a role of this tenant")),
+    match role_ids.iter().find(|r| !exists(r)) {
+        Some(id) => Err(crate::error::RegistryError::invalid(
+            "RoleIds",
+            format!("names {id}, which is not a role of this tenant"),
+        )),
         None => Ok(()),
     }
 }

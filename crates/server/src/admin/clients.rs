@@ -68,7 +68,7 @@ pub async fn list(
     let tenant_id = path_id(&tenant, "tenant")?;
     let kind = kind_of(&collection)?;
     authorize(&req, &state, tenant_id, Access::Read).await?;
-    let page = state.store().list_clients(tenant_id, kind, &list_query(&req)?).await?;
+    let page = state.store().list_clients(tenant_id, kind, &list_query(&req, true)?).await?;
     let items: Vec<Value> = page.items.iter().map(client_view).collect();
     Ok(list_response(&req, &items, page.total))
 }

@@ -118,6 +118,8 @@ pub fn client_view(c: &Client) -> Value {
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct SecretBody {
+    /// Accepted so that a secret's GET body can be sent back; it must match the path.
+    pub id: Option<u32>,
     pub description: Option<String>,
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub expiration: Option<OffsetDateTime>,

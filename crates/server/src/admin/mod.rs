@@ -123,8 +123,9 @@ fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     })
 }
 
-/// `skip`, `count`, and the repeatable `id` and `tag` of a list request.
-pub fn list_query(req: &HttpRequest) -> Result<ListQuery, ApiError> {
+/// `skip`, `count`, and the repeatable `id` and `tag` of a list request. Collections
+/// without GUID ids or tags (secrets, roles) take `filters: false` and page only.
+pub fn list_query(req: &HttpRequest, filters: bool) -> Result<ListQuery, ApiError> {
     let mut q = ListQuery::default();
     for (key, value) in url::form_urlencoded::parse(req.query_string().as_bytes()) {
         let number = |name: &str| {
@@ -135,8 +136,10 @@ pub fn list_query(req: &HttpRequest) -> Result<ListQuery, ApiError> {
         match key.to_ascii_lowercase().as_str() {
             "skip" => q.skip = number("skip")?,
             "count" => q.count = number("count")?,
-            "id" => q.ids.push(Uuid::parse_str(&value).map_err(|_| ApiError::bad_request("id must be a GUID."))?),
-            "tag" => q.tags.push(value.into_owned()),
+            "id" if filters => {
+                q.ids.push(Uuid::parse_str(&value).map_err(|_| ApiError::bad_request("id must be a GUID."))?)
+            }
+            "tag" if filters => q.tags.push(value.into_owned()),
             _ => {}
         }
     }
@@ -144,6 +147,13 @@ pub fn list_query(req: &HttpRequest) -> Result<ListQuery, ApiError> {
         return Err(ApiError::bad_request(format!("count must be at most {COUNT_MAX}.")));
     }
     Ok(q)
+}
+
+/// One page of an in-memory list (secrets, roles: a handful per client or tenant).
+pub fn page_of<T: Clone>(items: &[T], q: &ListQuery) -> Vec<T> {
+    let skip = usize::try_from(q.skip).unwrap_or(usize::MAX);
+    let count = usize::try_from(q.count).unwrap_or(usize::MAX);
+    items.iter().skip(skip).take(count).cloned().collect()
 }
 
 /// A list answer: the page as a JSON array (no body for HEAD) and `Total-Count`.

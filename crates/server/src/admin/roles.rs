@@ -5,7 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use gatehouse_registry::Role;
 
 use super::dto::{RoleBody, RoleView};
-use super::{authorize, item_response, json_object, list_response, path_id, Access};
+use super::{authorize, item_response, json_object, list_query, list_response, page_of, path_id, Access};
 use crate::http_error::ApiError;
 use crate::AppState;
 
@@ -16,8 +16,10 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let tenant_id = path_id(&path.into_inner(), "tenant")?;
     authorize(&req, &state, tenant_id, Access::Read).await?;
+    let query = list_query(&req, false)?;
     let roles = state.store().list_roles(tenant_id).await?;
-    let views: Vec<RoleView<'_>> = roles.iter().map(RoleView::from).collect();
+    let page = page_of(&roles, &query);
+    let views: Vec<RoleView<'_>> = page.iter().map(RoleView::from).collect();
     Ok(list_response(&req, &views, roles.len() as u64))
 }
 

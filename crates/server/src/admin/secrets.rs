@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use super::clients::client_at;
 use super::dto::{secret_view, time_text, SecretBody};
-use super::{authorize, item_response, json_object, list_query, list_response, Access};
+use super::{authorize, item_response, json_object, list_query, list_response, page_of, Access};
 use crate::http_error::ApiError;
 use crate::AppState;
 
@@ -40,14 +40,9 @@ pub async fn list(
     let (tenant, collection, id) = path.into_inner();
     let at = secrets_at(&tenant, &collection, &id)?;
     authorize(&req, &state, at.tenant_id, Access::Read).await?;
-    let query = list_query(&req)?;
+    let query = list_query(&req, false)?;
     let secrets = state.store().list_secrets(at).await?;
-    let page: Vec<Value> = secrets
-        .iter()
-        .skip(usize::try_from(query.skip).unwrap_or(usize::MAX))
-        .take(usize::try_from(query.count).unwrap_or(usize::MAX))
-        .map(secret_view)
-        .collect();
+    let page: Vec<Value> = page_of(&secrets, &query).iter().map(secret_view).collect();
     Ok(list_response(&req, &page, secrets.len() as u64))
 }
 
@@ -101,6 +96,9 @@ pub async fn update(
     let secret_id = secret_id(&secret)?;
     authorize(&req, &state, at.tenant_id, Access::Write).await?;
     let body: SecretBody = json_object(payload).await?;
+    if body.id.is_some_and(|id| id != secret_id) {
+        return Err(ApiError::bad_request("Id cannot be changed; it must match the id in the path."));
+    }
     let expiration = if body.expires.is_some() || body.expiration.is_some() {
         Some(expiration_rule(body.expires, body.expiration, state.now(), NAMES).map_err(invalid)?)
     } else {

@@ -37,7 +37,7 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let tenant_id = path_id(&path.into_inner(), "tenant")?;
     authorize(&req, &state, tenant_id, Access::Read).await?;
-    let page = state.store().list_users(tenant_id, &list_query(&req)?).await?;
+    let page = state.store().list_users(tenant_id, &list_query(&req, true)?).await?;
     let items: Vec<Value> = page.items.iter().map(user_view).collect();
     Ok(list_response(&req, &items, page.total))
 }

@@ -183,27 +183,32 @@ impl ClientStore for SqliteStore {
         let query = query.clone();
         self.read(move |c| {
             tenant_exists(c, tenant_id)?;
+            // With tags, the tag index drives (CROSS JOIN fixes the join order): a tag is
+            // selective, a tenant's clients are many.
+            let mut args: Vec<String> = query.tags.clone();
+            let from = if query.tags.is_empty() {
+                "clients c".to_owned()
+            } else {
+                format!(
+                    "(SELECT DISTINCT client_id FROM client_tags WHERE tag IN ({})) t CROSS JOIN clients c ON c.id = t.client_id",
+                    vec!["?"; query.tags.len()].join(",")
+                )
+            };
             let mut filter = String::from("c.tenant_id = ? AND c.kind = ?");
-            let mut args: Vec<String> = vec![tenant_id.to_string(), kind.as_str().to_owned()];
+            args.extend([tenant_id.to_string(), kind.as_str().to_owned()]);
             if !query.ids.is_empty() {
                 filter.push_str(&format!(" AND c.id IN ({})", vec!["?"; query.ids.len()].join(",")));
                 args.extend(query.ids.iter().map(Uuid::to_string));
             }
-            if !query.tags.is_empty() {
-                filter.push_str(&format!(
-                    " AND c.id IN (SELECT client_id FROM client_tags WHERE tag IN ({}))",
-                    vec!["?"; query.tags.len()].join(",")
-                ));
-                args.extend(query.tags.iter().cloned());
-            }
             let total: u64 = c
-                .query_row(&format!("SELECT count(*) FROM clients c WHERE {filter}"), params_from_iter(&args), |r| {
-                    r.get(0)
-                })
+                .query_row(&format!("SELECT count(*) FROM {from} WHERE {filter}"), params_from_iter(&args), |r| r.get(0))
                 .map_err(storage)?;
             let limit = i64::try_from(query.count).unwrap_or(i64::MAX);
             let offset = i64::try_from(query.skip).unwrap_or(i64::MAX);
-            let sql = format!("{SELECT} WHERE {filter} ORDER BY c.rowid LIMIT {limit} OFFSET {offset}");
+            // Page over the covering index first, then build only the rows of the page.
+            let sql = format!(
+                "{SELECT} WHERE c.rowid IN (SELECT c.rowid FROM {from} WHERE {filter} ORDER BY c.rowid LIMIT {limit} OFFSET {offset}) ORDER BY c.rowid"
+            );
             let mut st = c.prepare(&sql).map_err(storage)?;
             let items = st
                 .query_map(params_from_iter(&args), client_row)

@@ -81,14 +81,23 @@ impl SqliteStore {
         self.pool.get().map_err(storage)
     }
 
-    /// Runs a read on the blocking pool.
+    /// Runs a read on the blocking pool inside one deferred transaction, so that the
+    /// statements of one method see one snapshot.
     pub(crate) async fn read<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
         let store = self.clone();
-        tokio::task::spawn_blocking(move || f(&*store.conn()?)).await.map_err(storage)?
+        tokio::task::spawn_blocking(move || {
+            let mut conn = store.conn()?;
+            let tx = conn.transaction().map_err(storage)?;
+            let out = f(&tx)?;
+            tx.finish().map_err(storage)?;
+            Ok(out)
+        })
+        .await
+        .map_err(storage)?
     }
 
     /// Runs `f` in one immediate transaction on the blocking pool; commits only on `Ok`.
