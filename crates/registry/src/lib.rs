@@ -5,6 +5,7 @@
 
 pub mod client;
 pub mod error;
+pub mod grant;
 pub mod role;
 pub mod secret;
 pub mod store;

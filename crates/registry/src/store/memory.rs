@@ -10,11 +10,14 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{
-    check_role_refs, next_secret, tenant_full, ClientRef, ClientStore, KeyStore, ListQuery, Page, RoleStore,
-    SecretChanges, TenantStore, UserStore,
+    check_role_refs, next_secret, tenant_full, ClientRef, ClientStore, GrantStore, KeyStore, ListQuery, Page,
+    RoleStore, SecretChanges, TenantStore, UserStore,
 };
 use crate::client::{Client, ClientChanges, ClientKind};
 use crate::error::{RegistryError, Result};
+use crate::grant::{
+    refresh_step, AuthorizationCode, CodeUse, RefreshStep, RefreshToken, RefreshUse, SecretHashKey, Session,
+};
 use crate::role::Role;
 use crate::secret::{ClientSecret, NewSecret};
 use crate::tenant::{SigningKeyRecord, Tenant, TenantSeed};
@@ -37,6 +40,12 @@ struct State {
     users: Vec<User>,
     keys: Vec<SigningKeyRecord>,
     seq: u64,
+    sessions: HashMap<SecretHashKey, Session>,
+    codes: HashMap<SecretHashKey, (AuthorizationCode, bool)>,
+    refresh: HashMap<SecretHashKey, RefreshToken>,
+    /// Successor handle of each rotated token.
+    successors: HashMap<SecretHashKey, SecretHashKey>,
+    revoked_families: std::collections::HashSet<Uuid>,
 }
 
 impl State {
@@ -374,6 +383,88 @@ impl KeyStore for MemoryStore {
     async fn prune_signing_keys(&self, before: OffsetDateTime) -> Result<()> {
         self.lock()?.keys.retain(|k| k.retired.is_none_or(|r| r >= before));
         Ok(())
+    }
+}
+
+#[async_trait]
+impl GrantStore for MemoryStore {
+    async fn create_session(&self, session: Session) -> Result<()> {
+        self.lock()?.sessions.insert(session.handle.clone(), session);
+        Ok(())
+    }
+
+    async fn find_session(&self, handle: &SecretHashKey, now: OffsetDateTime) -> Result<Option<Session>> {
+        Ok(self.lock()?.sessions.get(handle).filter(|s| now < s.expires).cloned())
+    }
+
+    async fn delete_session(&self, handle: &SecretHashKey) -> Result<()> {
+        self.lock()?.sessions.remove(handle);
+        Ok(())
+    }
+
+    async fn save_code(&self, code: AuthorizationCode) -> Result<()> {
+        self.lock()?.codes.insert(code.handle.clone(), (code, false));
+        Ok(())
+    }
+
+    async fn use_code(&self, handle: &SecretHashKey, now: OffsetDateTime) -> Result<CodeUse> {
+        let mut state = self.lock()?;
+        Ok(match state.codes.get_mut(handle) {
+            Some((code, true)) => CodeUse::Replayed(code.clone()),
+            Some((code, used)) if now < code.expires => {
+                *used = true;
+                CodeUse::Fresh(code.clone())
+            }
+            _ => CodeUse::Unknown,
+        })
+    }
+
+    async fn save_refresh(&self, token: RefreshToken) -> Result<()> {
+        self.lock()?.refresh.insert(token.handle.clone(), token);
+        Ok(())
+    }
+
+    async fn use_refresh(
+        &self,
+        handle: &SecretHashKey,
+        successor: SecretHashKey,
+        now: OffsetDateTime,
+        sliding: time::Duration,
+        grace: time::Duration,
+    ) -> Result<RefreshUse> {
+        let mut state = self.lock()?;
+        let token = state.refresh.get(handle).cloned();
+        let next = state.successors.get(handle).and_then(|h| state.refresh.get(h)).cloned();
+        let revoked = token.as_ref().is_some_and(|t| state.revoked_families.contains(&t.family));
+        Ok(match (refresh_step(token.as_ref(), next.as_ref(), revoked, now, grace), token) {
+            (RefreshStep::Rotate, Some(mut token)) => {
+                let new = token.successor(successor.clone(), now, sliding);
+                token.consumed = Some(now);
+                state.refresh.insert(handle.clone(), token.clone());
+                state.refresh.insert(successor.clone(), new);
+                state.successors.insert(handle.clone(), successor);
+                RefreshUse::Rotated(token)
+            }
+            (RefreshStep::Retry, Some(token)) => RefreshUse::Retried(token),
+            (RefreshStep::Reuse, Some(token)) => {
+                state.revoked_families.insert(token.family);
+                RefreshUse::Reused
+            }
+            _ => RefreshUse::Invalid,
+        })
+    }
+
+    async fn find_refresh(&self, handle: &SecretHashKey) -> Result<Option<RefreshToken>> {
+        Ok(self.lock()?.refresh.get(handle).cloned())
+    }
+
+    async fn revoke_family(&self, family: Uuid) -> Result<()> {
+        self.lock()?.revoked_families.insert(family);
+        Ok(())
+    }
+
+    async fn family_revoked(&self, family: Uuid) -> Result<bool> {
+        Ok(self.lock()?.revoked_families.contains(&family))
     }
 }
 

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use crate::client::{Client, ClientChanges, ClientKind};
 use crate::error::Result;
+use crate::grant::{AuthorizationCode, CodeUse, RefreshToken, RefreshUse, SecretHashKey, Session};
 use crate::role::Role;
 use crate::secret::{ClientSecret, Expiration, NewSecret};
 use crate::tenant::{SigningKeyRecord, Tenant, TenantSeed};
@@ -136,9 +137,9 @@ pub trait KeyStore: Send + Sync {
 }
 
 /// Everything the server needs from storage.
-pub trait Store: TenantStore + ClientStore + RoleStore + UserStore + KeyStore {}
+pub trait Store: TenantStore + ClientStore + RoleStore + UserStore + KeyStore + GrantStore {}
 
-impl<T: TenantStore + ClientStore + RoleStore + UserStore + KeyStore> Store for T {}
+impl<T: TenantStore + ClientStore + RoleStore + UserStore + KeyStore + GrantStore> Store for T {}
 
 /// Checks that every role id names a role of the tenant, naming the first that does not.
 pub(crate) fn check_role_refs(role_ids: &[Uuid], exists: impl Fn(&Uuid) -> bool) -> Result<()> {
@@ -176,4 +177,40 @@ pub(crate) fn tenant_full(count: u64) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// What the protocol remembers between requests. Handles are looked up by their hash.
+#[async_trait]
+pub trait GrantStore: Send + Sync {
+    async fn create_session(&self, session: Session) -> Result<()>;
+    /// The session if it exists and has not expired at `now`.
+    async fn find_session(&self, handle: &SecretHashKey, now: OffsetDateTime) -> Result<Option<Session>>;
+    /// Ends a session; ending an unknown one is not an error.
+    async fn delete_session(&self, handle: &SecretHashKey) -> Result<()>;
+
+    async fn save_code(&self, code: AuthorizationCode) -> Result<()>;
+    /// Spends a code atomically: the first use answers `Fresh`, every later one `Replayed`;
+    /// an unknown or expired code is `Unknown`.
+    async fn use_code(&self, handle: &SecretHashKey, now: OffsetDateTime) -> Result<CodeUse>;
+
+    async fn save_refresh(&self, token: RefreshToken) -> Result<()>;
+    /// Presents a refresh token, atomically: a live unused token is consumed and its
+    /// [`RefreshToken::successor`] (with handle `successor`) stored: `Rotated`. A consumed
+    /// one whose successor is still unused, presented within `grace` of its consumption:
+    /// `Retried`. A consumed one otherwise: the family is revoked: `Reused`. Unknown,
+    /// expired or revoked: `Invalid`.
+    async fn use_refresh(
+        &self,
+        handle: &SecretHashKey,
+        successor: SecretHashKey,
+        now: OffsetDateTime,
+        sliding: time::Duration,
+        grace: time::Duration,
+    ) -> Result<RefreshUse>;
+    /// The token, whatever its state, for revocation and introspection.
+    async fn find_refresh(&self, handle: &SecretHashKey) -> Result<Option<RefreshToken>>;
+    /// Revokes every token of a family; access tokens carrying the family in their `jti`
+    /// are refused from now on.
+    async fn revoke_family(&self, family: Uuid) -> Result<()>;
+    async fn family_revoked(&self, family: Uuid) -> Result<bool>;
 }

@@ -14,6 +14,7 @@ use uuid::Uuid;
 use super::{ClientRef, ListQuery, SecretChanges, Store};
 use crate::client::{Client, ClientChanges, ClientKind};
 use crate::error::RegistryError;
+use crate::grant::{AuthorizationCode, CodeUse, RefreshToken, RefreshUse, SecretHashKey, Session};
 use crate::role::{Role, TENANT_ADMINISTRATOR, TENANT_MEMBER};
 use crate::secret::{NewSecret, SecretValue};
 use crate::tenant::{SigningKeyRecord, Tenant, TenantSeed};
@@ -35,6 +36,9 @@ macro_rules! store_suite {
             users_have_unique_names_per_tenant,
             signing_keys_rotate_and_prune,
             cors_origins_are_answered_live,
+            sessions_expire_and_end,
+            codes_are_spent_once,
+            refresh_tokens_rotate_retry_and_detect_reuse,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
@@ -338,4 +342,106 @@ pub async fn cors_origins_are_answered_live<S: Store>(store: &S) {
     assert!(!store.cors_origin_allowed("https://other.example.com").await.expect("cors"));
     store.update_client(at(&spa), ClientChanges { enabled: Some(false), ..Default::default() }).await.expect("disable");
     assert!(!store.cors_origin_allowed("https://spa.example.com").await.expect("cors"));
+}
+
+fn key(name: &str) -> SecretHashKey {
+    SecretValue::new(name).hash().into()
+}
+
+pub async fn sessions_expire_and_end<S: Store>(store: &S) {
+    let session = Session {
+        handle: key("s1"),
+        sid: "sid-1".into(),
+        tenant_id: Uuid::new_v4(),
+        user_id: Uuid::new_v4(),
+        auth_time: NOW,
+        expires: NOW + Duration::hours(8),
+    };
+    store.create_session(session.clone()).await.expect("create");
+    assert_eq!(store.find_session(&key("s1"), NOW).await.expect("find"), Some(session));
+    assert_eq!(store.find_session(&key("s1"), NOW + Duration::hours(8)).await.expect("find"), None);
+    assert_eq!(store.find_session(&key("other"), NOW).await.expect("find"), None);
+    store.delete_session(&key("s1")).await.expect("delete");
+    store.delete_session(&key("s1")).await.expect("deleting twice is fine");
+    assert_eq!(store.find_session(&key("s1"), NOW).await.expect("find"), None);
+}
+
+pub async fn codes_are_spent_once<S: Store>(store: &S) {
+    let code = AuthorizationCode {
+        handle: key("c1"),
+        client_id: Uuid::new_v4(),
+        tenant_id: Uuid::new_v4(),
+        user_id: Uuid::new_v4(),
+        redirect_uri: "https://app.example.com/cb".into(),
+        scope: "openid".into(),
+        nonce: Some("n".into()),
+        code_challenge: Some("challenge".into()),
+        sid: "sid".into(),
+        auth_time: NOW,
+        expires: NOW + Duration::minutes(5),
+        family: Uuid::new_v4(),
+    };
+    store.save_code(code.clone()).await.expect("save");
+    assert_eq!(store.use_code(&key("c1"), NOW).await.expect("use"), CodeUse::Fresh(code.clone()));
+    assert_eq!(store.use_code(&key("c1"), NOW).await.expect("use"), CodeUse::Replayed(code.clone()));
+    let late = AuthorizationCode { handle: key("c2"), ..code };
+    store.save_code(late).await.expect("save");
+    assert_eq!(store.use_code(&key("c2"), NOW + Duration::minutes(5)).await.expect("use"), CodeUse::Unknown);
+    assert_eq!(store.use_code(&key("nope"), NOW).await.expect("use"), CodeUse::Unknown);
+}
+
+pub async fn refresh_tokens_rotate_retry_and_detect_reuse<S: Store>(store: &S) {
+    let sliding = Duration::days(15);
+    let grace = Duration::seconds(10);
+    let first = RefreshToken {
+        handle: key("r1"),
+        family: Uuid::new_v4(),
+        client_id: Uuid::new_v4(),
+        tenant_id: Uuid::new_v4(),
+        user_id: Uuid::new_v4(),
+        scope: "openid offline_access".into(),
+        sid: "sid".into(),
+        auth_time: NOW,
+        created: NOW,
+        absolute_expiry: NOW + Duration::days(20),
+        expires: NOW + sliding,
+        consumed: None,
+    };
+    store.save_refresh(first.clone()).await.expect("save");
+    let t1 = NOW + Duration::days(10);
+    let RefreshUse::Rotated(used) = store.use_refresh(&key("r1"), key("r2"), t1, sliding, grace).await.expect("use")
+    else {
+        panic!("first use rotates");
+    };
+    assert_eq!(used.family, first.family);
+    let second = store.find_refresh(&key("r2")).await.expect("find").expect("successor stored");
+    // The sliding lifetime is renewed but never passes the family's absolute end.
+    assert_eq!((second.created, second.expires, second.consumed), (t1, first.absolute_expiry, None));
+
+    // A retry within the grace window answers the same successor.
+    let retried =
+        store.use_refresh(&key("r1"), key("r2"), t1 + Duration::seconds(5), sliding, grace).await.expect("use");
+    assert!(matches!(retried, RefreshUse::Retried(_)));
+    assert_eq!(store.find_refresh(&key("r2")).await.expect("find"), Some(second));
+
+    // After it, reuse revokes the whole family: the successor dies too.
+    let reused =
+        store.use_refresh(&key("r1"), key("r2"), t1 + Duration::seconds(11), sliding, grace).await.expect("use");
+    assert_eq!(reused, RefreshUse::Reused);
+    assert!(store.family_revoked(first.family).await.expect("revoked"));
+    let dead = store.use_refresh(&key("r2"), key("r3"), t1 + Duration::seconds(12), sliding, grace).await.expect("use");
+    assert_eq!(dead, RefreshUse::Invalid);
+
+    // Expired and unknown tokens are invalid; revoking a family by hand works too.
+    let other = RefreshToken { handle: key("o1"), family: Uuid::new_v4(), ..first.clone() };
+    store.save_refresh(other.clone()).await.expect("save");
+    let expired = store.use_refresh(&key("o1"), key("o2"), NOW + sliding, sliding, grace).await.expect("use");
+    assert_eq!(expired, RefreshUse::Invalid);
+    let unknown = store.use_refresh(&key("none"), key("x"), NOW, sliding, grace).await.expect("use");
+    assert_eq!(unknown, RefreshUse::Invalid);
+    let live = RefreshToken { handle: key("l1"), family: Uuid::new_v4(), ..first };
+    store.save_refresh(live.clone()).await.expect("save");
+    store.revoke_family(live.family).await.expect("revoke");
+    let revoked = store.use_refresh(&key("l1"), key("l2"), NOW, sliding, grace).await.expect("use");
+    assert_eq!(revoked, RefreshUse::Invalid);
 }

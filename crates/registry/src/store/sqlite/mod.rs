@@ -21,12 +21,13 @@ use crate::role::Role;
 use crate::tenant::{SigningKeyRecord, Tenant, TenantSeed};
 
 mod clients;
+mod grants;
 mod users;
 
 const POOL_SIZE: u32 = 8;
 
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(include_str!("schema.sql"))])
+    Migrations::new(vec![M::up(include_str!("schema.sql")), M::up(include_str!("grants.sql"))])
 }
 
 /// A store in one SQLite database file.

@@ -1,0 +1,142 @@
+//! What the protocol remembers between requests: browser sessions, authorization codes,
+//! refresh-token families and revoked access tokens. Only hashes of the handles are kept;
+//! the values live with their holders.
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::secret::SecretHash;
+
+/// A signed-in browser. The cookie holds the handle; the store holds its hash.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    pub handle: SecretHashKey,
+    /// The public session id (`sid` in ID tokens, OIDC Front-Channel/Back-Channel Logout).
+    pub sid: String,
+    pub tenant_id: Uuid,
+    pub user_id: Uuid,
+    pub auth_time: OffsetDateTime,
+    pub expires: OffsetDateTime,
+}
+
+/// A hash used as a lookup key. Comparing it is a database index lookup, not a secret
+/// comparison: the handle has 256 random bits, so its hash reveals nothing useful.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SecretHashKey(pub Vec<u8>);
+
+impl From<SecretHash> for SecretHashKey {
+    fn from(h: SecretHash) -> Self {
+        Self(h.as_bytes().to_vec())
+    }
+}
+
+/// An authorization code, bound to everything the token request must repeat
+/// (RFC 6749 §4.1.3, RFC 7636 §4.6).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuthorizationCode {
+    pub handle: SecretHashKey,
+    pub client_id: Uuid,
+    pub tenant_id: Uuid,
+    pub user_id: Uuid,
+    pub redirect_uri: String,
+    pub scope: String,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub sid: String,
+    pub auth_time: OffsetDateTime,
+    pub expires: OffsetDateTime,
+    /// The refresh-token family and access token this code was exchanged for, so that a
+    /// replay can revoke them (RFC 6749 §4.1.2).
+    pub family: Uuid,
+}
+
+/// The outcome of presenting a code.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CodeUse {
+    /// First use: the code is now spent.
+    Fresh(AuthorizationCode),
+    /// Already spent: a replay. The caller revokes what it issued.
+    Replayed(AuthorizationCode),
+    Unknown,
+}
+
+/// One refresh token of a family. Each use consumes it and issues its successor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefreshToken {
+    pub handle: SecretHashKey,
+    pub family: Uuid,
+    pub client_id: Uuid,
+    pub tenant_id: Uuid,
+    pub user_id: Uuid,
+    pub scope: String,
+    pub sid: String,
+    pub auth_time: OffsetDateTime,
+    pub created: OffsetDateTime,
+    /// The family's absolute end: no successor lives past it.
+    pub absolute_expiry: OffsetDateTime,
+    /// This token's own end, renewed with each rotation (sliding lifetime).
+    pub expires: OffsetDateTime,
+    pub consumed: Option<OffsetDateTime>,
+}
+
+/// The outcome of presenting a refresh token.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RefreshUse {
+    /// Live and unused: it is now consumed and `successor` stored.
+    Rotated(RefreshToken),
+    /// Consumed, but within the grace window: the same successor is answered again.
+    Retried(RefreshToken),
+    /// Consumed and past the grace window: reuse. The whole family is now revoked.
+    Reused,
+    /// Unknown, expired or revoked.
+    Invalid,
+}
+
+impl RefreshToken {
+    /// The token that replaces this one: same family and grant, a fresh sliding lifetime
+    /// that never passes the family's absolute end.
+    pub fn successor(&self, handle: SecretHashKey, now: OffsetDateTime, sliding: time::Duration) -> RefreshToken {
+        RefreshToken {
+            handle,
+            created: now,
+            expires: (now + sliding).min(self.absolute_expiry),
+            consumed: None,
+            ..self.clone()
+        }
+    }
+
+    pub fn is_live(&self, now: OffsetDateTime) -> bool {
+        now < self.expires && now < self.absolute_expiry
+    }
+}
+
+/// What to do with a presented refresh token; every store follows this one rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshStep {
+    Rotate,
+    Retry,
+    Reuse,
+    Invalid,
+}
+
+/// Decides [`RefreshStep`] from the token, its successor (if it was rotated) and whether
+/// its family is revoked.
+pub fn refresh_step(
+    token: Option<&RefreshToken>,
+    successor: Option<&RefreshToken>,
+    family_revoked: bool,
+    now: OffsetDateTime,
+    grace: time::Duration,
+) -> RefreshStep {
+    let Some(token) = token.filter(|_| !family_revoked) else {
+        return RefreshStep::Invalid;
+    };
+    match token.consumed {
+        None if token.is_live(now) => RefreshStep::Rotate,
+        None => RefreshStep::Invalid,
+        Some(at) if now <= at + grace && successor.is_some_and(|s| s.consumed.is_none() && s.is_live(now)) => {
+            RefreshStep::Retry
+        }
+        Some(_) => RefreshStep::Reuse,
+    }
+}

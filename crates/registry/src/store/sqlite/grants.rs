@@ -1,0 +1,241 @@
+//! Sessions, codes and refresh tokens in SQLite.
+
+use async_trait::async_trait;
+use rusqlite::{params, Connection, OptionalExtension};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{from_ts, storage, ts, uuid_col, SqliteStore};
+use crate::error::Result;
+use crate::grant::{
+    refresh_step, AuthorizationCode, CodeUse, RefreshStep, RefreshToken, RefreshUse, SecretHashKey, Session,
+};
+use crate::store::GrantStore;
+
+const REFRESH: &str = "SELECT handle, family, client_id, tenant_id, user_id, scope, sid, auth_time, created,
+    absolute_expiry, expires, consumed FROM refresh_tokens";
+
+fn refresh_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RefreshToken> {
+    Ok(RefreshToken {
+        handle: SecretHashKey(r.get(0)?),
+        family: uuid_col(r.get(1)?)?,
+        client_id: uuid_col(r.get(2)?)?,
+        tenant_id: uuid_col(r.get(3)?)?,
+        user_id: uuid_col(r.get(4)?)?,
+        scope: r.get(5)?,
+        sid: r.get(6)?,
+        auth_time: from_ts(r.get(7)?)?,
+        created: from_ts(r.get(8)?)?,
+        absolute_expiry: from_ts(r.get(9)?)?,
+        expires: from_ts(r.get(10)?)?,
+        consumed: r.get::<_, Option<i64>>(11)?.map(from_ts).transpose()?,
+    })
+}
+
+fn load_refresh(c: &Connection, handle: &[u8]) -> Result<Option<RefreshToken>> {
+    c.query_row(&format!("{REFRESH} WHERE handle = ?1"), [handle], refresh_row).optional().map_err(storage)
+}
+
+fn insert_refresh(c: &Connection, t: &RefreshToken) -> Result<()> {
+    c.execute(
+        "INSERT INTO refresh_tokens (handle, family, client_id, tenant_id, user_id, scope, sid, auth_time, created,
+            absolute_expiry, expires, consumed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        params![
+            t.handle.0,
+            t.family.to_string(),
+            t.client_id.to_string(),
+            t.tenant_id.to_string(),
+            t.user_id.to_string(),
+            t.scope,
+            t.sid,
+            ts(t.auth_time),
+            ts(t.created),
+            ts(t.absolute_expiry),
+            ts(t.expires),
+            t.consumed.map(ts),
+        ],
+    )
+    .map_err(storage)?;
+    Ok(())
+}
+
+fn revoked(c: &Connection, family: Uuid) -> Result<bool> {
+    c.query_row("SELECT EXISTS (SELECT 1 FROM revoked_families WHERE family = ?1)", [family.to_string()], |r| r.get(0))
+        .map_err(storage)
+}
+
+fn revoke(c: &Connection, family: Uuid) -> Result<()> {
+    c.execute("INSERT OR IGNORE INTO revoked_families (family) VALUES (?1)", [family.to_string()]).map_err(storage)?;
+    Ok(())
+}
+
+#[async_trait]
+impl GrantStore for SqliteStore {
+    async fn create_session(&self, s: Session) -> Result<()> {
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO sessions (handle, sid, tenant_id, user_id, auth_time, expires) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![s.handle.0, s.sid, s.tenant_id.to_string(), s.user_id.to_string(), ts(s.auth_time), ts(s.expires)],
+            )
+            .map_err(storage)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn find_session(&self, handle: &SecretHashKey, now: OffsetDateTime) -> Result<Option<Session>> {
+        let handle = handle.clone();
+        self.read(move |c| {
+            c.query_row(
+                "SELECT handle, sid, tenant_id, user_id, auth_time, expires FROM sessions WHERE handle = ?1 AND expires > ?2",
+                params![handle.0, ts(now)],
+                |r| {
+                    Ok(Session {
+                        handle: SecretHashKey(r.get(0)?),
+                        sid: r.get(1)?,
+                        tenant_id: uuid_col(r.get(2)?)?,
+                        user_id: uuid_col(r.get(3)?)?,
+                        auth_time: from_ts(r.get(4)?)?,
+                        expires: from_ts(r.get(5)?)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(storage)
+        })
+        .await
+    }
+
+    async fn delete_session(&self, handle: &SecretHashKey) -> Result<()> {
+        let handle = handle.clone();
+        self.write(move |tx| {
+            tx.execute("DELETE FROM sessions WHERE handle = ?1", [handle.0]).map_err(storage)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn save_code(&self, code: AuthorizationCode) -> Result<()> {
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO authorization_codes (handle, client_id, tenant_id, user_id, redirect_uri, scope, nonce,
+                    code_challenge, sid, auth_time, expires, family) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                params![
+                    code.handle.0,
+                    code.client_id.to_string(),
+                    code.tenant_id.to_string(),
+                    code.user_id.to_string(),
+                    code.redirect_uri,
+                    code.scope,
+                    code.nonce,
+                    code.code_challenge,
+                    code.sid,
+                    ts(code.auth_time),
+                    ts(code.expires),
+                    code.family.to_string(),
+                ],
+            )
+            .map_err(storage)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn use_code(&self, handle: &SecretHashKey, now: OffsetDateTime) -> Result<CodeUse> {
+        let handle = handle.clone();
+        self.write(move |tx| {
+            let found = tx
+                .query_row(
+                    "SELECT handle, client_id, tenant_id, user_id, redirect_uri, scope, nonce, code_challenge, sid,
+                        auth_time, expires, family, used FROM authorization_codes WHERE handle = ?1",
+                    [&handle.0],
+                    |r| {
+                        let code = AuthorizationCode {
+                            handle: SecretHashKey(r.get(0)?),
+                            client_id: uuid_col(r.get(1)?)?,
+                            tenant_id: uuid_col(r.get(2)?)?,
+                            user_id: uuid_col(r.get(3)?)?,
+                            redirect_uri: r.get(4)?,
+                            scope: r.get(5)?,
+                            nonce: r.get(6)?,
+                            code_challenge: r.get(7)?,
+                            sid: r.get(8)?,
+                            auth_time: from_ts(r.get(9)?)?,
+                            expires: from_ts(r.get(10)?)?,
+                            family: uuid_col(r.get(11)?)?,
+                        };
+                        Ok((code, r.get::<_, bool>(12)?))
+                    },
+                )
+                .optional()
+                .map_err(storage)?;
+            Ok(match found {
+                Some((code, true)) => CodeUse::Replayed(code),
+                Some((code, false)) if now < code.expires => {
+                    tx.execute("UPDATE authorization_codes SET used = 1 WHERE handle = ?1", [&handle.0])
+                        .map_err(storage)?;
+                    CodeUse::Fresh(code)
+                }
+                _ => CodeUse::Unknown,
+            })
+        })
+        .await
+    }
+
+    async fn save_refresh(&self, token: RefreshToken) -> Result<()> {
+        self.write(move |tx| insert_refresh(tx, &token)).await
+    }
+
+    async fn use_refresh(
+        &self,
+        handle: &SecretHashKey,
+        successor: SecretHashKey,
+        now: OffsetDateTime,
+        sliding: time::Duration,
+        grace: time::Duration,
+    ) -> Result<RefreshUse> {
+        let handle = handle.clone();
+        self.write(move |tx| {
+            let token = load_refresh(tx, &handle.0)?;
+            let next_handle: Option<Vec<u8>> = tx
+                .query_row("SELECT successor FROM refresh_tokens WHERE handle = ?1", [&handle.0], |r| r.get(0))
+                .optional()
+                .map_err(storage)?
+                .flatten();
+            let next = next_handle.map(|h| load_refresh(tx, &h)).transpose()?.flatten();
+            let is_revoked = token.as_ref().map(|t| revoked(tx, t.family)).transpose()?.unwrap_or(false);
+            Ok(match (refresh_step(token.as_ref(), next.as_ref(), is_revoked, now, grace), token) {
+                (RefreshStep::Rotate, Some(mut token)) => {
+                    insert_refresh(tx, &token.successor(successor.clone(), now, sliding))?;
+                    tx.execute(
+                        "UPDATE refresh_tokens SET consumed = ?2, successor = ?3 WHERE handle = ?1",
+                        params![handle.0, ts(now), successor.0],
+                    )
+                    .map_err(storage)?;
+                    token.consumed = Some(now);
+                    RefreshUse::Rotated(token)
+                }
+                (RefreshStep::Retry, Some(token)) => RefreshUse::Retried(token),
+                (RefreshStep::Reuse, Some(token)) => {
+                    revoke(tx, token.family)?;
+                    RefreshUse::Reused
+                }
+                _ => RefreshUse::Invalid,
+            })
+        })
+        .await
+    }
+
+    async fn find_refresh(&self, handle: &SecretHashKey) -> Result<Option<RefreshToken>> {
+        let handle = handle.clone();
+        self.read(move |c| load_refresh(c, &handle.0)).await
+    }
+
+    async fn revoke_family(&self, family: Uuid) -> Result<()> {
+        self.write(move |tx| revoke(tx, family)).await
+    }
+
+    async fn family_revoked(&self, family: Uuid) -> Result<bool> {
+        self.read(move |c| revoked(c, family)).await
+    }
+}
