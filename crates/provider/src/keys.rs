@@ -14,96 +14,155 @@ use openidconnect::core::{CoreJsonCurveType, CoreJsonWebKey, CoreJsonWebKeySet};
 use openidconnect::JsonWebKeyId;
 use ring::digest::{digest, SHA256};
 use ring::rand::SystemRandom;
-use ring::signature::{self, EcdsaKeyPair, KeyPair, UnparsedPublicKey};
+use ring::rsa::PublicKeyComponents;
+use ring::signature::{self, EcdsaKeyPair, KeyPair, RsaKeyPair, UnparsedPublicKey};
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
 use crate::error::ProtocolError;
 
-/// The algorithms this server signs with.
+/// The algorithms this server signs with: ES256 for access tokens, RS256 for ID tokens
+/// (OpenID Connect Core §15.1 requires RS256 support of every provider).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Alg {
     ES256,
+    RS256,
 }
 
 impl Alg {
+    pub const ALL: [Alg; 2] = [Alg::ES256, Alg::RS256];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::ES256 => "ES256",
+            Self::RS256 => "RS256",
         }
     }
 
-    fn parse(s: &str) -> Option<Self> {
-        match s {
-            "ES256" => Some(Self::ES256),
-            _ => None,
-        }
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.as_str() == s)
     }
+}
+
+#[derive(Debug)]
+enum Pair {
+    Ec(EcdsaKeyPair),
+    Rsa(RsaKeyPair),
 }
 
 #[derive(Debug)]
 struct LoadedKey {
     kid: String,
     alg: Alg,
-    pair: EcdsaKeyPair,
+    pair: Pair,
     retired: Option<OffsetDateTime>,
 }
 
+fn unreadable(kid: &str, e: impl std::fmt::Display) -> ProtocolError {
+    ProtocolError::server(format!("key {kid} is unreadable: {e}"))
+}
+
 impl LoadedKey {
+    fn from_parts(kid: String, alg: Alg, der: &[u8], retired: Option<OffsetDateTime>) -> Result<Self, ProtocolError> {
+        let pair = match alg {
+            Alg::ES256 => Pair::Ec(
+                EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, der, &SystemRandom::new())
+                    .map_err(|e| unreadable(&kid, e))?,
+            ),
+            Alg::RS256 => Pair::Rsa(RsaKeyPair::from_pkcs8(der).map_err(|e| unreadable(&kid, e))?),
+        };
+        Ok(Self { kid, alg, pair, retired })
+    }
+
     fn from_record(r: &SigningKeyRecord) -> Result<Self, ProtocolError> {
         let alg =
             Alg::parse(&r.alg).ok_or_else(|| ProtocolError::server(format!("unknown key algorithm {}", r.alg)))?;
-        let pair =
-            EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &r.private_der, &SystemRandom::new())
-                .map_err(|e| ProtocolError::server(format!("stored key {} is unreadable: {e}", r.kid)))?;
-        Ok(Self { kid: r.kid.clone(), alg, pair, retired: r.retired })
+        Self::from_parts(r.kid.clone(), alg, &r.private_der, r.retired)
     }
 
-    /// The uncompressed P-256 point is 0x04 || X || Y.
-    fn xy(&self) -> (&[u8], &[u8]) {
-        let point = self.pair.public_key().as_ref();
-        (&point[1..33], &point[33..65])
+    /// The public key's two JOSE members, in RFC 7638's lexicographic order:
+    /// (x, y) for EC, (e, n) for RSA.
+    fn members(&self) -> (Vec<u8>, Vec<u8>) {
+        match &self.pair {
+            // The uncompressed P-256 point is 0x04 || X || Y.
+            Pair::Ec(p) => {
+                let point = p.public_key().as_ref();
+                (point[1..33].to_vec(), point[33..65].to_vec())
+            }
+            Pair::Rsa(p) => {
+                let c = PublicKeyComponents::<Vec<u8>>::from(p.public());
+                (c.e, c.n)
+            }
+        }
+    }
+
+    /// RFC 7638 thumbprint, used as the `kid`.
+    fn thumbprint(&self) -> String {
+        let (a, b) = self.members();
+        let (a, b) = (URL_SAFE_NO_PAD.encode(a), URL_SAFE_NO_PAD.encode(b));
+        let canonical = match self.pair {
+            Pair::Ec(_) => format!(r#"{{"crv":"P-256","kty":"EC","x":"{a}","y":"{b}"}}"#),
+            Pair::Rsa(_) => format!(r#"{{"e":"{a}","kty":"RSA","n":"{b}"}}"#),
+        };
+        URL_SAFE_NO_PAD.encode(digest(&SHA256, canonical.as_bytes()))
     }
 
     fn jwk(&self) -> CoreJsonWebKey {
-        let (x, y) = self.xy();
-        CoreJsonWebKey::new_ec(
-            x.to_vec(),
-            y.to_vec(),
-            CoreJsonCurveType::P256,
-            Some(JsonWebKeyId::new(self.kid.clone())),
-        )
-    }
-}
-
-/// RFC 7638 thumbprint of a P-256 public key, used as its `kid`.
-fn thumbprint(x: &[u8], y: &[u8]) -> String {
-    let canonical = format!(
-        r#"{{"crv":"P-256","kty":"EC","x":"{}","y":"{}"}}"#,
-        URL_SAFE_NO_PAD.encode(x),
-        URL_SAFE_NO_PAD.encode(y)
-    );
-    URL_SAFE_NO_PAD.encode(digest(&SHA256, canonical.as_bytes()))
-}
-
-fn generate(alg: Alg, now: OffsetDateTime) -> Result<SigningKeyRecord, ProtocolError> {
-    match alg {
-        Alg::ES256 => {
-            let rng = SystemRandom::new();
-            let pkcs8 = EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
-                .map_err(|e| ProtocolError::server(format!("key generation failed: {e}")))?;
-            let pair = EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng)
-                .map_err(|e| ProtocolError::server(format!("key generation failed: {e}")))?;
-            let point = pair.public_key().as_ref();
-            Ok(SigningKeyRecord {
-                kid: thumbprint(&point[1..33], &point[33..65]),
-                alg: alg.as_str().into(),
-                private_der: pkcs8.as_ref().to_vec(),
-                created: now,
-                retired: None,
-            })
+        let (a, b) = self.members();
+        let kid = Some(JsonWebKeyId::new(self.kid.clone()));
+        match self.pair {
+            Pair::Ec(_) => CoreJsonWebKey::new_ec(a, b, CoreJsonCurveType::P256, kid),
+            Pair::Rsa(_) => CoreJsonWebKey::new_rsa(b, a, kid),
         }
     }
+
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, ProtocolError> {
+        let rng = SystemRandom::new();
+        match &self.pair {
+            Pair::Ec(p) => p.sign(&rng, message).map(|s| s.as_ref().to_vec()).map_err(ProtocolError::server),
+            Pair::Rsa(p) => {
+                let mut sig = vec![0; p.public().modulus_len()];
+                p.sign(&signature::RSA_PKCS1_SHA256, &rng, message, &mut sig).map_err(ProtocolError::server)?;
+                Ok(sig)
+            }
+        }
+    }
+
+    fn verify(&self, message: &[u8], sig: &[u8]) -> bool {
+        match &self.pair {
+            Pair::Ec(p) => UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, p.public_key().as_ref())
+                .verify(message, sig)
+                .is_ok(),
+            Pair::Rsa(p) => UnparsedPublicKey::new(&signature::RSA_PKCS1_2048_8192_SHA256, p.public().as_ref())
+                .verify(message, sig)
+                .is_ok(),
+        }
+    }
+}
+
+/// A new private key as PKCS#8 DER. ring cannot generate RSA keys, so the `rsa` crate does
+/// that, and only that: ring signs.
+fn generate(alg: Alg, now: OffsetDateTime) -> Result<SigningKeyRecord, ProtocolError> {
+    let failed = |e: &dyn std::fmt::Display| ProtocolError::server(format!("key generation failed: {e}"));
+    let der = match alg {
+        Alg::ES256 => EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
+            .map_err(|e| failed(&e))?
+            .as_ref()
+            .to_vec(),
+        Alg::RS256 => {
+            use rsa::pkcs8::EncodePrivateKey;
+            let key = rsa::RsaPrivateKey::new(&mut rand_core::OsRng, 2048).map_err(|e| failed(&e))?;
+            key.to_pkcs8_der().map_err(|e| failed(&e))?.as_bytes().to_vec()
+        }
+    };
+    let loaded = LoadedKey::from_parts(String::new(), alg, &der, None)?;
+    Ok(SigningKeyRecord {
+        kid: loaded.thumbprint(),
+        alg: alg.as_str().into(),
+        private_der: der,
+        created: now,
+        retired: None,
+    })
 }
 
 #[derive(Serialize)]
@@ -129,7 +188,8 @@ pub struct KeyRing {
 }
 
 impl KeyRing {
-    /// Loads the stored keys, generating and storing a first key if there is none.
+    /// Loads the stored keys, generating and storing a first key of each algorithm that
+    /// has none.
     pub async fn load(
         store: &dyn KeyStore,
         now: OffsetDateTime,
@@ -137,9 +197,11 @@ impl KeyRing {
     ) -> Result<Self, ProtocolError> {
         let ring = Self { keys: RwLock::new(Arc::new(Vec::new())), publish_after_retirement };
         ring.reload(store).await?;
-        if ring.current(Alg::ES256).is_err() {
-            store.rotate_signing_key(generate(Alg::ES256, now)?, now).await?;
-            ring.reload(store).await?;
+        for alg in Alg::ALL {
+            if ring.current(alg).is_err() {
+                store.rotate_signing_key(generate(alg, now)?, now).await?;
+                ring.reload(store).await?;
+            }
         }
         Ok(ring)
     }
@@ -151,15 +213,18 @@ impl KeyRing {
         Ok(())
     }
 
-    /// Makes a new key the signer; the old one keeps verifying until what it signed has
-    /// expired, then is pruned. Returns the new key id.
-    pub async fn rotate(&self, store: &dyn KeyStore, alg: Alg, now: OffsetDateTime) -> Result<String, ProtocolError> {
-        let record = generate(alg, now)?;
-        let kid = record.kid.clone();
-        store.rotate_signing_key(record, now).await?;
+    /// Makes a new key of each algorithm the signer; old ones keep verifying until what
+    /// they signed has expired, then are pruned. Returns the new key ids.
+    pub async fn rotate(&self, store: &dyn KeyStore, now: OffsetDateTime) -> Result<Vec<String>, ProtocolError> {
+        let mut kids = Vec::new();
+        for alg in Alg::ALL {
+            let record = generate(alg, now)?;
+            kids.push(record.kid.clone());
+            store.rotate_signing_key(record, now).await?;
+        }
         store.prune_signing_keys(now - self.publish_after_retirement).await?;
         self.reload(store).await?;
-        Ok(kid)
+        Ok(kids)
     }
 
     fn snapshot(&self) -> Result<Arc<Vec<LoadedKey>>, ProtocolError> {
@@ -189,9 +254,9 @@ impl KeyRing {
         let mut jws = URL_SAFE_NO_PAD.encode(header);
         jws.push('.');
         jws.push_str(&URL_SAFE_NO_PAD.encode(payload));
-        let sig = key.pair.sign(&SystemRandom::new(), jws.as_bytes()).map_err(ProtocolError::server)?;
+        let sig = key.sign(jws.as_bytes())?;
         jws.push('.');
-        jws.push_str(&URL_SAFE_NO_PAD.encode(sig.as_ref()));
+        jws.push_str(&URL_SAFE_NO_PAD.encode(sig));
         Ok(jws)
     }
 
@@ -217,9 +282,9 @@ impl KeyRing {
             .ok_or(VerifyError::UnknownKey)?;
         let sig = URL_SAFE_NO_PAD.decode(s).map_err(|_| VerifyError::Malformed)?;
         let signing_input = &token[..h.len() + 1 + p.len()];
-        UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, key.pair.public_key().as_ref())
-            .verify(signing_input.as_bytes(), &sig)
-            .map_err(|_| VerifyError::BadSignature)?;
+        if !key.verify(signing_input.as_bytes(), &sig) {
+            return Err(VerifyError::BadSignature);
+        }
         URL_SAFE_NO_PAD.decode(p).map_err(|_| VerifyError::Malformed)
     }
 
@@ -257,9 +322,19 @@ mod tests {
         let store = MemoryStore::new();
         let ring = KeyRing::load(&store, NOW, Duration::hours(1)).await.expect("load");
         let again = KeyRing::load(&store, NOW, Duration::hours(1)).await.expect("load");
-        assert_eq!(store.signing_keys().await.expect("keys").len(), 1);
+        assert_eq!(store.signing_keys().await.expect("keys").len(), 2, "one ES256 and one RS256");
         let token = ring.sign(Alg::ES256, "at+jwt", &serde_json::json!({"a": 1})).expect("sign");
         assert_eq!(again.verify(&token, "at+jwt").expect("verify"), br#"{"a":1}"#);
+    }
+
+    #[tokio::test]
+    async fn rs256_signs_and_verifies() {
+        let store = MemoryStore::new();
+        let ring = KeyRing::load(&store, NOW, Duration::hours(1)).await.expect("load");
+        let token = ring.sign(Alg::RS256, "JWT", &serde_json::json!({"sub": "a"})).expect("sign");
+        assert_eq!(ring.verify(&token, "JWT").expect("verify"), br#"{"sub":"a"}"#);
+        let jwks = serde_json::to_value(ring.jwks(NOW).expect("jwks")).expect("json");
+        assert!(jwks["keys"].as_array().expect("keys").iter().any(|k| k["kty"] == "RSA" && k["e"] == "AQAB"));
     }
 
     #[tokio::test]
@@ -280,13 +355,14 @@ mod tests {
         let store = MemoryStore::new();
         let ring = KeyRing::load(&store, NOW, Duration::hours(1)).await.expect("load");
         let old = ring.sign(Alg::ES256, "at+jwt", &serde_json::json!({})).expect("sign");
-        let kid = ring.rotate(&store, Alg::ES256, NOW).await.expect("rotate");
+        let kids = ring.rotate(&store, NOW).await.expect("rotate");
         let new = ring.sign(Alg::ES256, "at+jwt", &serde_json::json!({})).expect("sign");
-        assert!(new.starts_with(&URL_SAFE_NO_PAD.encode(format!(r#"{{"alg":"ES256","typ":"at+jwt","kid":"{kid}"}}"#))));
+        let header = format!(r#"{{"alg":"ES256","typ":"at+jwt","kid":"{}"}}"#, kids[0]);
+        assert!(new.starts_with(&URL_SAFE_NO_PAD.encode(header)));
         assert!(ring.verify(&old, "at+jwt").is_ok());
-        assert_eq!(ring.jwks(NOW).expect("jwks").keys().len(), 2);
-        assert_eq!(ring.jwks(NOW + Duration::hours(2)).expect("jwks").keys().len(), 1);
-        ring.rotate(&store, Alg::ES256, NOW + Duration::hours(2)).await.expect("rotate");
+        assert_eq!(ring.jwks(NOW).expect("jwks").keys().len(), 4);
+        assert_eq!(ring.jwks(NOW + Duration::hours(2)).expect("jwks").keys().len(), 2);
+        ring.rotate(&store, NOW + Duration::hours(2)).await.expect("rotate");
         assert_eq!(ring.verify(&old, "at+jwt"), Err(VerifyError::UnknownKey));
     }
 }

@@ -73,9 +73,10 @@ impl Provider {
         self.keys.jwks(self.clock.now())
     }
 
-    /// Makes a new key the signer (the old one stays published). Returns its `kid`.
-    pub async fn rotate_keys(&self) -> Result<String, ProtocolError> {
-        self.keys.rotate(self.store.as_ref(), Alg::ES256, self.clock.now()).await
+    /// Makes new keys the signers; the old ones stay published while they may still
+    /// verify a live token. Returns the new key ids.
+    pub async fn rotate_keys(&self) -> Result<Vec<String>, ProtocolError> {
+        self.keys.rotate(self.store.as_ref(), self.clock.now()).await
     }
 
     /// Signs an access token for `client`; its lifetime is the client's
