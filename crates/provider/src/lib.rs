@@ -4,15 +4,18 @@
 use std::fmt;
 use std::sync::Arc;
 
-use gatehouse_registry::{Client, Store};
+use gatehouse_registry::{Client, ClientKind, SecretValue, Store};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 pub mod admin;
+pub mod authorize;
 pub mod client_auth;
 pub mod clock;
 pub mod error;
 pub mod grants;
+pub mod handles;
+pub mod id_token;
 pub mod keys;
 pub mod params;
 pub mod tokens;
@@ -28,11 +31,38 @@ pub use tokens::{AccessTokenClaims, TokenResponse};
 /// a retired key stays published at least this long.
 const LONGEST_TOKEN: Duration = Duration::seconds(gatehouse_registry::client::LIFETIME_MAX as i64);
 
-/// What the provider needs to know of its deployment.
+/// What the provider needs to know of its deployment. Every lifetime is documented in
+/// docs/configuration.md.
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// `{public base URL}/identity`, exactly as configured.
     pub issuer: String,
+    /// How long an authorization code may be exchanged (protocol.md: 300 s).
+    pub code_lifetime: Duration,
+    pub id_token_lifetime: Duration,
+    /// How long a browser stays signed in.
+    pub session_lifetime: Duration,
+    /// A refresh-token family's absolute end (protocol.md: 30 days).
+    pub refresh_absolute: Duration,
+    /// A refresh token's own life, renewed by each rotation (protocol.md: 15 days).
+    pub refresh_sliding: Duration,
+    /// How long a consumed refresh token still answers its successor (a retried request).
+    pub refresh_grace: Duration,
+}
+
+impl Settings {
+    /// The defaults of protocol.md for `issuer`.
+    pub fn new(issuer: impl Into<String>) -> Self {
+        Self {
+            issuer: issuer.into(),
+            code_lifetime: Duration::seconds(300),
+            id_token_lifetime: Duration::seconds(300),
+            session_lifetime: Duration::hours(8),
+            refresh_absolute: Duration::days(30),
+            refresh_sliding: Duration::days(15),
+            refresh_grace: Duration::seconds(5),
+        }
+    }
 }
 
 /// The protocol engine. One per server, shared by every request.
@@ -41,6 +71,8 @@ pub struct Provider {
     clock: Arc<dyn Clock>,
     keys: KeyRing,
     settings: Settings,
+    /// Derives refresh-token successors (see `handles::successor`).
+    refresh_key: ring::hmac::Key,
 }
 
 impl fmt::Debug for Provider {
@@ -53,7 +85,10 @@ impl Provider {
     /// Loads (or on first start, creates) the signing keys.
     pub async fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, settings: Settings) -> Result<Self, ProtocolError> {
         let keys = KeyRing::load(store.as_ref(), clock.now(), LONGEST_TOKEN).await?;
-        Ok(Self { store, clock, keys, settings })
+        let candidate = SecretValue::generate().map_err(ProtocolError::server)?;
+        let secret = store.server_secret("refresh-successor", candidate.expose().as_bytes().to_vec()).await?;
+        let refresh_key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &secret);
+        Ok(Self { store, clock, keys, settings, refresh_key })
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -80,29 +115,35 @@ impl Provider {
     }
 
     /// Signs an access token for `client`; its lifetime is the client's
-    /// `AccessTokenLifetime` as read on this request (protocol.md, Token).
+    /// `AccessTokenLifetime` as read on this request (protocol.md, Token). Tokens issued
+    /// from a grant carry its refresh family in their `jti` (`{family}.{random}`), so that
+    /// revoking the family revokes them. Answers the token and its `jti`.
     pub(crate) fn issue_access_token(
         &self,
         client: &Client,
         subject: String,
         scope: &str,
-        audience: &str,
+        family: Option<Uuid>,
         now: OffsetDateTime,
-    ) -> Result<String, ProtocolError> {
+    ) -> Result<(String, String), ProtocolError> {
         let iat = now.unix_timestamp();
+        let jti = match family {
+            Some(f) => format!("{f}.{}", Uuid::new_v4().simple()),
+            None => Uuid::new_v4().to_string(),
+        };
         let claims = AccessTokenClaims {
             iss: self.settings.issuer.clone(),
             sub: subject,
-            aud: audience.into(),
+            aud: tokens::API_AUDIENCE.into(),
             client_id: client.id.to_string(),
             scope: scope.into(),
             iat,
             nbf: iat,
             exp: iat + i64::from(client.access_token_lifetime),
-            jti: Uuid::new_v4().to_string(),
+            jti: jti.clone(),
             tid: client.tenant_id,
-            roles: client.role_ids.clone(),
+            roles: if client.kind == ClientKind::ClientCredential { client.role_ids.clone() } else { Vec::new() },
         };
-        self.keys.sign(Alg::ES256, "at+jwt", &claims)
+        Ok((self.keys.sign(Alg::ES256, "at+jwt", &claims)?, jti))
     }
 }

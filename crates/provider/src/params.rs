@@ -21,6 +21,10 @@ impl Params {
         }
     }
 
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.0
+    }
+
     /// The value of `name`; `invalid_request` when absent.
     pub fn require(&self, name: &str) -> Result<&str, ProtocolError> {
         self.get(name)?.ok_or_else(|| ProtocolError::invalid_request(format!("the {name} parameter is missing")))

@@ -119,16 +119,18 @@ pub enum RefreshStep {
     Invalid,
 }
 
-/// Decides [`RefreshStep`] from the token, its successor (if it was rotated) and whether
+/// Decides [`RefreshStep`] for `client_id` presenting the token, from the token, its successor (if it was rotated) and whether
 /// its family is revoked.
 pub fn refresh_step(
+    client_id: Uuid,
     token: Option<&RefreshToken>,
     successor: Option<&RefreshToken>,
     family_revoked: bool,
     now: OffsetDateTime,
     grace: time::Duration,
 ) -> RefreshStep {
-    let Some(token) = token.filter(|_| !family_revoked) else {
+    // Another client's token is as good as unknown, and is left as it was.
+    let Some(token) = token.filter(|t| !family_revoked && t.client_id == client_id) else {
         return RefreshStep::Invalid;
     };
     match token.consumed {

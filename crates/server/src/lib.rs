@@ -82,7 +82,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let clock = Arc::new(SystemClock);
     // Keys first: if they cannot be loaded, nothing is bootstrapped whose generated
     // credentials would then never be shown.
-    let provider = Arc::new(Provider::new(Arc::clone(&store), clock, Settings { issuer: issuer.clone() }).await?);
+    let provider = Arc::new(Provider::new(Arc::clone(&store), clock, Settings::new(issuer.clone())).await?);
     let first_start =
         bootstrap::first_start(store.as_ref(), &config, provider.clock().now()).await.map_err(StartError::Bootstrap)?;
     let state = AppState { provider };

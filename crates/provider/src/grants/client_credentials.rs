@@ -5,7 +5,7 @@ use gatehouse_registry::{Client, ClientKind};
 
 use crate::error::{ErrorCode, ProtocolError};
 use crate::params::{scopes, Params};
-use crate::tokens::{TokenResponse, API_AUDIENCE};
+use crate::tokens::TokenResponse;
 use crate::Provider;
 
 /// The only scope a machine client may ask for, and what it gets when it asks for none.
@@ -30,7 +30,7 @@ pub(crate) async fn grant(
         ));
     }
     let now = provider.clock.now();
-    let access_token = provider.issue_access_token(client, client.id.to_string(), ALLOWED, API_AUDIENCE, now)?;
+    let (access_token, _) = provider.issue_access_token(client, client.id.to_string(), ALLOWED, None, now)?;
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer".into(),
@@ -85,7 +85,7 @@ mod tests {
             .await
             .expect("seed");
         let clock = Arc::new(FixedClock::at(NOW));
-        let settings = Settings { issuer: "https://id.example.com/identity".into() };
+        let settings = Settings::new("https://id.example.com/identity");
         let provider = Provider::new(store as Arc<dyn Store>, clock.clone(), settings).await.expect("provider");
         (provider, clock, client, secret)
     }

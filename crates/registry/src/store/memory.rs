@@ -46,6 +46,7 @@ struct State {
     /// Successor handle of each rotated token.
     successors: HashMap<SecretHashKey, SecretHashKey>,
     revoked_families: std::collections::HashSet<Uuid>,
+    server_secrets: HashMap<String, Vec<u8>>,
 }
 
 impl State {
@@ -426,6 +427,7 @@ impl GrantStore for MemoryStore {
 
     async fn use_refresh(
         &self,
+        client_id: Uuid,
         handle: &SecretHashKey,
         successor: SecretHashKey,
         now: OffsetDateTime,
@@ -436,7 +438,7 @@ impl GrantStore for MemoryStore {
         let token = state.refresh.get(handle).cloned();
         let next = state.successors.get(handle).and_then(|h| state.refresh.get(h)).cloned();
         let revoked = token.as_ref().is_some_and(|t| state.revoked_families.contains(&t.family));
-        Ok(match (refresh_step(token.as_ref(), next.as_ref(), revoked, now, grace), token) {
+        Ok(match (refresh_step(client_id, token.as_ref(), next.as_ref(), revoked, now, grace), token) {
             (RefreshStep::Rotate, Some(mut token)) => {
                 let new = token.successor(successor.clone(), now, sliding);
                 token.consumed = Some(now);
@@ -465,6 +467,10 @@ impl GrantStore for MemoryStore {
 
     async fn family_revoked(&self, family: Uuid) -> Result<bool> {
         Ok(self.lock()?.revoked_families.contains(&family))
+    }
+
+    async fn server_secret(&self, name: &str, candidate: Vec<u8>) -> Result<Vec<u8>> {
+        Ok(self.lock()?.server_secrets.entry(name.to_owned()).or_insert(candidate).clone())
     }
 }
 

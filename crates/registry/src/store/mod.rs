@@ -194,13 +194,15 @@ pub trait GrantStore: Send + Sync {
     async fn use_code(&self, handle: &SecretHashKey, now: OffsetDateTime) -> Result<CodeUse>;
 
     async fn save_refresh(&self, token: RefreshToken) -> Result<()>;
-    /// Presents a refresh token, atomically: a live unused token is consumed and its
+    /// `client_id` presents a refresh token, atomically (another client's token is
+    /// `Invalid` and left untouched): a live unused token is consumed and its
     /// [`RefreshToken::successor`] (with handle `successor`) stored: `Rotated`. A consumed
     /// one whose successor is still unused, presented within `grace` of its consumption:
     /// `Retried`. A consumed one otherwise: the family is revoked: `Reused`. Unknown,
     /// expired or revoked: `Invalid`.
     async fn use_refresh(
         &self,
+        client_id: Uuid,
         handle: &SecretHashKey,
         successor: SecretHashKey,
         now: OffsetDateTime,
@@ -213,4 +215,7 @@ pub trait GrantStore: Send + Sync {
     /// are refused from now on.
     async fn revoke_family(&self, family: Uuid) -> Result<()>;
     async fn family_revoked(&self, family: Uuid) -> Result<bool>;
+    /// The server secret called `name`, stored as `candidate` on first call: every later
+    /// call (from any instance) answers the stored value.
+    async fn server_secret(&self, name: &str, candidate: Vec<u8>) -> Result<Vec<u8>>;
 }

@@ -39,6 +39,7 @@ macro_rules! store_suite {
             sessions_expire_and_end,
             codes_are_spent_once,
             refresh_tokens_rotate_retry_and_detect_reuse,
+            server_secrets_are_kept_once,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
@@ -409,7 +410,8 @@ pub async fn refresh_tokens_rotate_retry_and_detect_reuse<S: Store>(store: &S) {
     };
     store.save_refresh(first.clone()).await.expect("save");
     let t1 = NOW + Duration::days(10);
-    let RefreshUse::Rotated(used) = store.use_refresh(&key("r1"), key("r2"), t1, sliding, grace).await.expect("use")
+    let RefreshUse::Rotated(used) =
+        store.use_refresh(first.client_id, &key("r1"), key("r2"), t1, sliding, grace).await.expect("use")
     else {
         panic!("first use rotates");
     };
@@ -419,29 +421,50 @@ pub async fn refresh_tokens_rotate_retry_and_detect_reuse<S: Store>(store: &S) {
     assert_eq!((second.created, second.expires, second.consumed), (t1, first.absolute_expiry, None));
 
     // A retry within the grace window answers the same successor.
-    let retried =
-        store.use_refresh(&key("r1"), key("r2"), t1 + Duration::seconds(5), sliding, grace).await.expect("use");
+    let retried = store
+        .use_refresh(first.client_id, &key("r1"), key("r2"), t1 + Duration::seconds(5), sliding, grace)
+        .await
+        .expect("use");
     assert!(matches!(retried, RefreshUse::Retried(_)));
     assert_eq!(store.find_refresh(&key("r2")).await.expect("find"), Some(second));
 
     // After it, reuse revokes the whole family: the successor dies too.
-    let reused =
-        store.use_refresh(&key("r1"), key("r2"), t1 + Duration::seconds(11), sliding, grace).await.expect("use");
+    let reused = store
+        .use_refresh(first.client_id, &key("r1"), key("r2"), t1 + Duration::seconds(11), sliding, grace)
+        .await
+        .expect("use");
     assert_eq!(reused, RefreshUse::Reused);
     assert!(store.family_revoked(first.family).await.expect("revoked"));
-    let dead = store.use_refresh(&key("r2"), key("r3"), t1 + Duration::seconds(12), sliding, grace).await.expect("use");
+    let dead = store
+        .use_refresh(first.client_id, &key("r2"), key("r3"), t1 + Duration::seconds(12), sliding, grace)
+        .await
+        .expect("use");
     assert_eq!(dead, RefreshUse::Invalid);
+
+    // Another client's attempt is refused and spends nothing.
+    let mine = RefreshToken { handle: key("m1"), family: Uuid::new_v4(), ..first.clone() };
+    store.save_refresh(mine.clone()).await.expect("save");
+    let stolen = store.use_refresh(Uuid::new_v4(), &key("m1"), key("m2"), NOW, sliding, grace).await.expect("use");
+    assert_eq!(stolen, RefreshUse::Invalid);
+    assert_eq!(store.find_refresh(&key("m1")).await.expect("find"), Some(mine));
 
     // Expired and unknown tokens are invalid; revoking a family by hand works too.
     let other = RefreshToken { handle: key("o1"), family: Uuid::new_v4(), ..first.clone() };
     store.save_refresh(other.clone()).await.expect("save");
-    let expired = store.use_refresh(&key("o1"), key("o2"), NOW + sliding, sliding, grace).await.expect("use");
+    let expired =
+        store.use_refresh(first.client_id, &key("o1"), key("o2"), NOW + sliding, sliding, grace).await.expect("use");
     assert_eq!(expired, RefreshUse::Invalid);
-    let unknown = store.use_refresh(&key("none"), key("x"), NOW, sliding, grace).await.expect("use");
+    let unknown = store.use_refresh(first.client_id, &key("none"), key("x"), NOW, sliding, grace).await.expect("use");
     assert_eq!(unknown, RefreshUse::Invalid);
     let live = RefreshToken { handle: key("l1"), family: Uuid::new_v4(), ..first };
     store.save_refresh(live.clone()).await.expect("save");
     store.revoke_family(live.family).await.expect("revoke");
-    let revoked = store.use_refresh(&key("l1"), key("l2"), NOW, sliding, grace).await.expect("use");
+    let revoked = store.use_refresh(first.client_id, &key("l1"), key("l2"), NOW, sliding, grace).await.expect("use");
     assert_eq!(revoked, RefreshUse::Invalid);
+}
+
+pub async fn server_secrets_are_kept_once<S: Store>(store: &S) {
+    assert_eq!(store.server_secret("refresh", vec![1, 2]).await.expect("first"), vec![1, 2]);
+    assert_eq!(store.server_secret("refresh", vec![3, 4]).await.expect("second"), vec![1, 2]);
+    assert_eq!(store.server_secret("other", vec![5]).await.expect("other"), vec![5]);
 }

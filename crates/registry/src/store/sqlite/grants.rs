@@ -188,6 +188,7 @@ impl GrantStore for SqliteStore {
 
     async fn use_refresh(
         &self,
+        client_id: Uuid,
         handle: &SecretHashKey,
         successor: SecretHashKey,
         now: OffsetDateTime,
@@ -204,7 +205,7 @@ impl GrantStore for SqliteStore {
                 .flatten();
             let next = next_handle.map(|h| load_refresh(tx, &h)).transpose()?.flatten();
             let is_revoked = token.as_ref().map(|t| revoked(tx, t.family)).transpose()?.unwrap_or(false);
-            Ok(match (refresh_step(token.as_ref(), next.as_ref(), is_revoked, now, grace), token) {
+            Ok(match (refresh_step(client_id, token.as_ref(), next.as_ref(), is_revoked, now, grace), token) {
                 (RefreshStep::Rotate, Some(mut token)) => {
                     insert_refresh(tx, &token.successor(successor.clone(), now, sliding))?;
                     tx.execute(
@@ -237,5 +238,15 @@ impl GrantStore for SqliteStore {
 
     async fn family_revoked(&self, family: Uuid) -> Result<bool> {
         self.read(move |c| revoked(c, family)).await
+    }
+
+    async fn server_secret(&self, name: &str, candidate: Vec<u8>) -> Result<Vec<u8>> {
+        let name = name.to_owned();
+        self.write(move |tx| {
+            tx.execute("INSERT OR IGNORE INTO server_secrets (name, value) VALUES (?1, ?2)", params![name, candidate])
+                .map_err(storage)?;
+            tx.query_row("SELECT value FROM server_secrets WHERE name = ?1", [name], |r| r.get(0)).map_err(storage)
+        })
+        .await
     }
 }

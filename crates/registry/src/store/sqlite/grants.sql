@@ -45,3 +45,9 @@ CREATE INDEX refresh_tokens_by_family ON refresh_tokens(family);
 CREATE TABLE revoked_families (
     family TEXT PRIMARY KEY
 );
+
+-- Server-wide secrets (the refresh-successor HMAC key), shared by every instance.
+CREATE TABLE server_secrets (
+    name  TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+);

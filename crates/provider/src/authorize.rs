@@ -1,0 +1,363 @@
+//! The authorize endpoint (RFC 6749 §4.1.1, OIDC Core §3.1.2 and §3.3.2): checks the client
+//! and redirect URI first, then the request, then the sign-in, and answers the client.
+
+use gatehouse_registry::grant::{AuthorizationCode, Session};
+use gatehouse_registry::uri::is_loopback_host;
+use gatehouse_registry::{Client, ClientKind, User};
+use time::OffsetDateTime;
+use url::Url;
+use uuid::Uuid;
+
+use crate::error::{ErrorCode, ProtocolError};
+use crate::handles::new_handle;
+use crate::id_token::IdTokenParts;
+use crate::params::{scopes, Params};
+use crate::Provider;
+
+/// The scopes an interactive client may ask for (protocol.md).
+pub const SCOPES: [&str; 5] = ["openid", "profile", "email", "offline_access", "ocsapi"];
+
+/// How the answer travels back to the client (OAuth 2.0 Multiple Response Types, Form Post).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseMode {
+    Query,
+    Fragment,
+    FormPost,
+}
+
+/// The answer to the client: where, how, and what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorizeResponse {
+    pub redirect_uri: String,
+    pub mode: ResponseMode,
+    pub params: Vec<(String, String)>,
+}
+
+impl AuthorizeResponse {
+    /// The `Location` for query and fragment modes.
+    pub fn location(&self) -> String {
+        let encoded = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(&self.params).finish();
+        match self.mode {
+            ResponseMode::Fragment => format!("{}#{encoded}", self.redirect_uri),
+            _ => {
+                let sep = if self.redirect_uri.contains('?') { '&' } else { '?' };
+                format!("{}{sep}{encoded}", self.redirect_uri)
+            }
+        }
+    }
+}
+
+/// What the authorize endpoint does with a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Authorize {
+    /// Unknown or disabled client, or an unregistered redirect URI: an error page of ours,
+    /// never a redirect (RFC 6749 §4.1.2.1).
+    Refuse(ProtocolError),
+    /// The user must sign in to `tenant_id`, then come back to `return_to`.
+    Login { tenant_id: Uuid, return_to: String },
+    /// Answer the client.
+    Respond(AuthorizeResponse),
+}
+
+/// Exact string matching, with one exception: a registered loopback IP literal matches
+/// any port (RFC 8252 §7.3; RFC 9700 §4.1.3 requires exact matching otherwise).
+pub fn redirect_uri_matches(registered: &str, presented: &str) -> bool {
+    if registered == presented {
+        return true;
+    }
+    let (Ok(r), Ok(p)) = (Url::parse(registered), Url::parse(presented)) else {
+        return false;
+    };
+    let ip_literal = matches!(r.host(), Some(url::Host::Ipv4(_) | url::Host::Ipv6(_)));
+    if !(ip_literal && r.scheme() == "http" && is_loopback_host(&r)) {
+        return false;
+    }
+    let strip = |u: &Url| {
+        let mut u = u.clone();
+        let _ = u.set_port(None);
+        u.to_string()
+    };
+    // Compare without the port, keeping everything else exact.
+    p.scheme() == "http" && r.host() == p.host() && strip(&r) == strip(&p)
+}
+
+/// A checked request, ready to be answered once the user is known.
+#[derive(Debug)]
+struct Checked<'a> {
+    client: Client,
+    redirect_uri: String,
+    types: Vec<&'a str>,
+    mode: ResponseMode,
+    scopes: Vec<&'a str>,
+    state: Option<&'a str>,
+    nonce: Option<&'a str>,
+    challenge: Option<&'a str>,
+    prompt: Vec<&'a str>,
+    max_age: Option<i64>,
+}
+
+impl Provider {
+    /// Decides what to do with an authorize request, given the browser's session (if any).
+    pub async fn authorize(&self, params: &Params, session: Option<&Session>) -> Result<Authorize, ProtocolError> {
+        let now = self.clock.now();
+        // 1. Client and redirect URI: until both are known good, nothing goes back to them.
+        let refuse = |d: &'static str| Ok(Authorize::Refuse(ProtocolError::invalid_request(d)));
+        let client_id = match params.get("client_id") {
+            Ok(Some(id)) => id,
+            Ok(None) => return refuse("the client_id parameter is missing"),
+            Err(e) => return Ok(Authorize::Refuse(e)),
+        };
+        let client = match Uuid::parse_str(client_id) {
+            Ok(id) => self.store.find_client(id).await?.map(|(c, _)| c),
+            Err(_) => None,
+        };
+        let Some(client) = client.filter(|c| c.enabled && c.kind.is_interactive()) else {
+            return refuse("the client is unknown, disabled, or may not use this endpoint");
+        };
+        let redirect_uri = match params.get("redirect_uri") {
+            Ok(Some(uri)) if client.redirect_uris.iter().any(|r| redirect_uri_matches(r, uri)) => uri.to_owned(),
+            Ok(_) => return refuse("the redirect_uri is missing or not registered for this client"),
+            Err(e) => return Ok(Authorize::Refuse(e)),
+        };
+        let state = params.get("state").ok().flatten();
+        // 2. The rest of the request: errors now go back to the client.
+        let checked = match self.check_request(params, client, redirect_uri.clone()) {
+            Ok(c) => c,
+            Err((e, mode)) => return Ok(Authorize::Respond(self.error_response(&redirect_uri, mode, e, state))),
+        };
+        // 3. Who is signing in.
+        let fresh = |s: &&Session| {
+            s.tenant_id == checked.client.tenant_id
+                && !checked.prompt.contains(&"login")
+                && checked.max_age.is_none_or(|age| (now - s.auth_time).whole_seconds() <= age)
+        };
+        let Some(session) = session.filter(fresh) else {
+            if checked.prompt.contains(&"none") {
+                let e = ProtocolError::new(ErrorCode::LoginRequired, "the user is not signed in");
+                return Ok(Authorize::Respond(self.error_response(
+                    &checked.redirect_uri,
+                    checked.mode,
+                    e,
+                    checked.state,
+                )));
+            }
+            return Ok(Authorize::Login { tenant_id: checked.client.tenant_id, return_to: return_to(params) });
+        };
+        let user = match self.store.get_user(session.tenant_id, session.user_id).await {
+            Ok(u) if u.enabled => u,
+            _ => return Ok(Authorize::Login { tenant_id: checked.client.tenant_id, return_to: return_to(params) }),
+        };
+        self.issue(checked, &user, session, now).await.map(Authorize::Respond)
+    }
+
+    fn check_request<'a>(
+        &self,
+        params: &'a Params,
+        client: Client,
+        redirect_uri: String,
+    ) -> Result<Checked<'a>, (ProtocolError, ResponseMode)> {
+        let mut types: Vec<&str> = params
+            .get("response_type")
+            .map_err(|e| (e, ResponseMode::Query))?
+            .unwrap_or("")
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .collect();
+        types.sort_unstable();
+        types.dedup();
+        let default_mode = if types == ["code"] { ResponseMode::Query } else { ResponseMode::Fragment };
+        let mode = match params.get("response_mode").map_err(|e| (e, default_mode))? {
+            None => default_mode,
+            Some("query") if types == ["code"] => ResponseMode::Query,
+            Some("fragment") => ResponseMode::Fragment,
+            Some("form_post") => ResponseMode::FormPost,
+            Some(_) => {
+                return Err((
+                    ProtocolError::invalid_request("response_mode must be query (code only), fragment or form_post"),
+                    default_mode,
+                ))
+            }
+        };
+        let fail = |code, d: &str| Err((ProtocolError::new(code, d.to_owned()), mode));
+        let allowed: &[&[&str]] = match client.kind {
+            ClientKind::AuthorizationCode => &[&["code"]],
+            ClientKind::Hybrid if client.allow_access_tokens_via_browser => {
+                &[&["code"], &["code", "id_token"], &["code", "token"], &["code", "id_token", "token"]]
+            }
+            _ => &[&["code"], &["code", "id_token"]],
+        };
+        if types.is_empty() {
+            return fail(ErrorCode::InvalidRequest, "the response_type parameter is missing");
+        }
+        if !allowed.contains(&types.as_slice()) {
+            return fail(ErrorCode::UnsupportedResponseType, "this client may not use that response_type");
+        }
+        let requested = scopes(params.get("scope").map_err(|e| (e, mode))?);
+        if let Some(bad) = requested.iter().find(|s| !SCOPES.contains(s)) {
+            return fail(ErrorCode::InvalidScope, &format!("the scope {bad} is unknown"));
+        }
+        if requested.contains(&"offline_access") && !client.allow_offline_access {
+            return fail(ErrorCode::InvalidScope, "this client may not ask for offline_access (refresh tokens)");
+        }
+        let wants_id_token = types.contains(&"id_token");
+        if wants_id_token && !requested.contains(&"openid") {
+            return fail(ErrorCode::InvalidScope, "response types with id_token need the openid scope");
+        }
+        let nonce = params.get("nonce").map_err(|e| (e, mode))?;
+        if wants_id_token && nonce.is_none() {
+            return fail(ErrorCode::InvalidRequest, "response types with id_token need a nonce");
+        }
+        let challenge = params.get("code_challenge").map_err(|e| (e, mode))?;
+        match (params.get("code_challenge_method").map_err(|e| (e, mode))?, challenge) {
+            (_, None) if client.kind == ClientKind::AuthorizationCode || types == ["code"] => {
+                return fail(
+                    ErrorCode::InvalidRequest,
+                    "PKCE is required: send code_challenge with code_challenge_method=S256",
+                )
+            }
+            (Some("S256"), Some(c)) if valid_challenge(c) => {}
+            (None | Some("plain"), Some(_)) => {
+                return fail(ErrorCode::InvalidRequest, "code_challenge_method must be S256; plain is refused")
+            }
+            (_, Some(_)) => {
+                return fail(ErrorCode::InvalidRequest, "code_challenge must be S256 of a 43-128 character verifier")
+            }
+            (_, None) => {}
+        }
+        let prompt: Vec<&str> =
+            params.get("prompt").map_err(|e| (e, mode))?.unwrap_or("").split(' ').filter(|s| !s.is_empty()).collect();
+        if prompt.contains(&"none") && prompt.len() > 1 {
+            return fail(ErrorCode::InvalidRequest, "prompt=none cannot be combined with other values");
+        }
+        let max_age = match params.get("max_age").map_err(|e| (e, mode))? {
+            None => None,
+            Some(v) => match v.parse::<i64>() {
+                Ok(age) if age >= 0 => Some(age),
+                _ => return fail(ErrorCode::InvalidRequest, "max_age must be a whole number of seconds"),
+            },
+        };
+        if let Some(acr) = params.get("acr_values").map_err(|e| (e, mode))? {
+            let tenant = acr.split(' ').find_map(|v| v.strip_prefix("tenant:"));
+            if tenant.is_some_and(|t| Uuid::parse_str(t).ok() != Some(client.tenant_id)) {
+                return fail(ErrorCode::InvalidRequest, "the client does not belong to the tenant in acr_values");
+            }
+        }
+        let state = params.get("state").map_err(|e| (e, mode))?;
+        Ok(Checked { client, redirect_uri, types, mode, scopes: requested, state, nonce, challenge, prompt, max_age })
+    }
+
+    fn error_response(
+        &self,
+        redirect_uri: &str,
+        mode: ResponseMode,
+        e: ProtocolError,
+        state: Option<&str>,
+    ) -> AuthorizeResponse {
+        let mut params = vec![
+            ("error".to_owned(), e.code.as_str().to_owned()),
+            ("error_description".to_owned(), e.description.into_owned()),
+        ];
+        if let Some(s) = state {
+            params.push(("state".into(), s.into()));
+        }
+        params.push(("iss".into(), self.settings.issuer.clone()));
+        AuthorizeResponse { redirect_uri: redirect_uri.to_owned(), mode, params }
+    }
+
+    async fn issue(
+        &self,
+        c: Checked<'_>,
+        user: &User,
+        session: &Session,
+        now: OffsetDateTime,
+    ) -> Result<AuthorizeResponse, ProtocolError> {
+        let family = Uuid::new_v4();
+        let (code, handle) = new_handle()?;
+        let scope = c.scopes.join(" ");
+        self.store
+            .save_code(AuthorizationCode {
+                handle,
+                client_id: c.client.id,
+                tenant_id: c.client.tenant_id,
+                user_id: user.id,
+                redirect_uri: c.redirect_uri.clone(),
+                scope: scope.clone(),
+                nonce: c.nonce.map(str::to_owned),
+                code_challenge: c.challenge.map(str::to_owned),
+                sid: session.sid.clone(),
+                auth_time: session.auth_time,
+                expires: now + self.settings.code_lifetime,
+                family,
+            })
+            .await?;
+        let mut params = vec![("code".to_owned(), code.expose().to_owned())];
+        let access_token = if c.types.contains(&"token") {
+            let (token, _) = self.issue_access_token(&c.client, user.id.to_string(), &scope, Some(family), now)?;
+            params.push(("access_token".into(), token.clone()));
+            params.push(("token_type".into(), "Bearer".into()));
+            params.push(("expires_in".into(), c.client.access_token_lifetime.to_string()));
+            Some(token)
+        } else {
+            None
+        };
+        if c.types.contains(&"id_token") {
+            let parts = IdTokenParts {
+                nonce: c.nonce,
+                access_token: access_token.as_deref(),
+                code: Some(code.expose()),
+                sid: &session.sid,
+                auth_time: Some(session.auth_time),
+                scopes: &[],
+            };
+            params.push(("id_token".into(), self.issue_id_token(&c.client, user, parts, now)?));
+        }
+        if let Some(s) = c.state {
+            params.push(("state".into(), s.into()));
+        }
+        params.push(("iss".into(), self.settings.issuer.clone()));
+        Ok(AuthorizeResponse { redirect_uri: c.redirect_uri, mode: c.mode, params })
+    }
+}
+
+/// RFC 7636 §4.2: BASE64URL(SHA256(verifier)) is 43 characters of the unreserved set.
+fn valid_challenge(c: &str) -> bool {
+    (43..=128).contains(&c.len()) && c.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+}
+
+/// The authorize request to come back to after signing in, without `prompt=login` (it has
+/// been honoured by the sign-in itself).
+fn return_to(params: &Params) -> String {
+    let kept = params.pairs().iter().filter(|(k, v)| !(k == "prompt" && v.split(' ').any(|p| p == "login")));
+    let query = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(kept).finish();
+    format!("/identity/connect/authorize?{query}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirect_uris_match_exactly_with_the_loopback_port_exception() {
+        assert!(redirect_uri_matches("https://a.example.com/cb", "https://a.example.com/cb"));
+        for no in [
+            "https://a.example.com/cb/",
+            "https://a.example.com/CB",
+            "https://a.example.com/cb?x=1",
+            "https://a.example.com:443/cb",
+        ] {
+            assert!(!redirect_uri_matches("https://a.example.com/cb", no), "{no}");
+        }
+        assert!(redirect_uri_matches("http://127.0.0.1/cb", "http://127.0.0.1:51234/cb"));
+        assert!(redirect_uri_matches("http://[::1]:8080/cb", "http://[::1]:9/cb"));
+        assert!(!redirect_uri_matches("http://127.0.0.1/cb", "http://127.0.0.1:5/other"));
+        assert!(!redirect_uri_matches("http://localhost/cb", "http://localhost:5/cb"), "names are not IP literals");
+        assert!(!redirect_uri_matches("http://127.0.0.1/cb", "http://127.0.0.2:5/cb"));
+    }
+
+    #[test]
+    fn challenges_are_checked_for_shape() {
+        assert!(valid_challenge("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"));
+        assert!(!valid_challenge("short"));
+        assert!(!valid_challenge(&"a".repeat(43).replace('a', "+")));
+    }
+}
