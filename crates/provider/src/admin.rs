@@ -6,7 +6,6 @@ use gatehouse_registry::{ClientKind, RegistryError};
 use uuid::Uuid;
 
 use crate::error::{ErrorCode, ProtocolError};
-use crate::tokens::{AccessTokenClaims, API_AUDIENCE};
 use crate::Provider;
 
 /// The principal behind a valid token, with its roles as they are now.
@@ -26,20 +25,8 @@ impl Provider {
     /// Verifies a bearer token (signature, type, issuer, audience, lifetime) and looks up
     /// the principal live. `invalid_token` for anything that does not hold.
     pub async fn caller(&self, bearer: &str) -> Result<Caller, ProtocolError> {
-        let payload = self.keys.verify(bearer, "at+jwt").map_err(|e| invalid_token(format!("{e:?}")))?;
-        let claims: AccessTokenClaims = serde_json::from_slice(&payload).map_err(|e| invalid_token(e.to_string()))?;
-        let now = self.clock.now().unix_timestamp();
-        if claims.iss != self.settings.issuer || claims.aud != API_AUDIENCE {
-            return Err(invalid_token("issuer or audience mismatch"));
-        }
-        if now >= claims.exp || now < claims.nbf {
-            return Err(invalid_token("expired or not yet valid"));
-        }
-        let client_id = Uuid::parse_str(&claims.client_id).map_err(|_| invalid_token("client_id is not a GUID"))?;
-        let (client, _) = self.store.find_client(client_id).await?.ok_or_else(|| invalid_token("client is gone"))?;
-        if !client.enabled || client.tenant_id != claims.tid {
-            return Err(invalid_token("client is disabled or moved"));
-        }
+        let (claims, client) = self.verify_access_token(bearer).await?;
+        let client_id = client.id;
         let roles = if client.kind == ClientKind::ClientCredential && claims.sub == claims.client_id {
             client.role_ids
         } else {

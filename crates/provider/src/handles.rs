@@ -50,8 +50,17 @@ mod tests {
     }
 
     #[test]
-    fn half_hash_matches_the_spec_example() {
-        // OIDC Core A.3's access token and at_hash.
-        assert_eq!(half_hash("jHkWEdUXMU1BwAsC4vtUsZwnzrhLNZ2E9dI7dWT4Ng"), "77QmUPtjPfzWtF2AnpK9RQ");
+    fn half_hash_agrees_with_openidconnect() {
+        use openidconnect::core::{CoreJsonWebKey, CoreJwsSigningAlgorithm};
+        use openidconnect::{AccessToken, AccessTokenHash};
+        let token = "jHkWEdUXMU1BwAsC4vtUsZwnzrhLNZ2E9dI7dWT4Ng";
+        let key = CoreJsonWebKey::new_rsa(vec![1], vec![1], None);
+        let theirs = AccessTokenHash::from_token(
+            &AccessToken::new(token.into()),
+            &CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+            &key,
+        )
+        .expect("hash");
+        assert_eq!(half_hash(token), theirs.to_string());
     }
 }

@@ -12,12 +12,15 @@ pub mod admin;
 pub mod authorize;
 pub mod client_auth;
 pub mod clock;
+pub mod discovery;
+pub mod endpoints;
 pub mod error;
 pub mod grants;
 pub mod handles;
 pub mod id_token;
 pub mod keys;
 pub mod params;
+pub mod session;
 pub mod tokens;
 
 pub use admin::Caller;

@@ -8,7 +8,8 @@ use actix_web::middleware::Logger;
 use actix_web::{web, App, HttpServer};
 use gatehouse_provider::{Provider, Settings, SystemClock};
 use gatehouse_registry::store::sqlite::SqliteStore;
-use gatehouse_registry::Store;
+use gatehouse_registry::user::hash_password;
+use gatehouse_registry::{SecretValue, Store};
 use time::OffsetDateTime;
 
 pub mod admin;
@@ -23,6 +24,10 @@ pub use config::Config;
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub provider: Arc<Provider>,
+    pub throttle: Arc<oidc::account::Throttle>,
+    /// An argon2id hash of nothing anyone knows: a sign-in for an unknown user is checked
+    /// against it, so it costs what a real check costs.
+    pub dummy_hash: String,
 }
 
 impl AppState {
@@ -85,7 +90,11 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let provider = Arc::new(Provider::new(Arc::clone(&store), clock, Settings::new(issuer.clone())).await?);
     let first_start =
         bootstrap::first_start(store.as_ref(), &config, provider.clock().now()).await.map_err(StartError::Bootstrap)?;
-    let state = AppState { provider };
+    let dummy = SecretValue::generate()?;
+    let dummy_hash = tokio::task::spawn_blocking(move || hash_password(&dummy))
+        .await
+        .map_err(|e| StartError::Storage(gatehouse_registry::RegistryError::Storage(e.to_string())))??;
+    let state = AppState { provider, throttle: Arc::default(), dummy_hash };
     let server = HttpServer::new(move || {
         App::new()
             .app_data(web::Data::new(state.clone()))

@@ -6,7 +6,9 @@ use crate::params::Params;
 use crate::tokens::TokenResponse;
 use crate::Provider;
 
+pub mod authorization_code;
 pub mod client_credentials;
+pub mod refresh_token;
 
 /// A request to the token endpoint, as the server received it.
 #[derive(Debug, Clone, Default)]
@@ -39,6 +41,8 @@ impl Provider {
     ) -> Result<TokenResponse, ProtocolError> {
         match grant_type {
             "client_credentials" => client_credentials::grant(self, &client.client, params).await,
+            "authorization_code" => authorization_code::grant(self, &client.client, params).await,
+            "refresh_token" => refresh_token::grant(self, &client.client, params).await,
             other => Err(ProtocolError::new(
                 ErrorCode::UnsupportedGrantType,
                 format!("the grant type {other} is not supported"),

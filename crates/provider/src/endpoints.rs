@@ -1,0 +1,175 @@
+//! Userinfo (OIDC Core §5.3), revocation (RFC 7009), introspection (RFC 7662) and
+//! RP-initiated logout (OIDC RP-Initiated Logout 1.0 §2-3).
+
+use gatehouse_registry::{Client, ClientKind};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::authorize::redirect_uri_matches;
+use crate::client_auth;
+use crate::error::{ErrorCode, ProtocolError};
+use crate::handles::key_of;
+use crate::id_token::standard_claims;
+use crate::params::{scopes, Params};
+use crate::tokens::AccessTokenClaims;
+use crate::{Provider, TokenRequest};
+
+fn invalid_token(detail: impl Into<String>) -> ProtocolError {
+    ProtocolError::new(ErrorCode::InvalidToken, "the access token is invalid or expired").with_detail(detail)
+}
+
+/// The refresh family an access token was issued from, if any (`{family}.{random}`).
+pub(crate) fn family_of(jti: &str) -> Option<Uuid> {
+    jti.split_once('.').and_then(|(f, _)| Uuid::parse_str(f).ok())
+}
+
+/// Where the browser goes after logging out, if anywhere.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Logout {
+    /// A registered post-logout redirect URI, with `state` appended.
+    pub redirect: Option<String>,
+}
+
+impl Provider {
+    /// Verifies one of our access tokens and that nothing behind it has been withdrawn:
+    /// signature, type, issuer, lifetime, its family not revoked, its client still enabled.
+    /// Answers the claims and the client, as it is now.
+    pub async fn verify_access_token(&self, bearer: &str) -> Result<(AccessTokenClaims, Client), ProtocolError> {
+        let payload = self.keys.verify(bearer, "at+jwt").map_err(|e| invalid_token(format!("{e:?}")))?;
+        let claims: AccessTokenClaims = serde_json::from_slice(&payload).map_err(|e| invalid_token(e.to_string()))?;
+        let now = self.clock.now().unix_timestamp();
+        if claims.iss != self.settings.issuer || claims.aud != crate::tokens::API_AUDIENCE {
+            return Err(invalid_token("issuer or audience mismatch"));
+        }
+        if now >= claims.exp || now < claims.nbf {
+            return Err(invalid_token("expired or not yet valid"));
+        }
+        if let Some(family) = family_of(&claims.jti) {
+            if self.store.family_revoked(family).await? {
+                return Err(invalid_token("revoked"));
+            }
+        }
+        let client_id = Uuid::parse_str(&claims.client_id).map_err(|_| invalid_token("client_id is not a GUID"))?;
+        match self.store.find_client(client_id).await? {
+            Some((c, _)) if c.enabled && c.tenant_id == claims.tid => Ok((claims, c)),
+            _ => Err(invalid_token("client is disabled or gone")),
+        }
+    }
+
+    /// The claims of the signed-in user that the token's scopes release.
+    pub async fn userinfo(&self, bearer: &str) -> Result<Value, ProtocolError> {
+        let (claims, _) = self.verify_access_token(bearer).await?;
+        let granted = scopes(Some(&claims.scope));
+        if !granted.contains(&"openid") {
+            return Err(ProtocolError::new(ErrorCode::InsufficientScope, "the token was not granted the openid scope"));
+        }
+        let user_id = Uuid::parse_str(&claims.sub).map_err(|_| invalid_token("sub is not a user"))?;
+        let user = match self.store.get_user(claims.tid, user_id).await {
+            Ok(u) if u.enabled => u,
+            _ => return Err(invalid_token("the user is disabled or gone")),
+        };
+        serde_json::to_value(standard_claims(&user, &granted)).map_err(ProtocolError::server)
+    }
+
+    /// RFC 7009: revokes a refresh token's family, or an access token's; unknown tokens and
+    /// other clients' tokens are answered the same way, with success.
+    pub async fn revoke(&self, request: TokenRequest) -> Result<(), ProtocolError> {
+        let params = Params::new(request.form);
+        let client =
+            client_auth::authenticate(self.store.as_ref(), &params, request.authorization.as_deref(), self.clock.now())
+                .await?
+                .client;
+        let token = params.require("token")?;
+        if let Some(refresh) = self.store.find_refresh(&key_of(token)).await? {
+            if refresh.client_id == client.id {
+                self.store.revoke_family(refresh.family).await?;
+            }
+            return Ok(());
+        }
+        if let Ok(payload) = self.keys.verify(token, "at+jwt") {
+            if let Ok(claims) = serde_json::from_slice::<AccessTokenClaims>(&payload) {
+                if claims.client_id == client.id.to_string() {
+                    if let Some(family) = family_of(&claims.jti) {
+                        self.store.revoke_family(family).await?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// RFC 7662, for confidential clients of the token's tenant: `{"active": false}` for
+    /// anything not valid now.
+    pub async fn introspect(&self, request: TokenRequest) -> Result<Value, ProtocolError> {
+        let params = Params::new(request.form);
+        let caller =
+            client_auth::authenticate(self.store.as_ref(), &params, request.authorization.as_deref(), self.clock.now())
+                .await?
+                .client;
+        if caller.kind == ClientKind::AuthorizationCode {
+            return Err(ProtocolError::new(ErrorCode::UnauthorizedClient, "introspection is for confidential clients"));
+        }
+        let token = params.require("token")?;
+        let inactive = json!({ "active": false });
+        if let Ok((claims, _)) = self.verify_access_token(token).await {
+            if claims.tid != caller.tenant_id {
+                return Ok(inactive);
+            }
+            return Ok(json!({
+                "active": true, "token_type": "Bearer", "scope": claims.scope, "client_id": claims.client_id,
+                "sub": claims.sub, "iss": claims.iss, "aud": claims.aud, "exp": claims.exp, "iat": claims.iat,
+                "nbf": claims.nbf, "jti": claims.jti, "tid": claims.tid,
+            }));
+        }
+        let now = self.clock.now();
+        match self.store.find_refresh(&key_of(token)).await? {
+            Some(r)
+                if r.tenant_id == caller.tenant_id
+                    && r.consumed.is_none()
+                    && r.is_live(now)
+                    && !self.store.family_revoked(r.family).await? =>
+            {
+                Ok(json!({
+                    "active": true, "token_type": "refresh_token", "scope": r.scope, "client_id": r.client_id,
+                    "sub": r.user_id, "iss": self.settings.issuer, "exp": r.expires.unix_timestamp(),
+                    "iat": r.created.unix_timestamp(), "tid": r.tenant_id,
+                }))
+            }
+            _ => Ok(inactive),
+        }
+    }
+
+    /// Where to send the browser after logout: only to a URI registered for the client that
+    /// `id_token_hint` (validated by signature, expiry ignored) or `client_id` names.
+    pub async fn logout(&self, params: &Params) -> Result<Logout, ProtocolError> {
+        let none = Logout { redirect: None };
+        let Some(target) = params.get("post_logout_redirect_uri")? else {
+            return Ok(none);
+        };
+        let from_hint = match params.get("id_token_hint")? {
+            Some(hint) => match self.read_id_token_hint(hint) {
+                Some(claims) => claims.audiences().first().map(|a| a.to_string()),
+                None => return Ok(none),
+            },
+            None => None,
+        };
+        let client_id = match (from_hint, params.get("client_id")?) {
+            (Some(h), Some(c)) if h != c => return Ok(none),
+            (Some(h), _) => h,
+            (None, Some(c)) => c.to_owned(),
+            (None, None) => return Ok(none),
+        };
+        let Ok(id) = Uuid::parse_str(&client_id) else { return Ok(none) };
+        let Some((client, _)) = self.store.find_client(id).await? else { return Ok(none) };
+        if !client.enabled || !client.post_logout_redirect_uris.iter().any(|r| redirect_uri_matches(r, target)) {
+            return Ok(none);
+        }
+        let mut url = target.to_owned();
+        if let Some(state) = params.get("state")? {
+            let sep = if url.contains('?') { '&' } else { '?' };
+            url.push(sep);
+            url.push_str(&url::form_urlencoded::Serializer::new(String::new()).append_pair("state", state).finish());
+        }
+        Ok(Logout { redirect: Some(url) })
+    }
+}

@@ -1,0 +1,134 @@
+//! The `authorization_code` grant (RFC 6749 §4.1.3, RFC 7636 §4.6, OIDC Core §3.1.3):
+//! single use, bound to the client, the exact redirect URI and the PKCE challenge. A replay
+//! revokes what the code issued (RFC 6749 §4.1.2).
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use gatehouse_registry::grant::{AuthorizationCode, CodeUse, RefreshToken};
+use gatehouse_registry::Client;
+use ring::digest::{digest, SHA256};
+use subtle::ConstantTimeEq;
+
+use crate::error::{ErrorCode, ProtocolError};
+use crate::handles::{key_of, new_handle};
+use crate::id_token::IdTokenParts;
+use crate::params::{scopes, Params};
+use crate::tokens::TokenResponse;
+use crate::Provider;
+
+fn invalid_grant(d: &'static str) -> ProtocolError {
+    ProtocolError::new(ErrorCode::InvalidGrant, d)
+}
+
+/// RFC 7636 §4.6: BASE64URL(SHA256(ASCII(code_verifier))) == code_challenge.
+fn pkce_holds(challenge: Option<&str>, verifier: Option<&str>) -> bool {
+    match (challenge, verifier) {
+        (None, None) => true,
+        (Some(c), Some(v)) if (43..=128).contains(&v.len()) => {
+            URL_SAFE_NO_PAD.encode(digest(&SHA256, v.as_bytes())).as_bytes().ct_eq(c.as_bytes()).into()
+        }
+        _ => false,
+    }
+}
+
+pub(crate) async fn grant(
+    provider: &Provider,
+    client: &Client,
+    params: &Params,
+) -> Result<TokenResponse, ProtocolError> {
+    let code_value = params.require("code")?;
+    let redirect_uri = params.require("redirect_uri")?;
+    let verifier = params.get("code_verifier")?;
+    let now = provider.clock.now();
+    let code = match provider.store.use_code(&key_of(code_value), now).await? {
+        CodeUse::Fresh(code) => code,
+        CodeUse::Replayed(code) => {
+            provider.store.revoke_family(code.family).await?;
+            return Err(invalid_grant("the code was already used; the tokens it issued are revoked"));
+        }
+        CodeUse::Unknown => return Err(invalid_grant("the code is unknown or expired")),
+    };
+    if code.client_id != client.id {
+        return Err(invalid_grant("the code was issued to another client"));
+    }
+    if code.redirect_uri != redirect_uri {
+        return Err(invalid_grant("redirect_uri differs from the authorization request's"));
+    }
+    if !pkce_holds(code.code_challenge.as_deref(), verifier) {
+        return Err(invalid_grant("the code_verifier does not match the code_challenge"));
+    }
+    provider.tokens_for_code(client, &code).await
+}
+
+impl Provider {
+    async fn tokens_for_code(&self, client: &Client, code: &AuthorizationCode) -> Result<TokenResponse, ProtocolError> {
+        let now = self.clock.now();
+        let user = match self.store.get_user(code.tenant_id, code.user_id).await {
+            Ok(u) if u.enabled => u,
+            _ => return Err(invalid_grant("the user is no longer active")),
+        };
+        let granted = scopes(Some(&code.scope));
+        let (access_token, _) =
+            self.issue_access_token(client, user.id.to_string(), &code.scope, Some(code.family), now)?;
+        let id_token = if granted.contains(&"openid") {
+            let parts = IdTokenParts {
+                nonce: code.nonce.as_deref(),
+                access_token: Some(&access_token),
+                code: None,
+                sid: &code.sid,
+                auth_time: Some(code.auth_time),
+                scopes: &granted,
+            };
+            Some(self.issue_id_token(client, &user, parts, now)?)
+        } else {
+            None
+        };
+        // Refresh tokens only while the client may have them, read on this request.
+        let refresh_token = if granted.contains(&"offline_access") && client.allow_offline_access {
+            let (value, handle) = new_handle()?;
+            self.store
+                .save_refresh(RefreshToken {
+                    handle,
+                    family: code.family,
+                    client_id: client.id,
+                    tenant_id: code.tenant_id,
+                    user_id: user.id,
+                    scope: code.scope.clone(),
+                    sid: code.sid.clone(),
+                    auth_time: code.auth_time,
+                    created: now,
+                    absolute_expiry: now + self.settings.refresh_absolute,
+                    expires: now + self.settings.refresh_sliding,
+                    consumed: None,
+                })
+                .await?;
+            Some(value.expose().to_owned())
+        } else {
+            None
+        };
+        Ok(TokenResponse {
+            access_token,
+            token_type: "Bearer".into(),
+            expires_in: client.access_token_lifetime,
+            scope: code.scope.clone(),
+            refresh_token,
+            id_token,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pkce_s256_from_rfc7636_appendix_b() {
+        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+        assert!(pkce_holds(Some(challenge), Some(verifier)));
+        assert!(!pkce_holds(Some(challenge), Some("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXx")));
+        assert!(!pkce_holds(Some(challenge), None));
+        assert!(!pkce_holds(None, Some(verifier)));
+        assert!(pkce_holds(None, None));
+    }
+}

@@ -1,0 +1,183 @@
+//! Sign-in and sign-out pages for the tenant's local users. The form has a CSRF token
+//! (double submit: a SameSite=Strict cookie and a hidden field), pages refuse framing,
+//! passwords are checked on the blocking pool, failures are throttled, and a wrong user
+//! name and a wrong password get the same answer.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use gatehouse_registry::user::verify_password;
+use gatehouse_registry::SecretValue;
+use serde::Deserialize;
+use subtle::ConstantTimeEq;
+use uuid::Uuid;
+
+use super::html;
+use crate::AppState;
+
+pub const SESSION_COOKIE: &str = "gatehouse_session";
+const CSRF_COOKIE: &str = "gatehouse_csrf";
+/// Failures allowed per user name (and per client address) in one window.
+const MAX_FAILURES: u32 = 5;
+const WINDOW: Duration = Duration::from_secs(15 * 60);
+const GENERIC: &str = "The user name or password is incorrect.";
+
+/// Counts recent sign-in failures per key (a user name in a tenant, a client address).
+#[derive(Debug, Default)]
+pub struct Throttle {
+    failures: Mutex<HashMap<String, (u32, Instant)>>,
+}
+
+impl Throttle {
+    fn blocked(&self, keys: &[String]) -> bool {
+        let Ok(map) = self.failures.lock() else { return true };
+        keys.iter().any(|k| map.get(k).is_some_and(|(n, since)| *n >= MAX_FAILURES && since.elapsed() < WINDOW))
+    }
+
+    fn fail(&self, keys: &[String]) {
+        if let Ok(mut map) = self.failures.lock() {
+            map.retain(|_, (_, since)| since.elapsed() < WINDOW);
+            for k in keys {
+                let entry = map.entry(k.clone()).or_insert((0, Instant::now()));
+                entry.0 += 1;
+            }
+        }
+    }
+
+    fn clear(&self, key: &str) {
+        if let Ok(mut map) = self.failures.lock() {
+            map.remove(key);
+        }
+    }
+}
+
+/// Cookies are `Secure` unless the issuer is plain http on a loopback host (protocol.md).
+pub fn cookie<'a>(state: &AppState, name: &'a str, value: String, same_site: SameSite) -> Cookie<'a> {
+    let issuer = &state.provider.settings().issuer;
+    let insecure_dev =
+        url::Url::parse(issuer).is_ok_and(|u| u.scheme() == "http" && gatehouse_registry::uri::is_loopback_host(&u));
+    Cookie::build(name, value).path("/identity").http_only(true).same_site(same_site).secure(!insecure_dev).finish()
+}
+
+fn csrf_token() -> String {
+    SecretValue::generate().map(|s| s.expose().to_owned()).unwrap_or_default()
+}
+
+/// Only our own authorize endpoint is a place to come back to: no open redirect.
+fn safe_return(r: &str) -> Option<&str> {
+    r.strip_prefix("/identity/connect/authorize?").map(|_| r)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginQuery {
+    tenant: Option<String>,
+    #[serde(rename = "return")]
+    return_to: Option<String>,
+}
+
+fn form_page(
+    state: &AppState,
+    tenant: &str,
+    return_to: &str,
+    user: &str,
+    message: Option<&str>,
+    status: StatusCode,
+) -> HttpResponse {
+    let csrf = csrf_token();
+    let mut page = html::login(&csrf, tenant, return_to, user, message, status);
+    let _ = page.add_cookie(&cookie(state, CSRF_COOKIE, csrf, SameSite::Strict));
+    page
+}
+
+pub async fn login_form(state: web::Data<AppState>, query: web::Query<LoginQuery>) -> HttpResponse {
+    let tenant = query.tenant.clone().unwrap_or_default();
+    let return_to = query.return_to.as_deref().and_then(safe_return).unwrap_or_default();
+    form_page(&state, &tenant, return_to, "", None, StatusCode::OK)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    csrf: String,
+    tenant: String,
+    #[serde(rename = "return")]
+    return_to: String,
+    username: String,
+    password: String,
+}
+
+/// The tenant a form names, or the only one there is.
+async fn tenant_of(state: &AppState, given: &str) -> Option<Uuid> {
+    if let Ok(id) = Uuid::parse_str(given) {
+        return Some(id);
+    }
+    match state.store().list_tenants().await {
+        Ok(t) if t.len() == 1 => Some(t[0].id),
+        _ => None,
+    }
+}
+
+pub async fn login(req: HttpRequest, state: web::Data<AppState>, form: web::Form<LoginForm>) -> HttpResponse {
+    let form = form.into_inner();
+    let return_to = safe_return(&form.return_to).unwrap_or_default().to_owned();
+    let csrf_ok = req
+        .cookie(CSRF_COOKIE)
+        .is_some_and(|c| !form.csrf.is_empty() && bool::from(c.value().as_bytes().ct_eq(form.csrf.as_bytes())));
+    if !csrf_ok {
+        return form_page(
+            &state,
+            &form.tenant,
+            &return_to,
+            "",
+            Some("The form expired; please sign in again."),
+            StatusCode::FORBIDDEN,
+        );
+    }
+    let Some(tenant_id) = tenant_of(&state, &form.tenant).await else {
+        return html::message(StatusCode::BAD_REQUEST, "Unknown tenant", "Start again from the application.");
+    };
+    let user_key = format!("{tenant_id}/{}", form.username.trim().to_lowercase());
+    let addr_key = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
+    let keys = [user_key.clone(), addr_key];
+    let again =
+        |message: &str, status| form_page(&state, &form.tenant, &return_to, &form.username, Some(message), status);
+    if state.throttle.blocked(&keys) {
+        return again("Too many failed attempts. Wait a few minutes, then try again.", StatusCode::TOO_MANY_REQUESTS);
+    }
+    let user = state.provider.user_for_sign_in(tenant_id, &form.username).await.ok().flatten();
+    // Without a user the same work is done against a dummy hash, so timing tells nothing.
+    let hash = user.as_ref().map(|u| u.password_hash.clone()).unwrap_or_else(|| state.dummy_hash.clone());
+    let password = SecretValue::new(form.password);
+    let verified = web::block(move || verify_password(&hash, &password)).await.unwrap_or(false);
+    let Some(user) = user.filter(|_| verified) else {
+        state.throttle.fail(&keys);
+        tracing::info!(tenant = %tenant_id, "sign-in failed");
+        return again(GENERIC, StatusCode::UNAUTHORIZED);
+    };
+    state.throttle.clear(&user_key);
+    let Ok((value, _)) = state.provider.start_session(&user).await else {
+        return html::message(StatusCode::INTERNAL_SERVER_ERROR, "Sign-in failed", "Try again later.");
+    };
+    let target = if return_to.is_empty() { "/identity/account/signedin".to_owned() } else { return_to };
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, target))
+        .cookie(cookie(&state, SESSION_COOKIE, value.expose().to_owned(), SameSite::Lax))
+        .finish()
+}
+
+pub async fn signed_in() -> HttpResponse {
+    html::message(StatusCode::OK, "Signed in", "You are signed in. You may close this page.")
+}
+
+/// Ends the browser's session and clears its cookie.
+pub async fn end_session(req: &HttpRequest, state: &AppState, response: &mut HttpResponse) {
+    if let Some(c) = req.cookie(SESSION_COOKIE) {
+        let _ = state.provider.end_session_cookie(c.value()).await;
+    }
+    let mut gone = cookie(state, SESSION_COOKIE, String::new(), SameSite::Lax);
+    gone.make_removal();
+    let _ = response.add_cookie(&gone);
+}
