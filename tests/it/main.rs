@@ -1,7 +1,9 @@
 //! Black-box tests: each starts the real `gatehouse` binary and talks HTTP to it.
 
 mod access;
+mod browser;
 mod clients;
+mod flows;
 mod lifecycle;
 mod secrets;
 mod support;

@@ -25,6 +25,15 @@ pub struct Config {
     pub bootstrap_client_id: Option<Uuid>,
     /// `GATEHOUSE_BOOTSTRAP_CLIENT_SECRET`; generated and printed once when unset.
     pub bootstrap_client_secret: Option<SecretValue>,
+    /// `GATEHOUSE_REFRESH_GRACE_SECONDS` (default 5): how long a consumed refresh token
+    /// still answers its successor, for a client retrying after a lost response.
+    pub refresh_grace_seconds: u32,
+    /// `GATEHOUSE_REFRESH_ABSOLUTE_DAYS` (default 30) and `GATEHOUSE_REFRESH_SLIDING_DAYS`
+    /// (default 15): a refresh family's absolute end, and a token's renewable life.
+    pub refresh_absolute_days: u32,
+    pub refresh_sliding_days: u32,
+    /// `GATEHOUSE_SESSION_HOURS` (default 8): how long a browser stays signed in.
+    pub session_hours: u32,
 }
 
 /// A configuration value that could not be used.
@@ -46,6 +55,10 @@ impl Default for Config {
             admin_password: None,
             bootstrap_client_id: None,
             bootstrap_client_secret: None,
+            refresh_grace_seconds: 5,
+            refresh_absolute_days: 30,
+            refresh_sliding_days: 15,
+            session_hours: 8,
         }
     }
 }
@@ -62,6 +75,13 @@ impl Config {
                 .transpose()
         };
         let defaults = Self::default();
+        let number = |key: &'static str, default: u32, max: u32| match get(key) {
+            None => Ok(default),
+            Some(v) => match v.trim().parse::<u32>() {
+                Ok(n) if n <= max => Ok(n),
+                _ => Err(ConfigError { key, problem: format!("must be a whole number from 0 to {max}") }),
+            },
+        };
         let public_url = get("GATEHOUSE_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_owned());
         if let Some(u) = &public_url {
             url::Url::parse(u).map_err(|e| ConfigError { key: "GATEHOUSE_PUBLIC_URL", problem: e.to_string() })?;
@@ -83,11 +103,27 @@ impl Config {
             admin_password: get("GATEHOUSE_ADMIN_PASSWORD").map(SecretValue::new),
             bootstrap_client_id: uuid("GATEHOUSE_BOOTSTRAP_CLIENT_ID")?,
             bootstrap_client_secret: bootstrap_client_secret.map(SecretValue::new),
+            refresh_grace_seconds: number("GATEHOUSE_REFRESH_GRACE_SECONDS", defaults.refresh_grace_seconds, 300)?,
+            refresh_absolute_days: number("GATEHOUSE_REFRESH_ABSOLUTE_DAYS", defaults.refresh_absolute_days, 3650)?,
+            refresh_sliding_days: number("GATEHOUSE_REFRESH_SLIDING_DAYS", defaults.refresh_sliding_days, 3650)?,
+            session_hours: number("GATEHOUSE_SESSION_HOURS", defaults.session_hours, 24 * 90)?,
         })
     }
 
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// The provider's settings for `issuer`.
+    pub fn settings(&self, issuer: String) -> gatehouse_provider::Settings {
+        let days = |d: u32| time::Duration::days(i64::from(d));
+        gatehouse_provider::Settings {
+            refresh_grace: time::Duration::seconds(i64::from(self.refresh_grace_seconds)),
+            refresh_absolute: days(self.refresh_absolute_days),
+            refresh_sliding: days(self.refresh_sliding_days),
+            session_lifetime: time::Duration::hours(i64::from(self.session_hours)),
+            ..gatehouse_provider::Settings::new(issuer)
+        }
     }
 
     pub fn wants_bootstrap_client(&self) -> bool {

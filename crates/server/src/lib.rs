@@ -6,7 +6,7 @@ use std::sync::Arc;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::Logger;
 use actix_web::{web, App, HttpServer};
-use gatehouse_provider::{Provider, Settings, SystemClock};
+use gatehouse_provider::{Provider, SystemClock};
 use gatehouse_registry::store::sqlite::SqliteStore;
 use gatehouse_registry::user::hash_password;
 use gatehouse_registry::{SecretValue, Store};
@@ -87,7 +87,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let clock = Arc::new(SystemClock);
     // Keys first: if they cannot be loaded, nothing is bootstrapped whose generated
     // credentials would then never be shown.
-    let provider = Arc::new(Provider::new(Arc::clone(&store), clock, Settings::new(issuer.clone())).await?);
+    let provider = Arc::new(Provider::new(Arc::clone(&store), clock, config.settings(issuer.clone())).await?);
     let first_start =
         bootstrap::first_start(store.as_ref(), &config, provider.clock().now()).await.map_err(StartError::Bootstrap)?;
     let dummy = SecretValue::generate()?;
