@@ -5,6 +5,7 @@ mod browser;
 mod clients;
 mod flows;
 mod lifecycle;
+mod rules;
 mod secrets;
 mod support;
 mod token;

@@ -98,6 +98,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let server = HttpServer::new(move || {
         App::new()
             .app_data(web::Data::new(state.clone()))
+            .wrap(actix_web::middleware::from_fn(oidc::cors::cors))
             // The path only: query strings may carry codes and tokens, which never go to a log.
             .wrap(
                 Logger::new(r#"%{r}a "%{METHOD}xi %U" %s %b %Dms"#)

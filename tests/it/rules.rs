@@ -1,0 +1,333 @@
+//! The rules of protocol.md, one negative case at a time, on the wire.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::browser::{Browser, Landing};
+use crate::flows::{register, APP};
+use crate::support::{TestServer, ADMIN_PASSWORD};
+
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+fn authorize_url(server: &TestServer, pairs: &[(&str, &str)]) -> String {
+    let query = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
+    server.url(&format!("/identity/connect/authorize?{query}"))
+}
+
+fn code_request<'a>(client: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut pairs = vec![
+        ("client_id", client),
+        ("redirect_uri", APP),
+        ("response_type", "code"),
+        ("scope", "openid profile"),
+        ("state", "s-123"),
+        ("code_challenge", CHALLENGE),
+        ("code_challenge_method", "S256"),
+    ];
+    for (k, v) in extra {
+        pairs.retain(|(key, _)| key != k);
+        if !v.is_empty() {
+            pairs.push((k, v));
+        }
+    }
+    pairs
+}
+
+async fn exchange(server: &TestServer, form: &[(&str, &str)]) -> (StatusCode, Value) {
+    let response = server.http.post(server.url("/identity/connect/token")).form(form).send().await.expect("token");
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn unknown_clients_and_unregistered_redirects_get_our_page_never_a_redirect() {
+    let server = TestServer::start().await;
+    let (id, _) = register(&server, "AuthorizationCodeClients", json!({})).await;
+    let browser = Browser::new(&server);
+    let unknown = uuid::Uuid::new_v4().to_string();
+    for pairs in [
+        code_request(&id, &[("redirect_uri", "https://evil.example.com/callback")]),
+        code_request(&id, &[("redirect_uri", "https://app.example.com/callback/")]),
+        code_request(&id, &[("redirect_uri", "")]),
+        code_request(&unknown, &[]),
+    ] {
+        match browser.visit(&authorize_url(&server, &pairs)).await {
+            Landing::Page(status, _) => assert_eq!(status, StatusCode::BAD_REQUEST, "{pairs:?}"),
+            Landing::Redirect(url) => panic!("redirected to {url} for {pairs:?}"),
+        }
+    }
+    server.call(Method::PUT, &format!("/AuthorizationCodeClients/{id}"), Some(json!({ "Enabled": false }))).await;
+    let Landing::Page(status, _) = browser.visit(&authorize_url(&server, &code_request(&id, &[]))).await else {
+        panic!("a disabled client is never redirected to");
+    };
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // A machine client may not use the authorize endpoint at all.
+    let (m2m, _) = server.new_machine_client(json!({})).await;
+    assert!(matches!(
+        browser.visit(&authorize_url(&server, &code_request(&m2m, &[]))).await,
+        Landing::Page(StatusCode::BAD_REQUEST, _)
+    ));
+}
+
+#[tokio::test]
+async fn request_errors_go_back_to_the_client_with_state_and_iss() {
+    let server = TestServer::start().await;
+    let (id, _) = register(&server, "AuthorizationCodeClients", json!({})).await;
+    let browser = Browser::new(&server);
+    let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
+        (code_request(&id, &[("code_challenge", ""), ("code_challenge_method", "")]), "invalid_request"),
+        (code_request(&id, &[("code_challenge_method", "plain")]), "invalid_request"),
+        (code_request(&id, &[("scope", "openid offline_access")]), "invalid_scope"),
+        (code_request(&id, &[("scope", "openid admin")]), "invalid_scope"),
+        (code_request(&id, &[("response_type", "code id_token"), ("nonce", "n")]), "unsupported_response_type"),
+        (code_request(&id, &[("response_type", "token")]), "unsupported_response_type"),
+        (code_request(&id, &[("acr_values", "tenant:00000000-0000-4000-8000-000000000000")]), "invalid_request"),
+        (code_request(&id, &[("prompt", "none")]), "login_required"),
+    ];
+    for (pairs, error) in cases {
+        let landed = browser.visit(&authorize_url(&server, &pairs)).await.redirect();
+        assert!(landed.as_str().starts_with(APP), "{landed}");
+        assert_eq!(Landing::param(&landed, "error").as_deref(), Some(error), "{pairs:?}");
+        assert_eq!(Landing::param(&landed, "state").as_deref(), Some("s-123"));
+        assert_eq!(Landing::param(&landed, "iss"), Some(format!("{}/identity", server.base)));
+    }
+}
+
+#[tokio::test]
+async fn code_exchange_is_bound_to_client_redirect_and_verifier() {
+    let server = TestServer::start().await;
+    let (id, _) = register(&server, "AuthorizationCodeClients", json!({})).await;
+    let (other, _) = register(&server, "AuthorizationCodeClients", json!({})).await;
+    let browser = Browser::new(&server);
+    let code_for = |landing: Landing| Landing::param(&landing.redirect(), "code").expect("code");
+    let code = code_for(browser.authorize_as_admin(&authorize_url(&server, &code_request(&id, &[]))).await);
+    let form = |code: &str, client: &str, redirect: &str, verifier: &str| {
+        vec![
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("client_id", client),
+            ("redirect_uri", redirect),
+            ("code_verifier", verifier),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect::<Vec<_>>()
+    };
+    let as_refs =
+        |f: &[(String, String)]| f.iter().map(|(k, v)| (k.as_str().to_owned(), v.clone())).collect::<Vec<_>>();
+    let wrong_verifier = URL_SAFE_NO_PAD.encode([7u8; 32]);
+    for (f, why) in [
+        (form(&code, &id, APP, &wrong_verifier), "wrong verifier"),
+        (form(&code, &id, "https://app.example.com/other", VERIFIER), "wrong redirect"),
+        (form(&code, &other, APP, VERIFIER), "other client"),
+    ] {
+        let f = as_refs(&f);
+        let pairs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let (status, body) = exchange(&server, &pairs).await;
+        assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")), "{why}");
+        // Every failed attempt spent the code: ask for a new one.
+        let _ = why;
+    }
+    let code = code_for(browser.authorize_as_admin(&authorize_url(&server, &code_request(&id, &[]))).await);
+    let good = form(&code, &id, APP, VERIFIER);
+    let pairs: Vec<(&str, &str)> = good.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let (status, body) = exchange(&server, &pairs).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = exchange(&server, &pairs).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")), "replay");
+}
+
+#[tokio::test]
+async fn sign_in_resists_csrf_open_redirects_guessing_and_framing() {
+    let server = TestServer::start().await;
+    let (id, _) = register(&server, "AuthorizationCodeClients", json!({})).await;
+    let browser = Browser::new(&server);
+    let Landing::Page(StatusCode::OK, page) = browser.visit(&authorize_url(&server, &code_request(&id, &[]))).await
+    else {
+        panic!("login page");
+    };
+    let response = browser.http.get(server.url("/identity/account/login")).send().await.expect("get");
+    assert_eq!(response.headers()["x-frame-options"], "DENY");
+    assert!(response.headers()["content-security-policy"].to_str().expect("csp").contains("frame-ancestors 'none'"));
+
+    // A forged form (wrong CSRF token) signs no one in. Each answer is a fresh form.
+    let Landing::Page(status, page) = browser.sign_in_with(&page, "admin", ADMIN_PASSWORD, Some("forged")).await else {
+        panic!("no redirect on CSRF failure");
+    };
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // Wrong user and wrong password read the same.
+    let Landing::Page(_, wrong_user) = browser.sign_in(&page, "nobody", ADMIN_PASSWORD).await else { panic!() };
+    let Landing::Page(_, wrong_pass) = browser.sign_in(&wrong_user, "admin", "not-the-password").await else {
+        panic!()
+    };
+    assert!(wrong_user.contains("The user name or password is incorrect."), "{wrong_user}");
+    assert!(wrong_pass.contains("The user name or password is incorrect."), "{wrong_pass}");
+
+    // An open redirect in `return` is ignored.
+    let fresh = Browser::new(&server);
+    let Landing::Page(_, login) =
+        fresh.visit(&server.url("/identity/account/login?return=https%3A%2F%2Fevil.example.com%2F")).await
+    else {
+        panic!()
+    };
+    let landed = fresh.sign_in(&login, "admin", ADMIN_PASSWORD).await;
+    assert!(matches!(landed, Landing::Page(StatusCode::OK, ref body) if body.contains("signed in")), "{landed:?}");
+
+    // Guessing is throttled: after five failures even the right password waits.
+    let guesser = Browser::new(&server);
+    let Landing::Page(_, mut page) = guesser.visit(&authorize_url(&server, &code_request(&id, &[]))).await else {
+        panic!()
+    };
+    for _ in 0..5 {
+        let Landing::Page(_, next) = guesser.sign_in(&page, "admin", "guess").await else { panic!() };
+        page = next;
+    }
+    let Landing::Page(status, _) = guesser.sign_in(&page, "admin", ADMIN_PASSWORD).await else { panic!("throttled") };
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn registrations_are_enforced_live_between_two_requests() {
+    let server = TestServer::start().await;
+    let (id, secret) = register(&server, "HybridClients", json!({ "AllowOfflineAccess": true })).await;
+    let secret = secret.expect("secret");
+    let browser = Browser::new(&server);
+    let pairs = code_request(&id, &[("scope", "openid offline_access")]);
+    let code = Landing::param(&browser.authorize_as_admin(&authorize_url(&server, &pairs)).await.redirect(), "code")
+        .expect("code");
+    let (status, tokens) = exchange(
+        &server,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("client_id", &id),
+            ("client_secret", &secret),
+            ("redirect_uri", APP),
+            ("code_verifier", VERIFIER),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    let refresh = tokens["refresh_token"].as_str().expect("refresh").to_owned();
+
+    // A new redirect URI: the old one is refused at once, the new one accepted.
+    let item = format!("/HybridClients/{id}");
+    server.call(Method::PUT, &item, Some(json!({ "RedirectUris": ["https://app.example.com/new"] }))).await;
+    assert!(matches!(browser.visit(&authorize_url(&server, &pairs)).await, Landing::Page(StatusCode::BAD_REQUEST, _)));
+    let moved = code_request(&id, &[("redirect_uri", "https://app.example.com/new")]);
+    let landed = browser.visit(&authorize_url(&server, &moved)).await.redirect();
+    assert!(landed.as_str().starts_with("https://app.example.com/new?code="));
+
+    // A new lifetime is in the next refresh; losing AllowOfflineAccess ends refreshes.
+    server.call(Method::PUT, &item, Some(json!({ "AccessTokenLifetime": 90 }))).await;
+    let refresh_form = |r: &str| {
+        vec![
+            ("grant_type".to_owned(), "refresh_token".to_owned()),
+            ("refresh_token".into(), r.to_owned()),
+            ("client_id".into(), id.clone()),
+            ("client_secret".into(), secret.clone()),
+        ]
+    };
+    let f = refresh_form(&refresh);
+    let (status, body) = exchange(&server, &f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect::<Vec<_>>()).await;
+    assert_eq!((status, body["expires_in"].as_i64()), (StatusCode::OK, Some(90)), "{body}");
+    let next = body["refresh_token"].as_str().expect("successor").to_owned();
+    server.call(Method::PUT, &item, Some(json!({ "AllowOfflineAccess": false }))).await;
+    let f = refresh_form(&next);
+    let (status, body) = exchange(&server, &f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect::<Vec<_>>()).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
+}
+
+#[tokio::test]
+async fn logout_redirects_only_to_registered_uris_and_ends_the_session() {
+    let server = TestServer::start().await;
+    let (id, _) = register(&server, "AuthorizationCodeClients", json!({})).await;
+    let browser = Browser::new(&server);
+    browser.authorize_as_admin(&authorize_url(&server, &code_request(&id, &[]))).await.redirect();
+    let logout = |target: &str, client: &str| {
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs([("client_id", client), ("post_logout_redirect_uri", target), ("state", "bye-1")])
+            .finish();
+        server.url(&format!("/identity/connect/endsession?{query}"))
+    };
+    // Unregistered: no redirect, but signed out all the same.
+    assert!(matches!(browser.visit(&logout("https://evil.example.com/", &id)).await, Landing::Page(StatusCode::OK, _)));
+    let after = browser.visit(&authorize_url(&server, &code_request(&id, &[("prompt", "none")]))).await.redirect();
+    assert_eq!(Landing::param(&after, "error").as_deref(), Some("login_required"));
+    // Registered: back to the app with state.
+    browser.authorize_as_admin(&authorize_url(&server, &code_request(&id, &[]))).await.redirect();
+    let landed = browser.visit(&logout("https://app.example.com/bye", &id)).await.redirect();
+    assert_eq!(landed.as_str(), "https://app.example.com/bye?state=bye-1");
+}
+
+#[tokio::test]
+async fn discovery_cors_revocation_and_introspection() {
+    let server = TestServer::start().await;
+    let doc: Value = server
+        .http
+        .get(server.url("/identity/.well-known/openid-configuration"))
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(doc["issuer"], format!("{}/identity", server.base));
+    assert_eq!(doc["code_challenge_methods_supported"], json!(["S256"]));
+    assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
+    for key in [
+        "authorization_endpoint",
+        "token_endpoint",
+        "userinfo_endpoint",
+        "end_session_endpoint",
+        "revocation_endpoint",
+        "introspection_endpoint",
+        "jwks_uri",
+    ] {
+        assert!(doc[key].as_str().is_some_and(|u| u.starts_with(&server.base)), "{key}");
+    }
+
+    let (_, _) =
+        register(&server, "AuthorizationCodeClients", json!({ "AllowedCorsOrigins": ["https://spa.example.com"] }))
+            .await;
+    let preflight = |origin: &'static str| {
+        server
+            .http
+            .request(Method::OPTIONS, server.url("/identity/connect/token"))
+            .header("Origin", origin)
+            .header("Access-Control-Request-Method", "POST")
+            .send()
+    };
+    let ok = preflight("https://spa.example.com").await.expect("preflight");
+    assert_eq!(ok.headers()["access-control-allow-origin"], "https://spa.example.com");
+    let no = preflight("https://evil.example.com").await.expect("preflight");
+    assert!(no.headers().get("access-control-allow-origin").is_none());
+
+    let (id, secret) = server.new_machine_client(json!({})).await;
+    let token = server.token_for(&id, &secret).await;
+    let introspect = |t: String| {
+        server
+            .http
+            .post(server.url("/identity/connect/introspect"))
+            .basic_auth(&id, Some(&secret))
+            .form(&[("token", t)])
+            .send()
+    };
+    let active: Value = introspect(token.clone()).await.expect("post").json().await.expect("json");
+    assert_eq!((active["active"].as_bool(), active["client_id"].as_str()), (Some(true), Some(id.as_str())));
+    let inactive: Value = introspect("nonsense".into()).await.expect("post").json().await.expect("json");
+    assert_eq!(inactive, json!({ "active": false }));
+    let revoked = server
+        .http
+        .post(server.url("/identity/connect/revocation"))
+        .basic_auth(&id, Some(&secret))
+        .form(&[("token", "unknown")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(revoked.status(), StatusCode::OK);
+}
