@@ -19,6 +19,14 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
+    match std::env::args().nth(1).as_deref() {
+        None | Some("serve") => {}
+        Some("rotate-keys") => return rotate(&config).await,
+        Some(other) => {
+            eprintln!("gatehouse: unknown command {other}\nusage: gatehouse [serve | rotate-keys]  (configuration: GATEHOUSE_* variables, see docs/configuration.md)");
+            return std::process::ExitCode::FAILURE;
+        }
+    }
     let running = match start(config).await {
         Ok(r) => r,
         Err(e) => {
@@ -34,6 +42,20 @@ async fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("gatehouse: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+#[allow(clippy::print_stdout)]
+async fn rotate(config: &Config) -> std::process::ExitCode {
+    match gatehouse_server::rotate_keys(config).await {
+        Ok(kids) => {
+            println!("gatehouse: new signing keys {} (published now, signing in 5 minutes)", kids.join(", "));
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("gatehouse: cannot rotate keys: {e}");
             std::process::ExitCode::FAILURE
         }
     }

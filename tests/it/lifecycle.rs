@@ -117,3 +117,33 @@ async fn the_admin_account_exists_and_passwords_never_come_back() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     let _ = BOOT_SECRET;
 }
+
+#[tokio::test]
+async fn rotate_keys_publishes_new_keys_and_old_tokens_keep_working() {
+    let server = TestServer::start().await;
+    let token = server.admin_token().await;
+    let jwks = |s: &TestServer| {
+        let url = s.url("/identity/.well-known/openid-configuration/jwks");
+        let http = s.http.clone();
+        async move { http.get(url).send().await.expect("jwks").json::<serde_json::Value>().await.expect("json") }
+    };
+    assert_eq!(jwks(&server).await["keys"].as_array().map(Vec::len), Some(2));
+    let listen = server.listen();
+    let dir = server.dir.clone();
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        .arg("rotate-keys")
+        .env_clear()
+        .env("GATEHOUSE_DATABASE", dir.join("gatehouse.db"))
+        .output()
+        .await
+        .expect("run rotate-keys");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("new signing keys"));
+    let tmp = server.stop().await;
+    let server = TestServer::start_with(&dir, &[("GATEHOUSE_LISTEN", &listen)]).await;
+    let keys = jwks(&server).await;
+    assert_eq!(keys["keys"].as_array().map(Vec::len), Some(4), "old and new keys are both published");
+    let response = server.http.get(server.api("/Roles")).bearer_auth(&token).send().await.expect("get");
+    assert_eq!(response.status(), StatusCode::OK, "a token signed before the rotation still verifies");
+    drop(tmp);
+}

@@ -89,7 +89,7 @@ impl Provider {
         if let Some(code) = parts.code {
             claims = claims.set_code_hash(Some(AuthorizationCodeHash::new(half_hash(code))));
         }
-        self.keys.sign(Alg::RS256, "JWT", &claims)
+        self.keys.sign(Alg::RS256, "JWT", &claims, now)
     }
 
     /// Reads an ID token we signed, whatever its age (RP-Initiated Logout §2 accepts an

@@ -179,12 +179,24 @@ struct ParsedHeader {
     kid: Option<String>,
 }
 
-/// The keys in force: the newest of each algorithm signs, every published one verifies.
+/// How long a new key is published before it signs, so that relying parties that cached
+/// the JWKS (we allow 60 s) and other instances (they reload every 60 s) know it first.
+pub const PUBLISH_AHEAD: Duration = Duration::minutes(5);
+
+/// The keys in force. Of each algorithm, the oldest key not yet retired signs; a rotation
+/// adds a key and schedules the old one's retirement [`PUBLISH_AHEAD`] later, so the new
+/// key is published before it signs. Every published key verifies.
 #[derive(Debug)]
 pub struct KeyRing {
     keys: RwLock<Arc<Vec<LoadedKey>>>,
     /// How long a retired key stays published: the longest lifetime of what it signed.
     publish_after_retirement: Duration,
+}
+
+impl LoadedKey {
+    fn signs_at(&self, alg: Alg, now: OffsetDateTime) -> bool {
+        self.alg == alg && self.retired.is_none_or(|r| now < r)
+    }
 }
 
 impl KeyRing {
@@ -198,7 +210,7 @@ impl KeyRing {
         let ring = Self { keys: RwLock::new(Arc::new(Vec::new())), publish_after_retirement };
         ring.reload(store).await?;
         for alg in Alg::ALL {
-            if ring.current(alg).is_err() {
+            if ring.signer(alg, now).is_err() {
                 store.rotate_signing_key(generate(alg, now)?, now).await?;
                 ring.reload(store).await?;
             }
@@ -213,14 +225,15 @@ impl KeyRing {
         Ok(())
     }
 
-    /// Makes a new key of each algorithm the signer; old ones keep verifying until what
-    /// they signed has expired, then are pruned. Returns the new key ids.
+    /// Adds a new key of each algorithm, which signs from [`PUBLISH_AHEAD`] on; old ones
+    /// keep verifying until what they signed has expired, then are pruned. Returns the new
+    /// key ids.
     pub async fn rotate(&self, store: &dyn KeyStore, now: OffsetDateTime) -> Result<Vec<String>, ProtocolError> {
         let mut kids = Vec::new();
         for alg in Alg::ALL {
             let record = generate(alg, now)?;
             kids.push(record.kid.clone());
-            store.rotate_signing_key(record, now).await?;
+            store.rotate_signing_key(record, now + PUBLISH_AHEAD).await?;
         }
         store.prune_signing_keys(now - self.publish_after_retirement).await?;
         self.reload(store).await?;
@@ -231,22 +244,27 @@ impl KeyRing {
         self.keys.read().map(|k| Arc::clone(&k)).map_err(|_| ProtocolError::server("key ring lock poisoned"))
     }
 
-    fn current(&self, alg: Alg) -> Result<String, ProtocolError> {
+    /// The id of the key of `alg` that signs at `now`: the oldest not yet retired.
+    fn signer(&self, alg: Alg, now: OffsetDateTime) -> Result<String, ProtocolError> {
         self.snapshot()?
             .iter()
-            .rev()
-            .find(|k| k.alg == alg && k.retired.is_none())
+            .find(|k| k.signs_at(alg, now))
             .map(|k| k.kid.clone())
             .ok_or_else(|| ProtocolError::server(format!("no signing key for {}", alg.as_str())))
     }
 
-    /// Signs `claims` as a compact JWS with the current key of `alg`.
-    pub fn sign<C: Serialize>(&self, alg: Alg, typ: &str, claims: &C) -> Result<String, ProtocolError> {
+    /// Signs `claims` as a compact JWS with the key of `alg` that signs at `now`.
+    pub fn sign<C: Serialize>(
+        &self,
+        alg: Alg,
+        typ: &str,
+        claims: &C,
+        now: OffsetDateTime,
+    ) -> Result<String, ProtocolError> {
         let keys = self.snapshot()?;
         let key = keys
             .iter()
-            .rev()
-            .find(|k| k.alg == alg && k.retired.is_none())
+            .find(|k| k.signs_at(alg, now))
             .ok_or_else(|| ProtocolError::server(format!("no signing key for {}", alg.as_str())))?;
         let header =
             serde_json::to_vec(&Header { alg: alg.as_str(), typ, kid: &key.kid }).map_err(ProtocolError::server)?;
@@ -323,7 +341,7 @@ mod tests {
         let ring = KeyRing::load(&store, NOW, Duration::hours(1)).await.expect("load");
         let again = KeyRing::load(&store, NOW, Duration::hours(1)).await.expect("load");
         assert_eq!(store.signing_keys().await.expect("keys").len(), 2, "one ES256 and one RS256");
-        let token = ring.sign(Alg::ES256, "at+jwt", &serde_json::json!({"a": 1})).expect("sign");
+        let token = ring.sign(Alg::ES256, "at+jwt", &serde_json::json!({"a": 1}), NOW).expect("sign");
         assert_eq!(again.verify(&token, "at+jwt").expect("verify"), br#"{"a":1}"#);
     }
 
@@ -331,7 +349,7 @@ mod tests {
     async fn rs256_signs_and_verifies() {
         let store = MemoryStore::new();
         let ring = KeyRing::load(&store, NOW, Duration::hours(1)).await.expect("load");
-        let token = ring.sign(Alg::RS256, "JWT", &serde_json::json!({"sub": "a"})).expect("sign");
+        let token = ring.sign(Alg::RS256, "JWT", &serde_json::json!({"sub": "a"}), NOW).expect("sign");
         assert_eq!(ring.verify(&token, "JWT").expect("verify"), br#"{"sub":"a"}"#);
         let jwks = serde_json::to_value(ring.jwks(NOW).expect("jwks")).expect("json");
         assert!(jwks["keys"].as_array().expect("keys").iter().any(|k| k["kty"] == "RSA" && k["e"] == "AQAB"));
@@ -341,7 +359,7 @@ mod tests {
     async fn tampering_and_wrong_type_fail() {
         let store = MemoryStore::new();
         let ring = KeyRing::load(&store, NOW, Duration::hours(1)).await.expect("load");
-        let token = ring.sign(Alg::ES256, "at+jwt", &serde_json::json!({"sub": "a"})).expect("sign");
+        let token = ring.sign(Alg::ES256, "at+jwt", &serde_json::json!({"sub": "a"}), NOW).expect("sign");
         assert_eq!(ring.verify(&token, "JWT"), Err(VerifyError::WrongType));
         let (head, rest) = token.split_once('.').expect("dot");
         let (_, sig) = rest.split_once('.').expect("dot");
@@ -354,15 +372,20 @@ mod tests {
     async fn rotation_keeps_old_tokens_valid_until_their_keys_age_out() {
         let store = MemoryStore::new();
         let ring = KeyRing::load(&store, NOW, Duration::hours(1)).await.expect("load");
-        let old = ring.sign(Alg::ES256, "at+jwt", &serde_json::json!({})).expect("sign");
+        let old = ring.sign(Alg::ES256, "at+jwt", &serde_json::json!({}), NOW).expect("sign");
         let kids = ring.rotate(&store, NOW).await.expect("rotate");
-        let new = ring.sign(Alg::ES256, "at+jwt", &serde_json::json!({})).expect("sign");
-        let header = format!(r#"{{"alg":"ES256","typ":"at+jwt","kid":"{}"}}"#, kids[0]);
-        assert!(new.starts_with(&URL_SAFE_NO_PAD.encode(header)));
-        assert!(ring.verify(&old, "at+jwt").is_ok());
+        let header = |kid: &str| URL_SAFE_NO_PAD.encode(format!(r#"{{"alg":"ES256","typ":"at+jwt","kid":"{kid}"}}"#));
+        // Published at once, signing only after PUBLISH_AHEAD.
         assert_eq!(ring.jwks(NOW).expect("jwks").keys().len(), 4);
-        assert_eq!(ring.jwks(NOW + Duration::hours(2)).expect("jwks").keys().len(), 2);
-        ring.rotate(&store, NOW + Duration::hours(2)).await.expect("rotate");
+        let still_old =
+            ring.sign(Alg::ES256, "at+jwt", &serde_json::json!({}), NOW + Duration::minutes(4)).expect("sign");
+        assert!(!still_old.starts_with(&header(&kids[0])));
+        let switched = NOW + PUBLISH_AHEAD;
+        let new = ring.sign(Alg::ES256, "at+jwt", &serde_json::json!({}), switched).expect("sign");
+        assert!(new.starts_with(&header(&kids[0])));
+        assert!(ring.verify(&old, "at+jwt").is_ok());
+        assert_eq!(ring.jwks(switched + Duration::hours(2)).expect("jwks").keys().len(), 2);
+        ring.rotate(&store, NOW + Duration::hours(3)).await.expect("rotate");
         assert_eq!(ring.verify(&old, "at+jwt"), Err(VerifyError::UnknownKey));
     }
 }

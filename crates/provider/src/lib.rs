@@ -111,6 +111,12 @@ impl Provider {
         self.keys.jwks(self.clock.now())
     }
 
+    /// Reads the signing keys again (another instance, or the `rotate-keys` command, may
+    /// have rotated them).
+    pub async fn reload_keys(&self) -> Result<(), ProtocolError> {
+        self.keys.reload(self.store.as_ref()).await
+    }
+
     /// Makes new keys the signers; the old ones stay published while they may still
     /// verify a live token. Returns the new key ids.
     pub async fn rotate_keys(&self) -> Result<Vec<String>, ProtocolError> {
@@ -147,6 +153,6 @@ impl Provider {
             tid: client.tenant_id,
             roles: if client.kind == ClientKind::ClientCredential { client.role_ids.clone() } else { Vec::new() },
         };
-        Ok((self.keys.sign(Alg::ES256, "at+jwt", &claims)?, jti))
+        Ok((self.keys.sign(Alg::ES256, "at+jwt", &claims, now)?, jti))
     }
 }

@@ -77,6 +77,18 @@ impl Running {
     }
 }
 
+/// How often a running server reads the signing keys again.
+const KEY_RELOAD: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// `gatehouse rotate-keys`: adds new signing keys to the database the configuration names.
+/// They are published at once and sign from `PUBLISH_AHEAD` on; running servers pick them
+/// up within a minute. Answers the new key ids.
+pub async fn rotate_keys(config: &Config) -> Result<Vec<String>, StartError> {
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.database)?);
+    let provider = Provider::new(store, Arc::new(SystemClock), config.settings(String::new())).await?;
+    Ok(provider.rotate_keys().await?)
+}
+
 /// Opens the store, bootstraps an empty one, loads the keys, binds and starts serving.
 pub async fn start(config: Config) -> Result<Running, StartError> {
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.database)?);
@@ -94,6 +106,18 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let dummy_hash = tokio::task::spawn_blocking(move || hash_password(&dummy))
         .await
         .map_err(|e| StartError::Storage(gatehouse_registry::RegistryError::Storage(e.to_string())))??;
+    // Another instance, or `gatehouse rotate-keys`, may rotate the keys: read them again
+    // well within PUBLISH_AHEAD, so a new key is known here before it signs anywhere.
+    let reloading = Arc::clone(&provider);
+    actix_web::rt::spawn(async move {
+        let mut tick = tokio::time::interval(KEY_RELOAD);
+        loop {
+            tick.tick().await;
+            if let Err(e) = reloading.reload_keys().await {
+                tracing::warn!(error = %e, "could not reload signing keys");
+            }
+        }
+    });
     let state = AppState { provider, throttle: Arc::default(), dummy_hash };
     let server = HttpServer::new(move || {
         App::new()
