@@ -23,6 +23,9 @@ pub mod params;
 pub mod session;
 pub mod tokens;
 
+#[cfg(test)]
+mod flow_tests;
+
 pub use admin::Caller;
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::{ErrorCode, ProtocolError};

@@ -1,0 +1,192 @@
+//! Protocol units on a fixed clock: code lifetime, refresh lifetimes and grace, max_age,
+//! response types per client kind. (Wire behaviour is in the black-box tests.)
+
+use std::sync::Arc;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use gatehouse_registry::grant::Session;
+use gatehouse_registry::store::memory::MemoryStore;
+use gatehouse_registry::store::TenantStore;
+use gatehouse_registry::{
+    Client, ClientChanges, ClientKind, NewSecret, SecretValue, Store, Tenant, TenantSeed, User, UserChanges,
+};
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::authorize::Authorize;
+use crate::clock::FixedClock;
+use crate::error::ErrorCode;
+use crate::params::Params;
+use crate::{Provider, Settings, TokenRequest, TokenResponse};
+
+const NOW: OffsetDateTime = datetime!(2026-06-01 12:00 UTC);
+const APP: &str = "https://app.example.com/cb";
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+struct World {
+    provider: Provider,
+    clock: Arc<FixedClock>,
+    client: Client,
+    secret: SecretValue,
+    session: Session,
+}
+
+fn pairs(p: &[(&str, &str)]) -> Params {
+    Params::new(p.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect())
+}
+
+async fn world(changes: ClientChanges) -> World {
+    let store = Arc::new(MemoryStore::new());
+    let tenant_id = Uuid::new_v4();
+    let changes = ClientChanges { name: Some("web".into()), redirect_uris: Some(vec![APP.into()]), ..changes };
+    let client = Client::create(tenant_id, ClientKind::Hybrid, changes, NOW).expect("client");
+    let (secret, record) = NewSecret::generate(String::new(), None, NOW).expect("secret");
+    let user_changes =
+        UserChanges { user_name: Some("alice".into()), password_hash: Some("x".into()), ..Default::default() };
+    let user = User::create(tenant_id, user_changes, NOW).expect("user");
+    store
+        .create_tenant(TenantSeed {
+            tenant: Tenant { id: tenant_id, name: "t".into(), created: NOW },
+            users: vec![user.clone()],
+            clients: vec![(client.clone(), Some(record))],
+        })
+        .await
+        .expect("seed");
+    let clock = Arc::new(FixedClock::at(NOW));
+    let provider =
+        Provider::new(store as Arc<dyn Store>, clock.clone(), Settings::new("https://id.example.com/identity"))
+            .await
+            .expect("provider");
+    let (_, session) = provider.start_session(&user).await.expect("session");
+    World { provider, clock, client, secret, session }
+}
+
+impl World {
+    async fn authorize(&self, extra: &[(&str, &str)]) -> Authorize {
+        let id = self.client.id.to_string();
+        let mut p = vec![
+            ("client_id", id.as_str()),
+            ("redirect_uri", APP),
+            ("response_type", "code"),
+            ("scope", "openid offline_access"),
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+        ];
+        for (k, v) in extra {
+            p.retain(|(key, _)| key != k);
+            p.push((k, v));
+        }
+        self.provider.authorize(&pairs(&p), Some(&self.session)).await.expect("authorize")
+    }
+
+    async fn code(&self) -> String {
+        let Authorize::Respond(answer) = self.authorize(&[]).await else { panic!("respond") };
+        answer.params.iter().find(|(k, _)| k == "code").map(|(_, v)| v.clone()).expect("code")
+    }
+
+    async fn token(&self, form: &[(&str, &str)]) -> Result<TokenResponse, crate::ProtocolError> {
+        let auth = format!("Basic {}", STANDARD.encode(format!("{}:{}", self.client.id, self.secret.expose())));
+        let form = form.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        self.provider.token(TokenRequest { form, authorization: Some(auth) }).await
+    }
+
+    async fn exchange(&self, code: &str) -> Result<TokenResponse, crate::ProtocolError> {
+        self.token(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", APP),
+            ("code_verifier", VERIFIER),
+        ])
+        .await
+    }
+
+    async fn refresh(&self, token: &str) -> Result<TokenResponse, crate::ProtocolError> {
+        self.token(&[("grant_type", "refresh_token"), ("refresh_token", token)]).await
+    }
+}
+
+fn offline() -> ClientChanges {
+    ClientChanges { allow_offline_access: Some(true), ..Default::default() }
+}
+
+#[tokio::test]
+async fn codes_live_300_seconds() {
+    let w = world(offline()).await;
+    let code = w.code().await;
+    w.clock.advance(Duration::seconds(299));
+    assert!(w.exchange(&code).await.is_ok());
+    let late = w.code().await;
+    w.clock.advance(Duration::seconds(300));
+    assert_eq!(w.exchange(&late).await.expect_err("expired").code, ErrorCode::InvalidGrant);
+}
+
+#[tokio::test]
+async fn refresh_tokens_slide_within_the_absolute_lifetime() {
+    let w = world(offline()).await;
+    let first = w.exchange(&w.code().await).await.expect("tokens").refresh_token.expect("refresh");
+    // Unused for the whole sliding lifetime (15 days): expired.
+    w.clock.advance(Duration::days(15));
+    assert_eq!(w.refresh(&first).await.expect_err("slid out").code, ErrorCode::InvalidGrant);
+
+    let w = world(offline()).await;
+    let mut token = w.exchange(&w.code().await).await.expect("tokens").refresh_token.expect("refresh");
+    // Used every 14 days it lives on, but never past 30 days from the sign-in.
+    for _ in 0..2 {
+        w.clock.advance(Duration::days(14));
+        token = w.refresh(&token).await.expect("within both lifetimes").refresh_token.expect("successor");
+    }
+    w.clock.advance(Duration::days(2));
+    assert_eq!(w.refresh(&token).await.expect_err("absolute end").code, ErrorCode::InvalidGrant);
+}
+
+#[tokio::test]
+async fn the_grace_window_is_exact() {
+    let w = world(offline()).await;
+    let first = w.exchange(&w.code().await).await.expect("tokens").refresh_token.expect("refresh");
+    let second = w.refresh(&first).await.expect("rotate").refresh_token.expect("successor");
+    w.clock.advance(Duration::seconds(5));
+    assert_eq!(w.refresh(&first).await.expect("retry at the edge").refresh_token.as_deref(), Some(second.as_str()));
+    w.clock.advance(Duration::seconds(1));
+    assert_eq!(w.refresh(&first).await.expect_err("reuse").code, ErrorCode::InvalidGrant);
+    assert_eq!(w.refresh(&second).await.expect_err("family revoked").code, ErrorCode::InvalidGrant);
+}
+
+#[tokio::test]
+async fn max_age_and_prompt_login_ask_for_a_fresh_sign_in() {
+    let w = world(offline()).await;
+    w.clock.advance(Duration::minutes(10));
+    assert!(matches!(w.authorize(&[("max_age", "600")]).await, Authorize::Respond(_)));
+    assert!(matches!(w.authorize(&[("max_age", "599")]).await, Authorize::Login { .. }));
+    let Authorize::Login { return_to, .. } = w.authorize(&[("prompt", "login")]).await else { panic!("login") };
+    assert!(!return_to.contains("prompt"), "the sign-in honours prompt=login once: {return_to}");
+}
+
+#[tokio::test]
+async fn token_response_types_need_allow_access_tokens_via_browser() {
+    let hybrid =
+        [("response_type", "code id_token token"), ("nonce", "n"), ("response_mode", "fragment"), ("scope", "openid")];
+    let w = world(ClientChanges::default()).await;
+    let Authorize::Respond(refused) = w.authorize(&hybrid).await else { panic!("respond") };
+    assert!(refused.params.iter().any(|(k, v)| k == "error" && v == "unsupported_response_type"));
+    let w = world(ClientChanges { allow_access_tokens_via_browser: Some(true), ..Default::default() }).await;
+    let Authorize::Respond(granted) = w.authorize(&hybrid).await else { panic!("respond") };
+    for key in ["code", "id_token", "access_token", "token_type", "expires_in", "iss"] {
+        assert!(granted.params.iter().any(|(k, _)| k == key), "{key}");
+    }
+    assert!(granted.location().contains('#'), "fragment mode");
+    let Authorize::Respond(query) = w
+        .authorize(&[
+            ("response_type", "code id_token"),
+            ("nonce", "n"),
+            ("response_mode", "query"),
+            ("scope", "openid"),
+        ])
+        .await
+    else {
+        panic!("respond")
+    };
+    assert!(query.params.iter().any(|(k, v)| k == "error" && v == "invalid_request"), "no tokens in a query string");
+}
