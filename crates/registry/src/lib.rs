@@ -6,6 +6,8 @@
 pub mod client;
 pub mod error;
 pub mod grant;
+#[cfg(feature = "oxide-auth")]
+pub mod oxide;
 pub mod role;
 pub mod secret;
 pub mod store;

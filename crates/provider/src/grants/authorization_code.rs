@@ -10,8 +10,8 @@ use ring::digest::{digest, SHA256};
 use subtle::ConstantTimeEq;
 
 use crate::error::{ErrorCode, ProtocolError};
+use crate::grants::UserGrant;
 use crate::handles::{key_of, new_handle};
-use crate::id_token::IdTokenParts;
 use crate::params::{scopes, Params};
 use crate::tokens::TokenResponse;
 use crate::Provider;
@@ -62,29 +62,19 @@ pub(crate) async fn grant(
 
 impl Provider {
     async fn tokens_for_code(&self, client: &Client, code: &AuthorizationCode) -> Result<TokenResponse, ProtocolError> {
-        let now = self.clock.now();
-        let user = match self.store.get_user(code.tenant_id, code.user_id).await {
-            Ok(u) if u.enabled => u,
-            _ => return Err(invalid_grant("the user is no longer active")),
+        let grant = UserGrant {
+            tenant_id: code.tenant_id,
+            user_id: code.user_id,
+            family: code.family,
+            sid: &code.sid,
+            auth_time: code.auth_time,
+            nonce: code.nonce.as_deref(),
+            scope: code.scope.clone(),
         };
-        let granted = scopes(Some(&code.scope));
-        let (access_token, _) =
-            self.issue_access_token(client, user.id.to_string(), &code.scope, Some(code.family), now)?;
-        let id_token = if granted.contains(&"openid") {
-            let parts = IdTokenParts {
-                nonce: code.nonce.as_deref(),
-                access_token: Some(&access_token),
-                code: None,
-                sid: &code.sid,
-                auth_time: Some(code.auth_time),
-                scopes: &granted,
-            };
-            Some(self.issue_id_token(client, &user, parts, now)?)
-        } else {
-            None
-        };
+        let mut response = self.user_tokens(client, &grant).await?;
         // Refresh tokens only while the client may have them, read on this request.
-        let refresh_token = if granted.contains(&"offline_access") && client.allow_offline_access {
+        if scopes(Some(&code.scope)).contains(&"offline_access") && client.allow_offline_access {
+            let now = self.clock.now();
             let (value, handle) = new_handle()?;
             self.store
                 .save_refresh(RefreshToken {
@@ -92,7 +82,7 @@ impl Provider {
                     family: code.family,
                     client_id: client.id,
                     tenant_id: code.tenant_id,
-                    user_id: user.id,
+                    user_id: code.user_id,
                     scope: code.scope.clone(),
                     sid: code.sid.clone(),
                     auth_time: code.auth_time,
@@ -102,18 +92,9 @@ impl Provider {
                     consumed: None,
                 })
                 .await?;
-            Some(value.expose().to_owned())
-        } else {
-            None
-        };
-        Ok(TokenResponse {
-            access_token,
-            token_type: "Bearer".into(),
-            expires_in: client.access_token_lifetime,
-            scope: code.scope.clone(),
-            refresh_token,
-            id_token,
-        })
+            response.refresh_token = Some(value.expose().to_owned());
+        }
+        Ok(response)
     }
 }
 

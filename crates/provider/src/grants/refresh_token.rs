@@ -6,8 +6,8 @@ use gatehouse_registry::grant::RefreshUse;
 use gatehouse_registry::Client;
 
 use crate::error::{ErrorCode, ProtocolError};
+use crate::grants::UserGrant;
 use crate::handles::{key_of, successor};
-use crate::id_token::IdTokenParts;
 use crate::params::{scopes, Params};
 use crate::tokens::TokenResponse;
 use crate::Provider;
@@ -50,32 +50,15 @@ pub(crate) async fn grant(
         }
         None => token.scope.clone(),
     };
-    let user = match provider.store.get_user(token.tenant_id, token.user_id).await {
-        Ok(u) if u.enabled => u,
-        _ => return Err(invalid_grant("the user is no longer active")),
-    };
-    let (access_token, _) =
-        provider.issue_access_token(client, user.id.to_string(), &scope, Some(token.family), now)?;
-    let final_scopes = scopes(Some(&scope));
-    let id_token = if final_scopes.contains(&"openid") {
-        let parts = IdTokenParts {
-            nonce: None,
-            access_token: Some(&access_token),
-            code: None,
-            sid: &token.sid,
-            auth_time: Some(token.auth_time),
-            scopes: &final_scopes,
-        };
-        Some(provider.issue_id_token(client, &user, parts, now)?)
-    } else {
-        None
-    };
-    Ok(TokenResponse {
-        access_token,
-        token_type: "Bearer".into(),
-        expires_in: client.access_token_lifetime,
+    let grant = UserGrant {
+        tenant_id: token.tenant_id,
+        user_id: token.user_id,
+        family: token.family,
+        sid: &token.sid,
+        auth_time: token.auth_time,
+        nonce: None,
         scope,
-        refresh_token: Some(next.expose().to_owned()),
-        id_token,
-    })
+    };
+    let response = provider.user_tokens(client, &grant).await?;
+    Ok(TokenResponse { refresh_token: Some(next.expose().to_owned()), ..response })
 }
