@@ -213,6 +213,11 @@ async fn registrations_are_enforced_live_between_two_requests() {
     .await;
     assert_eq!(status, StatusCode::OK, "{tokens}");
     let refresh = tokens["refresh_token"].as_str().expect("refresh").to_owned();
+    // A user's token without the ocsapi scope does not reach the admin API, whatever the
+    // user's roles (the administrator here).
+    let access = tokens["access_token"].as_str().expect("access");
+    let admin = server.http.get(server.api("/Roles")).bearer_auth(access).send().await.expect("get");
+    assert_eq!(admin.status(), StatusCode::UNAUTHORIZED);
 
     // A new redirect URI: the old one is refused at once, the new one accepted.
     let item = format!("/HybridClients/{id}");

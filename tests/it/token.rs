@@ -158,3 +158,22 @@ async fn failures_are_rfc6749_errors() {
         .expect("post");
     assert_eq!(json_body.status(), StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn a_revoked_machine_token_stops_working_at_once() {
+    let server = TestServer::start().await;
+    let (id, secret) = server.new_machine_client(json!({ "RoleIds": ["2b7c4e6d-8f14-4c39-b0a2-5d6e7f8a9b02"] })).await;
+    let token = server.token_for(&id, &secret).await;
+    let url = server.api("/Roles");
+    assert_eq!(server.http.get(&url).bearer_auth(&token).send().await.expect("get").status(), StatusCode::OK);
+    let revoked = server
+        .http
+        .post(server.url("/identity/connect/revocation"))
+        .basic_auth(&id, Some(&secret))
+        .form(&[("token", token.as_str())])
+        .send()
+        .await
+        .expect("revoke");
+    assert_eq!(revoked.status(), StatusCode::OK);
+    assert_eq!(server.http.get(&url).bearer_auth(&token).send().await.expect("get").status(), StatusCode::UNAUTHORIZED);
+}

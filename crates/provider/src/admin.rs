@@ -26,6 +26,10 @@ impl Provider {
     /// the principal live. `invalid_token` for anything that does not hold.
     pub async fn caller(&self, bearer: &str) -> Result<Caller, ProtocolError> {
         let (claims, client) = self.verify_access_token(bearer).await?;
+        // The admin API is the `ocsapi` resource: a token for sign-in only does not reach it.
+        if !crate::params::scopes(Some(&claims.scope)).contains(&"ocsapi") {
+            return Err(invalid_token("the token lacks the ocsapi scope"));
+        }
         let client_id = client.id;
         let roles = if client.kind == ClientKind::ClientCredential && claims.sub == claims.client_id {
             client.role_ids

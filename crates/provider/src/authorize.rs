@@ -131,7 +131,15 @@ impl Provider {
                 && !checked.prompt.contains(&"login")
                 && checked.max_age.is_none_or(|age| (now - s.auth_time).whole_seconds() <= age)
         };
-        let Some(session) = session.filter(fresh) else {
+        let user = match session.filter(fresh) {
+            Some(s) => match self.store.get_user(s.tenant_id, s.user_id).await {
+                Ok(u) if u.enabled => Some((s, u)),
+                Ok(_) | Err(gatehouse_registry::RegistryError::NotFound(_)) => None,
+                Err(e) => return Ok(self.server_error(&checked, e)),
+            },
+            None => None,
+        };
+        let Some((session, user)) = user else {
             if checked.prompt.contains(&"none") {
                 let e = ProtocolError::new(ErrorCode::LoginRequired, "the user is not signed in");
                 return Ok(Authorize::Respond(self.error_response(
@@ -143,11 +151,22 @@ impl Provider {
             }
             return Ok(Authorize::Login { tenant_id: checked.client.tenant_id, return_to: return_to(params) });
         };
-        let user = match self.store.get_user(session.tenant_id, session.user_id).await {
-            Ok(u) if u.enabled => u,
-            _ => return Ok(Authorize::Login { tenant_id: checked.client.tenant_id, return_to: return_to(params) }),
-        };
-        self.issue(checked, &user, session, now).await.map(Authorize::Respond)
+        // Once the client and redirect URI are known, even our failures go back to them.
+        let (redirect_uri, mode, state) = (checked.redirect_uri.clone(), checked.mode, checked.state);
+        match self.issue(checked, &user, session, now).await {
+            Ok(answer) => Ok(Authorize::Respond(answer)),
+            Err(e) => {
+                tracing::error!(detail = ?e.detail, "authorize could not issue");
+                let e = ProtocolError::server(e);
+                Ok(Authorize::Respond(self.error_response(&redirect_uri, mode, e, state)))
+            }
+        }
+    }
+
+    fn server_error(&self, checked: &Checked<'_>, e: impl std::fmt::Display) -> Authorize {
+        tracing::error!(detail = %e, "authorize failed");
+        let e = ProtocolError::server(e);
+        Authorize::Respond(self.error_response(&checked.redirect_uri, checked.mode, e, checked.state))
     }
 
     fn check_request<'a>(
@@ -165,7 +184,12 @@ impl Provider {
             .collect();
         types.sort_unstable();
         types.dedup();
-        let default_mode = if types == ["code"] { ResponseMode::Query } else { ResponseMode::Fragment };
+        // Tokens never travel in a query string; everything else (errors included) may.
+        let default_mode = if types.iter().any(|t| *t == "token" || *t == "id_token") {
+            ResponseMode::Fragment
+        } else {
+            ResponseMode::Query
+        };
         let mode = match params.get("response_mode").map_err(|e| (e, default_mode))? {
             None => default_mode,
             Some("query") if types == ["code"] => ResponseMode::Query,
@@ -326,8 +350,11 @@ fn valid_challenge(c: &str) -> bool {
 
 /// The authorize request to come back to after signing in, without `prompt=login` (it has
 /// been honoured by the sign-in itself).
+/// `max_age` goes too: the sign-in just happened, and a slow browser must not be sent to
+/// sign in again and again.
 fn return_to(params: &Params) -> String {
-    let kept = params.pairs().iter().filter(|(k, v)| !(k == "prompt" && v.split(' ').any(|p| p == "login")));
+    let kept =
+        params.pairs().iter().filter(|(k, v)| !(k == "prompt" && v.split(' ').any(|p| p == "login")) && k != "max_age");
     let query = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(kept).finish();
     format!("/identity/connect/authorize?{query}")
 }

@@ -84,6 +84,12 @@ const KEY_RELOAD: std::time::Duration = std::time::Duration::from_secs(60);
 /// They are published at once and sign from `PUBLISH_AHEAD` on; running servers pick them
 /// up within a minute. Answers the new key ids.
 pub async fn rotate_keys(config: &Config) -> Result<Vec<String>, StartError> {
+    if !config.database.exists() {
+        return Err(StartError::Storage(gatehouse_registry::RegistryError::Storage(format!(
+            "no database at {} (set GATEHOUSE_DATABASE to the server's)",
+            config.database.display()
+        ))));
+    }
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.database)?);
     let provider = Provider::new(store, Arc::new(SystemClock), config.settings(String::new())).await?;
     Ok(provider.rotate_keys().await?)
@@ -94,7 +100,10 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.database)?);
     let listener = TcpListener::bind(&config.listen).map_err(|e| StartError::Listen(config.listen.clone(), e))?;
     let addr = listener.local_addr().map_err(|e| StartError::Listen(config.listen.clone(), e))?;
-    let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+    // Bound to every interface, the default URL names loopback: browsers can reach it, and
+    // cookies may then be sent over plain http (set GATEHOUSE_PUBLIC_URL in production).
+    let shown = if addr.ip().is_unspecified() { SocketAddr::from(([127, 0, 0, 1], addr.port())) } else { addr };
+    let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{shown}"));
     let issuer = format!("{public_url}/identity");
     let clock = Arc::new(SystemClock);
     // Keys first: if they cannot be loaded, nothing is bootstrapped whose generated

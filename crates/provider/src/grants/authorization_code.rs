@@ -72,6 +72,13 @@ impl Provider {
             scope: code.scope.clone(),
         };
         let mut response = self.user_tokens(client, &grant).await?;
+        let offline = scopes(Some(&code.scope)).contains(&"offline_access");
+        if offline && !client.allow_offline_access {
+            // The client lost AllowOfflineAccess since the code was issued: no refresh token,
+            // and the answered scope says so.
+            response.scope =
+                scopes(Some(&code.scope)).into_iter().filter(|s| *s != "offline_access").collect::<Vec<_>>().join(" ");
+        }
         // Refresh tokens only while the client may have them, read on this request.
         if scopes(Some(&code.scope)).contains(&"offline_access") && client.allow_offline_access {
             let now = self.clock.now();

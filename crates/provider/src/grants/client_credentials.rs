@@ -8,6 +8,8 @@ use crate::params::{scopes, Params};
 use crate::tokens::TokenResponse;
 use crate::Provider;
 
+// Each token gets a family of its own, so that RFC 7009 revocation can withdraw it.
+
 /// The only scope a machine client may ask for, and what it gets when it asks for none.
 const ALLOWED: &str = "ocsapi";
 
@@ -30,7 +32,8 @@ pub(crate) async fn grant(
         ));
     }
     let now = provider.clock.now();
-    let (access_token, _) = provider.issue_access_token(client, client.id.to_string(), ALLOWED, None, now)?;
+    let (access_token, _) =
+        provider.issue_access_token(client, client.id.to_string(), ALLOWED, Some(uuid::Uuid::new_v4()), now)?;
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer".into(),

@@ -26,6 +26,15 @@ pub(crate) async fn grant(
         return Err(invalid_grant("this client may no longer use refresh tokens"));
     }
     let presented = params.require("refresh_token")?;
+    // A too-wide scope is refused before the token is spent (RFC 6749 §6).
+    if let Some(asked) = params.get("scope")? {
+        if let Some(stored) = provider.store.find_refresh(&key_of(presented)).await? {
+            let granted = scopes(Some(&stored.scope));
+            if scopes(Some(asked)).iter().any(|s| !granted.contains(s)) {
+                return Err(ProtocolError::new(ErrorCode::InvalidScope, "the scope exceeds what was granted"));
+            }
+        }
+    }
     let next = successor(&provider.refresh_key, presented);
     let s = &provider.settings;
     let now = provider.clock.now();

@@ -21,8 +21,11 @@ use crate::AppState;
 
 pub const SESSION_COOKIE: &str = "gatehouse_session";
 const CSRF_COOKIE: &str = "gatehouse_csrf";
-/// Failures allowed per user name (and per client address) in one window.
+/// Failures allowed per user name in one window (against guessing one password), and per
+/// client address (against spraying one password over many names; higher, because many
+/// users may share an address behind a proxy).
 const MAX_FAILURES: u32 = 5;
+const MAX_FAILURES_PER_ADDRESS: u32 = 50;
 const WINDOW: Duration = Duration::from_secs(15 * 60);
 const GENERIC: &str = "The user name or password is incorrect.";
 
@@ -33,15 +36,15 @@ pub struct Throttle {
 }
 
 impl Throttle {
-    fn blocked(&self, keys: &[String]) -> bool {
+    fn blocked(&self, keys: &[(String, u32)]) -> bool {
         let Ok(map) = self.failures.lock() else { return true };
-        keys.iter().any(|k| map.get(k).is_some_and(|(n, since)| *n >= MAX_FAILURES && since.elapsed() < WINDOW))
+        keys.iter().any(|(k, max)| map.get(k).is_some_and(|(n, since)| n >= max && since.elapsed() < WINDOW))
     }
 
-    fn fail(&self, keys: &[String]) {
+    fn fail(&self, keys: &[(String, u32)]) {
         if let Ok(mut map) = self.failures.lock() {
             map.retain(|_, (_, since)| since.elapsed() < WINDOW);
-            for k in keys {
+            for (k, _) in keys {
                 let entry = map.entry(k.clone()).or_insert((0, Instant::now()));
                 entry.0 += 1;
             }
@@ -141,7 +144,7 @@ pub async fn login(req: HttpRequest, state: web::Data<AppState>, form: web::Form
     };
     let user_key = format!("{tenant_id}/{}", form.username.trim().to_lowercase());
     let addr_key = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
-    let keys = [user_key.clone(), addr_key];
+    let keys = [(user_key.clone(), MAX_FAILURES), (format!("addr/{addr_key}"), MAX_FAILURES_PER_ADDRESS)];
     let again =
         |message: &str, status| form_page(&state, &form.tenant, &return_to, &form.username, Some(message), status);
     if state.throttle.blocked(&keys) {
