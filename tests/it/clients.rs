@@ -209,6 +209,8 @@ async fn every_rule_is_a_clear_400_that_writes_nothing() {
 #[tokio::test]
 async fn malformed_and_oversized_bodies_are_refused() {
     let server = TestServer::start().await;
+    // The console's own client is there from the start.
+    let before = total(&server, "/AuthorizationCodeClients").await;
     let big = json!({ "Name": "x".repeat(70 * 1024) });
     for (body, hint) in [
         ("{not json".to_owned(), "not valid JSON"),
@@ -228,7 +230,7 @@ async fn malformed_and_oversized_bodies_are_refused() {
         let reason = assert_contract_error(&response.json().await.expect("json"));
         assert!(reason.contains(hint), "{reason}");
     }
-    assert_eq!(total(&server, "/AuthorizationCodeClients").await, "0");
+    assert_eq!(total(&server, "/AuthorizationCodeClients").await, before);
 }
 
 #[tokio::test]
@@ -254,11 +256,10 @@ async fn lists_page_filter_and_count_and_head_has_no_body() {
     let mut ids = Vec::new();
     for i in 0..5 {
         let body = json!({ "Name": format!("c{i}"), "RedirectUris": ["https://a.example.com/cb"], "Tags": [format!("t{}", i % 2)] });
-        let (_, created) = server.call(Method::POST, "/AuthorizationCodeClients", Some(body)).await;
-        ids.push(created["Id"].as_str().expect("id").to_owned());
+        let (_, created) = server.call(Method::POST, "/HybridClients", Some(body)).await;
+        ids.push(created["Client"]["Id"].as_str().expect("id").to_owned());
     }
-    let response =
-        server.as_admin(Method::GET, "/AuthorizationCodeClients?skip=1&count=2").await.send().await.expect("list");
+    let response = server.as_admin(Method::GET, "/HybridClients?skip=1&count=2").await.send().await.expect("list");
     assert_eq!(response.headers()["Total-Count"], "5");
     let page: Vec<Value> = response.json().await.expect("json");
     assert_eq!(
@@ -266,23 +267,18 @@ async fn lists_page_filter_and_count_and_head_has_no_body() {
         vec![ids[1].as_str(), ids[2].as_str()]
     );
 
-    let filter = format!("/AuthorizationCodeClients?id={}&id={}", ids[0], ids[4]);
+    let filter = format!("/HybridClients?id={}&id={}", ids[0], ids[4]);
     let (_, page) = server.call(Method::GET, &filter, None).await;
     assert_eq!(page.as_array().map(Vec::len), Some(2));
-    let (_, page) = server.call(Method::GET, "/AuthorizationCodeClients?tag=t1", None).await;
+    let (_, page) = server.call(Method::GET, "/HybridClients?tag=t1", None).await;
     assert_eq!(page.as_array().map(Vec::len), Some(2));
 
-    let head = server.as_admin(Method::HEAD, "/AuthorizationCodeClients").await.send().await.expect("head");
+    let head = server.as_admin(Method::HEAD, "/HybridClients").await.send().await.expect("head");
     assert_eq!((head.status(), head.headers()["Total-Count"].to_str().ok()), (StatusCode::OK, Some("5")));
     assert!(head.text().await.expect("body").is_empty());
-    let head = server
-        .as_admin(Method::HEAD, &format!("/AuthorizationCodeClients/{}", ids[0]))
-        .await
-        .send()
-        .await
-        .expect("head");
+    let head = server.as_admin(Method::HEAD, &format!("/HybridClients/{}", ids[0])).await.send().await.expect("head");
     assert_eq!(head.status(), StatusCode::OK);
-    let (status, error) = server.call(Method::GET, "/AuthorizationCodeClients?count=-1", None).await;
+    let (status, error) = server.call(Method::GET, "/HybridClients?count=-1", None).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(assert_contract_error(&error).contains("count"));
 }

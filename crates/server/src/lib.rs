@@ -15,6 +15,7 @@ use time::OffsetDateTime;
 pub mod admin;
 pub mod bootstrap;
 pub mod config;
+pub mod console;
 pub mod http_error;
 pub mod oidc;
 
@@ -111,6 +112,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let provider = Arc::new(Provider::new(Arc::clone(&store), clock, config.settings(issuer.clone())).await?);
     let first_start =
         bootstrap::first_start(store.as_ref(), &config, provider.clock().now()).await.map_err(StartError::Bootstrap)?;
+    console::ensure_console_clients(store.as_ref(), &public_url, provider.clock().now()).await?;
     let dummy = SecretValue::generate()?;
     let dummy_hash = tokio::task::spawn_blocking(move || hash_password(&dummy))
         .await
@@ -138,6 +140,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
                     .custom_request_replace("METHOD", |req| req.method().to_string()),
             )
             .configure(oidc::routes)
+            .configure(console::routes)
             .configure(admin::routes)
     })
     .listen(listener)

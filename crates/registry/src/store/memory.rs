@@ -192,6 +192,10 @@ impl ClientStore for MemoryStore {
                         && c.kind == kind
                         && (query.ids.is_empty() || query.ids.contains(&c.id))
                         && (query.tags.is_empty() || c.tags.iter().any(|t| query.tags.contains(t)))
+                        && query
+                            .name
+                            .as_ref()
+                            .is_none_or(|n| c.name.to_ascii_lowercase().contains(&n.to_ascii_lowercase()))
                 })
             })
             .collect();

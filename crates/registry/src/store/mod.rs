@@ -32,18 +32,20 @@ pub struct ClientRef {
 }
 
 /// A list request: `skip` and `count` page; `ids` and `tags`, when not empty, keep only
-/// items with one of those ids and one of those tags.
+/// items with one of those ids and one of those tags; `name` keeps clients whose name
+/// contains it, ignoring ASCII case (the console's filter).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListQuery {
     pub skip: u64,
     pub count: u64,
     pub ids: Vec<Uuid>,
     pub tags: Vec<String>,
+    pub name: Option<String>,
 }
 
 impl Default for ListQuery {
     fn default() -> Self {
-        Self { skip: 0, count: 100, ids: Vec::new(), tags: Vec::new() }
+        Self { skip: 0, count: 100, ids: Vec::new(), tags: Vec::new(), name: None }
     }
 }
 

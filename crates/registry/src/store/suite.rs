@@ -189,6 +189,11 @@ pub async fn lists_page_in_creation_order_and_filter<S: Store>(store: &S) {
     let by_tag = ListQuery { tags: vec!["tag-c3".into(), "tag-c4".into()], ..Default::default() };
     let page = store.list_clients(t, ClientKind::Hybrid, &by_tag).await.expect("list");
     assert_eq!((page.total, page.items.len()), (2, 2));
+    let by_name = ListQuery { name: Some("C3".into()), ..Default::default() };
+    let page = store.list_clients(t, ClientKind::Hybrid, &by_name).await.expect("list");
+    assert_eq!(page.items.iter().map(|c| c.id).collect::<Vec<_>>(), vec![ids[3]]);
+    let wildcard = ListQuery { name: Some("%".into()), ..Default::default() };
+    assert_eq!(store.list_clients(t, ClientKind::Hybrid, &wildcard).await.expect("list").total, 0);
     let cc_page = store.list_clients(t, ClientKind::ClientCredential, &ListQuery::default()).await.expect("list");
     assert_eq!(cc_page.total, 1);
     assert!(matches!(

@@ -140,6 +140,7 @@ pub fn list_query(req: &HttpRequest, filters: bool) -> Result<ListQuery, ApiErro
                 q.ids.push(Uuid::parse_str(&value).map_err(|_| ApiError::bad_request("id must be a GUID."))?)
             }
             "tag" if filters => q.tags.push(value.into_owned()),
+            "name" if filters && !value.is_empty() => q.name = Some(value.into_owned()),
             _ => {}
         }
     }

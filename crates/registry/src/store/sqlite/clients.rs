@@ -200,6 +200,12 @@ impl ClientStore for SqliteStore {
                 filter.push_str(&format!(" AND c.id IN ({})", vec!["?"; query.ids.len()].join(",")));
                 args.extend(query.ids.iter().map(Uuid::to_string));
             }
+            if let Some(name) = &query.name {
+                // LIKE ignores ASCII case; the wildcards in the name itself are escaped.
+                filter.push_str(" AND c.name LIKE ? ESCAPE '\\'");
+                let escaped = name.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+                args.push(format!("%{escaped}%"));
+            }
             let total: u64 = c
                 .query_row(&format!("SELECT count(*) FROM {from} WHERE {filter}"), params_from_iter(&args), |r| r.get(0))
                 .map_err(storage)?;
