@@ -3,6 +3,7 @@
 mod access;
 mod browser;
 mod clients;
+mod console;
 mod flows;
 mod lifecycle;
 mod rules;

@@ -1,0 +1,266 @@
+//! The console in a real browser: headless Chromium driven over WebDriver (chromedriver),
+//! following the product docs' procedures step by step. `.ci/run` installs Debian's
+//! `chromium` and `chromium-driver`; set `CHROMEDRIVER` to use another driver binary.
+//! With `GATEHOUSE_SCREENSHOTS=1` the main screens are saved to `docs/screenshots/`.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use tokio::process::{Child, Command};
+
+use crate::browser::{Browser, Landing};
+use crate::support::{TestServer, ADMIN_PASSWORD};
+
+struct Chrome {
+    _driver: Child,
+    _profile: tempfile::TempDir,
+    client: Client,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+async fn chrome() -> Chrome {
+    let port = free_port();
+    let driver_bin = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
+    let driver = Command::new(&driver_bin)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {driver_bin} ({e}): install chromium and chromium-driver (see .ci/run)"));
+    let profile = tempfile::tempdir().expect("profile");
+    let binary = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let caps = json!({
+        "goog:chromeOptions": {
+            "binary": binary,
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+                "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--window-size=1280,860", format!("--user-data-dir={}", profile.path().display()),
+            ]
+        }
+    });
+    let caps = caps.as_object().expect("object").clone();
+    let url = format!("http://127.0.0.1:{port}");
+    for _ in 0..100 {
+        if let Ok(client) = ClientBuilder::rustls().expect("tls").capabilities(caps.clone()).connect(&url).await {
+            return Chrome { _driver: driver, _profile: profile, client };
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("chromedriver did not answer on {url}");
+}
+
+async fn shot(c: &Client, name: &str) {
+    if std::env::var_os("GATEHOUSE_SCREENSHOTS").is_none() {
+        return;
+    }
+    let png = c.screenshot().await.expect("screenshot");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(dir.join(format!("{name}.png")), png).expect("write");
+}
+
+async fn click(c: &Client, css: &str) {
+    c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).click().await.unwrap_or_else(|e| panic!("click {css}: {e}"));
+}
+
+async fn fill(c: &Client, css: &str, text: &str) {
+    let field = c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}"));
+    field.clear().await.expect("clear");
+    field.send_keys(text).await.expect("type");
+}
+
+/// Waits until the element has non-empty text, and answers it.
+async fn text_of(c: &Client, css: &str) -> String {
+    for _ in 0..100 {
+        if let Ok(e) = c.find(Locator::Css(css)).await {
+            if let Ok(t) = e.text().await {
+                if !t.trim().is_empty() {
+                    return t.trim().to_owned();
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{css} stayed empty");
+}
+
+async fn choose_type(c: &Client, label: &str) {
+    let select = c.wait().for_element(Locator::Css("#client-type")).await.expect("type select");
+    select.select_by_label(label).await.expect("select type");
+}
+
+async fn sign_in(c: &Client, server: &TestServer) {
+    c.goto(&server.url("/console/")).await.expect("open console");
+    click(c, "#signin").await;
+    fill(c, "input[name=username]", "admin").await;
+    fill(c, "input[name=password]", ADMIN_PASSWORD).await;
+    shot(c, "01-sign-in").await;
+    click(c, "button[type=submit]").await;
+    assert_eq!(text_of(c, "#user").await, "admin");
+}
+
+/// Follows "Add a client" of the product docs for `label`, answering the success window's
+/// client id and secret.
+async fn add_client(c: &Client, label: &str, name: &str, with_secret: bool, screenshots: bool) -> (String, Option<String>) {
+    click(c, "#nav-clients").await;
+    choose_type(c, label).await;
+    click(c, "#add-client").await;
+    fill(c, "#ac-name", name).await;
+    if label != "Client Credentials" {
+        fill(c, "#ac-redirect-input", "https://app.example.com/callback").await;
+        click(c, "#ac-redirect-add").await;
+        fill(c, "#ac-logout-input", "https://app.example.com/").await;
+        click(c, "#ac-logout-add").await;
+    }
+    if label == "Authorization Code" {
+        fill(c, "#ac-cors-input", "https://app.example.com").await;
+        click(c, "#ac-cors-add").await;
+    }
+    if label == "Hybrid" {
+        click(c, "#ac-refresh").await;
+    }
+    fill(c, "#ac-lifetime", "1800").await;
+    if screenshots {
+        shot(c, &format!("02-add-client-{}", label.to_lowercase().replace(' ', "-"))).await;
+    }
+    click(c, "#ac-submit").await;
+    if with_secret {
+        fill(c, "#as-description", "from the browser test").await;
+        if screenshots {
+            shot(c, "03-add-secret").await;
+        }
+        click(c, "#as-submit").await;
+    }
+    let id = text_of(c, "#success-client-id").await;
+    let secret = if with_secret { Some(text_of(c, "#success-client-secret").await) } else { None };
+    if screenshots {
+        shot(c, &format!("04-created-{}", label.to_lowercase().replace(' ', "-"))).await;
+    }
+    click(c, "#success-close").await;
+    (id, secret)
+}
+
+#[tokio::test]
+async fn an_administrator_follows_the_docs_in_a_browser() {
+    let server = TestServer::start().await;
+    let chrome = chrome().await;
+    let c = &chrome.client;
+    sign_in(c, &server).await;
+
+    let (ac_id, _) = add_client(c, "Authorization Code", "Web portal", false, true).await;
+    let (hybrid_id, hybrid_secret) = add_client(c, "Hybrid", "Server app", true, true).await;
+    let (cc_id, cc_secret) = add_client(c, "Client Credentials", "Nightly export", true, true).await;
+
+    // What the console created is what the API holds.
+    let (status, ac) = server.call(reqwest::Method::GET, &format!("/AuthorizationCodeClients/{ac_id}"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(ac["AllowedCorsOrigins"], json!(["https://app.example.com"]));
+    assert_eq!(ac["AccessTokenLifetime"], 1800);
+    let (_, hybrid) = server.call(reqwest::Method::GET, &format!("/HybridClients/{hybrid_id}"), None).await;
+    assert_eq!(hybrid["AllowOfflineAccess"], true);
+
+    // The secret copied from the success window works at the token endpoint.
+    let cc_secret = cc_secret.expect("secret shown");
+    let token = server.client_credentials(&cc_id, &cc_secret).await;
+    assert_eq!(token.status(), StatusCode::OK);
+    let hybrid_secret = hybrid_secret.expect("secret shown");
+    let introspect = server
+        .http
+        .post(server.url("/identity/connect/introspect"))
+        .basic_auth(&hybrid_id, Some(&hybrid_secret))
+        .form(&[("token", "nothing")])
+        .send()
+        .await
+        .expect("introspect");
+    assert_eq!(introspect.status(), StatusCode::OK, "the hybrid client's secret authenticates it");
+    shot(c, "05-clients-list").await;
+
+    // Details: add a secret (shown once), remove the first.
+    choose_type(c, "Client Credentials").await;
+    click(c, &format!("tr[data-id=\"{cc_id}\"]")).await;
+    click(c, "#d-add-secret").await;
+    fill(c, "#as-description", "rotation").await;
+    click(c, "#as-submit").await;
+    let second = text_of(c, "#success-client-secret").await;
+    click(c, "#success-close").await;
+    assert_eq!(server.client_credentials(&cc_id, &second).await.status(), StatusCode::OK);
+    shot(c, "06-details").await;
+    click(c, "tr[data-secret-id=\"1\"] .remove-secret").await;
+    click(c, "#confirm-yes").await;
+    for _ in 0..50 {
+        if server.client_credentials(&cc_id, &cc_secret).await.status() == StatusCode::UNAUTHORIZED {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(server.client_credentials(&cc_id, &cc_secret).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(server.client_credentials(&cc_id, &second).await.status(), StatusCode::OK);
+
+    // Change a redirect URI; the next authorize request honours it.
+    choose_type(c, "Authorization Code").await;
+    click(c, &format!("tr[data-id=\"{ac_id}\"]")).await;
+    click(c, "#d-redirect-list li button").await;
+    fill(c, "#d-redirect-input", "https://app.example.com/new-callback").await;
+    click(c, "#d-redirect-add").await;
+    click(c, "#d-save").await;
+    let mut moved = Value::Null;
+    for _ in 0..50 {
+        moved = server.call(reqwest::Method::GET, &format!("/AuthorizationCodeClients/{ac_id}"), None).await.1;
+        if moved["RedirectUris"] == json!(["https://app.example.com/new-callback"]) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(moved["RedirectUris"], json!(["https://app.example.com/new-callback"]));
+    let user = Browser::new(&server);
+    let authorize = |redirect: &str| {
+        let q = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs([
+                ("client_id", ac_id.as_str()),
+                ("redirect_uri", redirect),
+                ("response_type", "code"),
+                ("scope", "openid"),
+                ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"),
+                ("code_challenge_method", "S256"),
+            ])
+            .finish();
+        server.url(&format!("/identity/connect/authorize?{q}"))
+    };
+    assert!(matches!(user.visit(&authorize("https://app.example.com/callback")).await, Landing::Page(StatusCode::BAD_REQUEST, _)));
+    let landed = user.authorize_as_admin(&authorize("https://app.example.com/new-callback")).await.redirect();
+    assert!(landed.as_str().starts_with("https://app.example.com/new-callback?code="));
+
+    // Sign out through the end-session endpoint.
+    click(c, "#signout").await;
+    c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css("#signin")).await.expect("signed out");
+    let _ = c.clone().close().await;
+}
+
+#[tokio::test]
+async fn validation_errors_appear_next_to_their_field_and_nothing_is_lost() {
+    let server = TestServer::start().await;
+    let chrome = chrome().await;
+    let c = &chrome.client;
+    sign_in(c, &server).await;
+    click(c, "#nav-clients").await;
+    choose_type(c, "Authorization Code").await;
+    click(c, "#add-client").await;
+    fill(c, "#ac-name", "Keeps its name").await;
+    fill(c, "#ac-redirect-input", "http://insecure.example.com/cb").await;
+    click(c, "#ac-redirect-add").await;
+    click(c, "#ac-submit").await;
+    let error = text_of(c, ".field-error[data-field=\"RedirectUris\"]").await;
+    assert!(error.contains("https"), "{error}");
+    shot(c, "07-validation-error").await;
+    let name = c.find(Locator::Css("#ac-name")).await.expect("name").prop("value").await.expect("value");
+    assert_eq!(name.as_deref(), Some("Keeps its name"));
+    let _ = c.clone().close().await;
+}
