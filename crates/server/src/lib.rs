@@ -118,7 +118,8 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         .await
         .map_err(|e| StartError::Storage(gatehouse_registry::RegistryError::Storage(e.to_string())))??;
     // Another instance, or `gatehouse rotate-keys`, may rotate the keys: read them again
-    // well within PUBLISH_AHEAD, so a new key is known here before it signs anywhere.
+    // well within PUBLISH_AHEAD, so a new key is known here before it signs anywhere. The
+    // same tick purges expired grants.
     let reloading = Arc::clone(&provider);
     actix_web::rt::spawn(async move {
         let mut tick = tokio::time::interval(KEY_RELOAD);
@@ -126,6 +127,11 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             tick.tick().await;
             if let Err(e) = reloading.reload_keys().await {
                 tracing::warn!(error = %e, "could not reload signing keys");
+            }
+            // Sessions, codes and refresh tokens that can no longer be used go too.
+            let now = reloading.clock().now();
+            if let Err(e) = reloading.store().purge_expired(now).await {
+                tracing::warn!(error = %e, "could not purge expired grants");
             }
         }
     });

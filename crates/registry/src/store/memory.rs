@@ -473,6 +473,15 @@ impl GrantStore for MemoryStore {
         Ok(self.lock()?.revoked_families.contains(&family))
     }
 
+    async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64> {
+        let mut state = self.lock()?;
+        let before = state.sessions.len() + state.codes.len() + state.refresh.len();
+        state.sessions.retain(|_, s| now < s.expires);
+        state.codes.retain(|_, (c, _)| now < c.expires);
+        state.refresh.retain(|_, r| now < r.absolute_expiry);
+        Ok((before - state.sessions.len() - state.codes.len() - state.refresh.len()) as u64)
+    }
+
     async fn server_secret(&self, name: &str, candidate: Vec<u8>) -> Result<Vec<u8>> {
         Ok(self.lock()?.server_secrets.entry(name.to_owned()).or_insert(candidate).clone())
     }

@@ -217,6 +217,9 @@ pub trait GrantStore: Send + Sync {
     /// are refused from now on.
     async fn revoke_family(&self, family: Uuid) -> Result<()>;
     async fn family_revoked(&self, family: Uuid) -> Result<bool>;
+    /// Deletes what can no longer be used at `now`: expired sessions and codes, and refresh
+    /// tokens past their family's absolute end. Answers how many rows went.
+    async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64>;
     /// The server secret called `name`, stored as `candidate` on first call: every later
     /// call (from any instance) answers the stored value.
     async fn server_secret(&self, name: &str, candidate: Vec<u8>) -> Result<Vec<u8>>;

@@ -40,6 +40,7 @@ macro_rules! store_suite {
             codes_are_spent_once,
             refresh_tokens_rotate_retry_and_detect_reuse,
             server_secrets_are_kept_once,
+            expired_grants_are_purged,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
@@ -472,4 +473,22 @@ pub async fn server_secrets_are_kept_once<S: Store>(store: &S) {
     assert_eq!(store.server_secret("refresh", vec![1, 2]).await.expect("first"), vec![1, 2]);
     assert_eq!(store.server_secret("refresh", vec![3, 4]).await.expect("second"), vec![1, 2]);
     assert_eq!(store.server_secret("other", vec![5]).await.expect("other"), vec![5]);
+}
+
+pub async fn expired_grants_are_purged<S: Store>(store: &S) {
+    let session = Session {
+        handle: key("p-s"),
+        sid: "sid".into(),
+        tenant_id: Uuid::new_v4(),
+        user_id: Uuid::new_v4(),
+        auth_time: NOW,
+        expires: NOW + Duration::hours(1),
+    };
+    store.create_session(session.clone()).await.expect("session");
+    store
+        .create_session(Session { handle: key("p-s2"), expires: NOW + Duration::hours(3), ..session })
+        .await
+        .expect("session");
+    assert_eq!(store.purge_expired(NOW + Duration::hours(2)).await.expect("purge"), 1);
+    assert!(store.find_session(&key("p-s2"), NOW).await.expect("find").is_some());
 }

@@ -240,6 +240,21 @@ impl GrantStore for SqliteStore {
         self.read(move |c| revoked(c, family)).await
     }
 
+    async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64> {
+        self.write(move |tx| {
+            let mut gone = 0;
+            for sql in [
+                "DELETE FROM sessions WHERE expires <= ?1",
+                "DELETE FROM authorization_codes WHERE expires <= ?1",
+                "DELETE FROM refresh_tokens WHERE absolute_expiry <= ?1",
+            ] {
+                gone += tx.execute(sql, [ts(now)]).map_err(storage)? as u64;
+            }
+            Ok(gone)
+        })
+        .await
+    }
+
     async fn server_secret(&self, name: &str, candidate: Vec<u8>) -> Result<Vec<u8>> {
         let name = name.to_owned();
         self.write(move |tx| {
