@@ -25,6 +25,8 @@ fn free_port() -> u16 {
 }
 
 async fn chrome() -> Chrome {
+    // fantoccini's TLS stack needs a process-wide provider; chromedriver itself is plain http.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let port = free_port();
     let driver_bin = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
     let driver = Command::new(&driver_bin)
@@ -33,7 +35,9 @@ async fn chrome() -> Chrome {
         .stderr(Stdio::null())
         .kill_on_drop(true)
         .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {driver_bin} ({e}): install chromium and chromium-driver (see .ci/run)"));
+        .unwrap_or_else(|e| {
+            panic!("cannot start {driver_bin} ({e}): install chromium and chromium-driver (see .ci/run)")
+        });
     let profile = tempfile::tempdir().expect("profile");
     let binary = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     let caps = json!({
@@ -68,11 +72,23 @@ async fn shot(c: &Client, name: &str) {
 }
 
 async fn click(c: &Client, css: &str) {
-    c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).click().await.unwrap_or_else(|e| panic!("click {css}: {e}"));
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("click {css}: {e}"));
 }
 
 async fn fill(c: &Client, css: &str, text: &str) {
-    let field = c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}"));
+    let field = c
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"));
     field.clear().await.expect("clear");
     field.send_keys(text).await.expect("type");
 }
@@ -109,7 +125,13 @@ async fn sign_in(c: &Client, server: &TestServer) {
 
 /// Follows "Add a client" of the product docs for `label`, answering the success window's
 /// client id and secret.
-async fn add_client(c: &Client, label: &str, name: &str, with_secret: bool, screenshots: bool) -> (String, Option<String>) {
+async fn add_client(
+    c: &Client,
+    label: &str,
+    name: &str,
+    with_secret: bool,
+    screenshots: bool,
+) -> (String, Option<String>) {
     click(c, "#nav-clients").await;
     choose_type(c, label).await;
     click(c, "#add-client").await;
@@ -234,9 +256,19 @@ async fn an_administrator_follows_the_docs_in_a_browser() {
             .finish();
         server.url(&format!("/identity/connect/authorize?{q}"))
     };
-    assert!(matches!(user.visit(&authorize("https://app.example.com/callback")).await, Landing::Page(StatusCode::BAD_REQUEST, _)));
+    assert!(matches!(
+        user.visit(&authorize("https://app.example.com/callback")).await,
+        Landing::Page(StatusCode::BAD_REQUEST, _)
+    ));
     let landed = user.authorize_as_admin(&authorize("https://app.example.com/new-callback")).await.redirect();
     assert!(landed.as_str().starts_with("https://app.example.com/new-callback?code="));
+
+    // At phone width the same page still works: the list and its rows are there.
+    c.set_window_size(390, 844).await.expect("resize");
+    choose_type(c, "Hybrid").await;
+    c.wait().for_element(Locator::Css(&format!("tr[data-id=\"{hybrid_id}\"]"))).await.expect("row at phone width");
+    shot(c, "08-phone-width").await;
+    c.set_window_size(1280, 860).await.expect("resize");
 
     // Sign out through the end-session endpoint.
     click(c, "#signout").await;
@@ -257,7 +289,7 @@ async fn validation_errors_appear_next_to_their_field_and_nothing_is_lost() {
     fill(c, "#ac-redirect-input", "http://insecure.example.com/cb").await;
     click(c, "#ac-redirect-add").await;
     click(c, "#ac-submit").await;
-    let error = text_of(c, ".field-error[data-field=\"RedirectUris\"]").await;
+    let error = text_of(c, "#add-client-dialog .field-error[data-field=\"RedirectUris\"]").await;
     assert!(error.contains("https"), "{error}");
     shot(c, "07-validation-error").await;
     let name = c.find(Locator::Css("#ac-name")).await.expect("name").prop("value").await.expect("value");

@@ -114,10 +114,14 @@ function localInputValue(date) {
   return `${date.getFullYear()}-${p(date.getMonth() + 1)}-${p(date.getDate())}T${p(date.getHours())}:${p(date.getMinutes())}`;
 }
 
+/** Disables a button while its request runs; gives the focus back if disabling took it. */
 function setBusy(button, busy) {
+  if (busy) button.hadFocus = document.activeElement === button;
   button.disabled = busy;
   button.classList.toggle('busy', busy);
   if (busy) button.setAttribute('aria-busy', 'true'); else button.removeAttribute('aria-busy');
+  const focusLost = !document.activeElement || document.activeElement === document.body;
+  if (!busy && button.hadFocus && focusLost && button.getClientRects().length) button.focus();
 }
 
 /** Shows only the parts of `root` meant for `kind` (elements with data-kinds). */
@@ -256,8 +260,14 @@ function signInAgain() {
   return signIn();
 }
 
+/** A token endpoint request (a public client: client_id in the body, no secret). */
 async function tokenRequest(params) {
-  const response = await fetch(state.meta.token_endpoint, { method: 'POST', body: new URLSearchParams(params) });
+  let response;
+  try {
+    response = await fetch(state.meta.token_endpoint, { method: 'POST', body: new URLSearchParams(params) });
+  } catch (e) {
+    throw Object.assign(new Error('The sign-in service could not be reached.'), { offline: true });
+  }
   const answer = await response.json().catch(() => ({}));
   if (!response.ok) {
     throw new Error('The token endpoint refused the request: ' + (answer.error || response.status) + ' ' + (answer.error_description || ''));
@@ -334,22 +344,13 @@ function renew() {
     state.renewing = (async () => {
       const t = state.tokens;
       if (!t || !t.refresh_token) return 'failed';
-      let answer;
       try {
-        const response = await fetch(state.meta.token_endpoint, {
-          method: 'POST',
-          body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: t.refresh_token, client_id: state.config.clientId }),
-        });
-        if (!response.ok) return 'failed';
-        answer = await response.json();
-      } catch (e) {
-        return 'offline';
-      }
-      try {
+        const answer = await tokenRequest({ grant_type: 'refresh_token', refresh_token: t.refresh_token, client_id: state.config.clientId });
         storeTokens(answer, answer.id_token ? checkIdToken(answer.id_token) : {});
         return 'ok';
       } catch (e) {
-        return 'failed';
+        console.warn('token renewal failed', e);
+        return e.offline ? 'offline' : 'failed';
       }
     })().finally(() => { state.renewing = null; });
   }
@@ -745,7 +746,7 @@ function renderSecrets() {
     const never = s.Expires === false || !s.Expiration;
     const expired = !never && new Date(s.Expiration).getTime() < now;
     return h('tr', { 'data-secret-id': String(s.Id) },
-      h('td', { text: s.Description || `Secret ${s.Id}` }),
+      h('td', {}, s.Description || h('span', { class: 'muted', text: 'No description' })),
       h('td', {}, never ? 'Never' : formatDate(s.Expiration), expired ? h('span', { class: 'badge badge-off', text: 'Expired' }) : null),
       h('td', { class: 'actions' }, h('button', { type: 'button', class: 'btn btn-small remove-secret', 'data-secret-id': String(s.Id), text: 'Remove' })));
   });
@@ -816,9 +817,16 @@ async function saveDetails(ev) {
   }
 }
 
+/** The console's own client: disabling or deleting it signs every administrator out of the console. */
+function ownClientWarning(c) {
+  return c.Id === state.config.clientId ? ' This is the client of this console: you will be signed out of the console.' : '';
+}
+
 async function toggleEnabled() {
   clearError();
   const c = state.client;
+  if (c.Enabled && ownClientWarning(c)
+    && !(await confirmAction('Disable client', `Disable “${c.Name}”?` + ownClientWarning(c), 'Disable'))) return;
   setBusy($('d-toggle'), true);
   try {
     await api('PUT', clientPath(state.kind, c.Id), { Enabled: !c.Enabled });
@@ -834,7 +842,7 @@ async function toggleEnabled() {
 async function deleteClient() {
   const c = state.client;
   const ok = await confirmAction('Delete client',
-    `Delete the client “${c.Name}”? Applications that use it can no longer authenticate. This cannot be undone.`);
+    `Delete the client “${c.Name}”? Applications that use it can no longer authenticate. This cannot be undone.` + ownClientWarning(c));
   if (!ok) return;
   clearError();
   try {
@@ -876,11 +884,12 @@ function closeDialog(dialog) {
   if (dialog.open) dialog.close();
 }
 
-/** Asks for confirmation in #confirm-dialog; resolves true for "Delete". */
-function confirmAction(title, text) {
+/** Asks for confirmation in #confirm-dialog; resolves true for "Delete" (or `yes`). */
+function confirmAction(title, text, yes = 'Delete') {
   if (state.confirm) state.confirm(false);
   $('cd-title').textContent = title;
   $('cd-text').textContent = text;
+  $('confirm-yes').textContent = yes;
   showDialog($('confirm-dialog'), $('confirm-no'));
   return new Promise((resolve) => { state.confirm = resolve; });
 }
