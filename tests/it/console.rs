@@ -296,3 +296,36 @@ async fn validation_errors_appear_next_to_their_field_and_nothing_is_lost() {
     assert_eq!(name.as_deref(), Some("Keeps its name"));
     let _ = c.clone().close().await;
 }
+
+#[tokio::test]
+async fn the_console_renews_its_token_without_losing_the_page() {
+    let server = TestServer::start().await;
+    // The shortest lifetime the contract allows, so the test sees a renewal.
+    let config: Value =
+        server.http.get(server.url("/console/config.json")).send().await.expect("config").json().await.expect("json");
+    let console = config["clientId"].as_str().expect("client id").to_owned();
+    let (status, _) = server
+        .call(
+            reqwest::Method::PUT,
+            &format!("/AuthorizationCodeClients/{console}"),
+            Some(json!({ "AccessTokenLifetime": 60 })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let chrome = chrome().await;
+    let c = &chrome.client;
+    sign_in(c, &server).await;
+    click(c, "#nav-clients").await;
+    choose_type(c, "Authorization Code").await;
+    click(c, "#add-client").await;
+    fill(c, "#ac-name", "Typed before the token expired").await;
+    // Past the first access token's lifetime, with the dialog still open.
+    tokio::time::sleep(Duration::from_secs(65)).await;
+    fill(c, "#ac-redirect-input", "https://late.example.com/cb").await;
+    click(c, "#ac-redirect-add").await;
+    click(c, "#ac-submit").await;
+    let id = text_of(c, "#success-client-id").await;
+    let (status, created) = server.call(reqwest::Method::GET, &format!("/AuthorizationCodeClients/{id}"), None).await;
+    assert_eq!((status, created["Name"].as_str()), (StatusCode::OK, Some("Typed before the token expired")));
+    let _ = c.clone().close().await;
+}
