@@ -12,7 +12,13 @@ use uuid::Uuid;
 use crate::AppState;
 
 const INDEX: &str = include_str!("../console/index.html");
-const SCRIPT: &str = include_str!("../console/console.js");
+/// The page's scripts, in load order; classic scripts sharing one global scope.
+const SCRIPTS: [(&str, &str); 4] = [
+    ("core.js", include_str!("../console/core.js")),
+    ("auth.js", include_str!("../console/auth.js")),
+    ("views.js", include_str!("../console/views.js")),
+    ("dialogs.js", include_str!("../console/dialogs.js")),
+];
 const STYLE: &str = include_str!("../console/console.css");
 
 /// Everything the console loads comes from us; nothing else runs or frames it.
@@ -95,6 +101,14 @@ async fn config(state: web::Data<AppState>, query: web::Query<ConfigQuery>) -> H
     }
 }
 
+async fn script(name: web::Path<String>) -> HttpResponse {
+    let file = format!("{name}.js");
+    match SCRIPTS.iter().find(|(n, _)| *n == file) {
+        Some((_, body)) => asset("text/javascript; charset=utf-8", body),
+        None => HttpResponse::NotFound().finish(),
+    }
+}
+
 async fn index(req: HttpRequest) -> HttpResponse {
     if req.path() == "/console" {
         return HttpResponse::PermanentRedirect().insert_header((header::LOCATION, "/console/")).finish();
@@ -105,7 +119,7 @@ async fn index(req: HttpRequest) -> HttpResponse {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/console", web::get().to(index))
         .route("/console/", web::get().to(index))
-        .route("/console/console.js", web::get().to(|| async { asset("text/javascript; charset=utf-8", SCRIPT) }))
+        .route("/console/{script}.js", web::get().to(script))
         .route("/console/console.css", web::get().to(|| async { asset("text/css; charset=utf-8", STYLE) }))
         .route("/console/config.json", web::get().to(config));
 }
