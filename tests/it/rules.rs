@@ -336,3 +336,31 @@ async fn discovery_cors_revocation_and_introspection() {
         .expect("post");
     assert_eq!(revoked.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_password_reset_ends_sessions_and_post_authorize_becomes_a_get() {
+    let server = TestServer::start().await;
+    let (id, _) = register(&server, "AuthorizationCodeClients", json!({})).await;
+    let browser = Browser::new(&server);
+    browser.authorize_as_admin(&authorize_url(&server, &code_request(&id, &[]))).await.redirect();
+    let silent = authorize_url(&server, &code_request(&id, &[("prompt", "none")]));
+    assert!(Landing::param(&browser.visit(&silent).await.redirect(), "code").is_some(), "signed in");
+
+    // POST is answered with a 303 to the same request as a GET (which carries the cookie).
+    let form: Vec<(&str, &str)> = code_request(&id, &[("prompt", "none")]);
+    let posted = browser.http.post(server.url("/identity/connect/authorize")).form(&form).send().await.expect("post");
+    assert_eq!(posted.status(), StatusCode::SEE_OTHER);
+    assert!(posted.headers()["location"]
+        .to_str()
+        .expect("location")
+        .starts_with("/identity/connect/authorize?client_id="));
+
+    let (_, users) = server.call(Method::GET, "/Users", None).await;
+    let admin = users[0]["Id"].as_str().expect("id").to_owned();
+    let (status, _) = server
+        .call(Method::PUT, &format!("/Users/{admin}/Password"), Some(json!({ "Password": "a-brand-new-password" })))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let after = browser.visit(&silent).await.redirect();
+    assert_eq!(Landing::param(&after, "error").as_deref(), Some("login_required"), "the old session ended");
+}

@@ -344,7 +344,7 @@ impl Provider {
 }
 
 /// RFC 7636 §4.2: BASE64URL(SHA256(verifier)) is 43 characters of the unreserved set.
-fn valid_challenge(c: &str) -> bool {
+pub(crate) fn valid_challenge(c: &str) -> bool {
     (43..=128).contains(&c.len()) && c.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
 }
 

@@ -111,8 +111,10 @@ impl Provider {
         }
         let token = params.require("token")?;
         let inactive = json!({ "active": false });
-        if let Ok((claims, _)) = self.verify_access_token(token).await {
-            if claims.tid != caller.tenant_id {
+        if let Ok((claims, client)) = self.verify_access_token(token).await {
+            // A user's token is only as good as its user is now.
+            let user_ok = claims.sub == claims.client_id || self.user_enabled(claims.tid, &claims.sub).await?;
+            if claims.tid != caller.tenant_id || !user_ok || client.tenant_id != caller.tenant_id {
                 return Ok(inactive);
             }
             return Ok(json!({
@@ -127,7 +129,8 @@ impl Provider {
                 if r.tenant_id == caller.tenant_id
                     && r.consumed.is_none()
                     && r.is_live(now)
-                    && !self.store.family_revoked(r.family).await? =>
+                    && !self.store.family_revoked(r.family).await?
+                    && self.refresh_usable(&r).await? =>
             {
                 Ok(json!({
                     "active": true, "token_type": "refresh_token", "scope": r.scope, "client_id": r.client_id,
@@ -137,6 +140,23 @@ impl Provider {
             }
             _ => Ok(inactive),
         }
+    }
+
+    async fn user_enabled(&self, tenant_id: Uuid, sub: &str) -> Result<bool, ProtocolError> {
+        let Ok(id) = Uuid::parse_str(sub) else { return Ok(false) };
+        match self.store.get_user(tenant_id, id).await {
+            Ok(u) => Ok(u.enabled),
+            Err(gatehouse_registry::RegistryError::NotFound(_)) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// What the token endpoint would check before honouring a refresh token: its client is
+    /// enabled and may still refresh, its user is enabled.
+    async fn refresh_usable(&self, r: &gatehouse_registry::grant::RefreshToken) -> Result<bool, ProtocolError> {
+        let client_ok =
+            matches!(self.store.find_client(r.client_id).await?, Some((c, _)) if c.enabled && c.allow_offline_access);
+        Ok(client_ok && self.user_enabled(r.tenant_id, &r.user_id.to_string()).await?)
     }
 
     /// Where to send the browser after logout: only to a URI registered for the client that

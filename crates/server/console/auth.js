@@ -60,7 +60,8 @@ async function completeSignIn(query) {
   if (!pending || query.get('state') !== pending.state) {
     throw new Error('The sign-in response does not match the request that was sent. Please sign in again.');
   }
-  if (query.has('iss') && query.get('iss') !== state.config.issuer) {
+  // RFC 9207: the server advertises `iss` on every response, so a missing one is refused too.
+  if (query.get('iss') !== state.config.issuer) {
     throw new Error('The sign-in response came from another issuer: ' + query.get('iss'));
   }
   if (query.has('error')) {

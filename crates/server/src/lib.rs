@@ -110,13 +110,18 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     // Keys first: if they cannot be loaded, nothing is bootstrapped whose generated
     // credentials would then never be shown.
     let provider = Arc::new(Provider::new(Arc::clone(&store), clock, config.settings(issuer.clone())).await?);
-    let first_start =
-        bootstrap::first_start(store.as_ref(), &config, provider.clock().now()).await.map_err(StartError::Bootstrap)?;
-    console::ensure_console_clients(store.as_ref(), &public_url, provider.clock().now()).await?;
     let dummy = SecretValue::generate()?;
     let dummy_hash = tokio::task::spawn_blocking(move || hash_password(&dummy))
         .await
         .map_err(|e| StartError::Storage(gatehouse_registry::RegistryError::Storage(e.to_string())))??;
+    let first_start =
+        bootstrap::first_start(store.as_ref(), &config, provider.clock().now()).await.map_err(StartError::Bootstrap)?;
+    // From here on nothing may stop the start: the first start's generated credentials
+    // are shown only once the server runs. The console is a convenience; its absence is
+    // logged, and the next start tries again.
+    if let Err(e) = console::ensure_console_clients(store.as_ref(), &public_url, provider.clock().now()).await {
+        tracing::error!(error = %e, "could not register the console client");
+    }
     // Another instance, or `gatehouse rotate-keys`, may rotate the keys: read them again
     // well within PUBLISH_AHEAD, so a new key is known here before it signs anywhere. The
     // same tick purges expired grants.

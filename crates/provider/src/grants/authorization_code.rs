@@ -24,7 +24,8 @@ fn invalid_grant(d: &'static str) -> ProtocolError {
 fn pkce_holds(challenge: Option<&str>, verifier: Option<&str>) -> bool {
     match (challenge, verifier) {
         (None, None) => true,
-        (Some(c), Some(v)) if (43..=128).contains(&v.len()) => {
+        // RFC 7636 §4.1: 43 to 128 characters of [A-Za-z0-9-._~], the same shape as a challenge.
+        (Some(c), Some(v)) if crate::authorize::valid_challenge(v) => {
             URL_SAFE_NO_PAD.encode(digest(&SHA256, v.as_bytes())).as_bytes().ct_eq(c.as_bytes()).into()
         }
         _ => false,

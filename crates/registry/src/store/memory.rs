@@ -473,6 +473,21 @@ impl GrantStore for MemoryStore {
         Ok(self.lock()?.revoked_families.contains(&family))
     }
 
+    async fn revoke_user_grants(&self, tenant_id: Uuid, user_id: Uuid) -> Result<()> {
+        let mut state = self.lock()?;
+        state.sessions.retain(|_, s| !(s.tenant_id == tenant_id && s.user_id == user_id));
+        let mine = |t: Uuid, u: Uuid| t == tenant_id && u == user_id;
+        let families: Vec<Uuid> = state
+            .refresh
+            .values()
+            .filter(|r| mine(r.tenant_id, r.user_id))
+            .map(|r| r.family)
+            .chain(state.codes.values().filter(|(c, _)| mine(c.tenant_id, c.user_id)).map(|(c, _)| c.family))
+            .collect();
+        state.revoked_families.extend(families);
+        Ok(())
+    }
+
     async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64> {
         let mut state = self.lock()?;
         let before = state.sessions.len() + state.codes.len() + state.refresh.len();

@@ -217,6 +217,10 @@ pub trait GrantStore: Send + Sync {
     /// are refused from now on.
     async fn revoke_family(&self, family: Uuid) -> Result<()>;
     async fn family_revoked(&self, family: Uuid) -> Result<bool>;
+    /// Ends every session of a user and revokes every grant family issued to them (their
+    /// refresh tokens and the access tokens carrying those families): after a password
+    /// reset, nothing obtained with the old password still works.
+    async fn revoke_user_grants(&self, tenant_id: Uuid, user_id: Uuid) -> Result<()>;
     /// Deletes what can no longer be used at `now`: expired sessions and codes, and refresh
     /// tokens past their family's absolute end. Answers how many rows went.
     async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64>;

@@ -41,6 +41,7 @@ macro_rules! store_suite {
             refresh_tokens_rotate_retry_and_detect_reuse,
             server_secrets_are_kept_once,
             expired_grants_are_purged,
+            a_users_grants_are_revoked_together,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
@@ -491,4 +492,40 @@ pub async fn expired_grants_are_purged<S: Store>(store: &S) {
         .expect("session");
     assert_eq!(store.purge_expired(NOW + Duration::hours(2)).await.expect("purge"), 1);
     assert!(store.find_session(&key("p-s2"), NOW).await.expect("find").is_some());
+}
+
+pub async fn a_users_grants_are_revoked_together<S: Store>(store: &S) {
+    let (tenant_id, user_id, other) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+    let session = Session {
+        handle: key("u-s"),
+        sid: "s".into(),
+        tenant_id,
+        user_id,
+        auth_time: NOW,
+        expires: NOW + Duration::hours(1),
+    };
+    store.create_session(session.clone()).await.expect("session");
+    store.create_session(Session { handle: key("o-s"), user_id: other, ..session }).await.expect("session");
+    let refresh = RefreshToken {
+        handle: key("u-r"),
+        family: Uuid::new_v4(),
+        client_id: Uuid::new_v4(),
+        tenant_id,
+        user_id,
+        scope: "openid".into(),
+        sid: "s".into(),
+        auth_time: NOW,
+        created: NOW,
+        absolute_expiry: NOW + Duration::days(1),
+        expires: NOW + Duration::days(1),
+        consumed: None,
+    };
+    store.save_refresh(refresh.clone()).await.expect("refresh");
+    let theirs = RefreshToken { handle: key("o-r"), family: Uuid::new_v4(), user_id: other, ..refresh.clone() };
+    store.save_refresh(theirs.clone()).await.expect("refresh");
+    store.revoke_user_grants(tenant_id, user_id).await.expect("revoke");
+    assert!(store.find_session(&key("u-s"), NOW).await.expect("find").is_none());
+    assert!(store.find_session(&key("o-s"), NOW).await.expect("find").is_some());
+    assert!(store.family_revoked(refresh.family).await.expect("revoked"));
+    assert!(!store.family_revoked(theirs.family).await.expect("revoked"));
 }

@@ -87,6 +87,10 @@ pub async fn update(
         Some(password) => Some(hash(password).await?),
         None => None,
     };
+    if hash.is_some() {
+        // What the old password obtained ends first; a failed update leaves it ended.
+        state.store().revoke_user_grants(tenant_id, user_id).await?;
+    }
     let user = state.store().update_user(tenant_id, user_id, body.changes(hash)).await?;
     Ok(HttpResponse::Ok().json(user_view(&user)))
 }
@@ -103,6 +107,7 @@ pub async fn set_password(
     authorize(&req, &state, tenant_id, Access::Write).await?;
     let body: PasswordBody = json_object(payload).await?;
     let hash = hash(body.password).await?;
+    state.store().revoke_user_grants(tenant_id, user_id).await?;
     state
         .store()
         .update_user(tenant_id, user_id, UserChanges { password_hash: Some(hash), ..Default::default() })

@@ -17,6 +17,16 @@ fn params_of(req: &HttpRequest, body: &web::Bytes) -> Params {
 }
 
 pub async fn authorize(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
+    // A cross-site POST carries no SameSite=Lax session cookie; the same request as a
+    // top-level GET does. So a POST is answered with 303 to itself as a GET.
+    if req.method() == actix_web::http::Method::POST {
+        let query: String = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(url::form_urlencoded::parse(&body))
+            .finish();
+        return HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, format!("/identity/connect/authorize?{query}")))
+            .finish();
+    }
     let params = params_of(&req, &body);
     let session = match req.cookie(SESSION_COOKIE) {
         Some(c) => state.provider.session(c.value()).await.ok().flatten(),

@@ -240,6 +240,22 @@ impl GrantStore for SqliteStore {
         self.read(move |c| revoked(c, family)).await
     }
 
+    async fn revoke_user_grants(&self, tenant_id: Uuid, user_id: Uuid) -> Result<()> {
+        self.write(move |tx| {
+            let (t, u) = (tenant_id.to_string(), user_id.to_string());
+            tx.execute("DELETE FROM sessions WHERE tenant_id = ?1 AND user_id = ?2", [&t, &u]).map_err(storage)?;
+            tx.execute(
+                "INSERT OR IGNORE INTO revoked_families (family)
+                    SELECT family FROM refresh_tokens WHERE tenant_id = ?1 AND user_id = ?2
+                    UNION SELECT family FROM authorization_codes WHERE tenant_id = ?1 AND user_id = ?2",
+                [&t, &u],
+            )
+            .map_err(storage)?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64> {
         self.write(move |tx| {
             let mut gone = 0;
