@@ -113,6 +113,12 @@ impl From<RegistryError> for ApiError {
     }
 }
 
+impl From<gatehouse_registry::Invalid> for ApiError {
+    fn from(i: gatehouse_registry::Invalid) -> Self {
+        RegistryError::Invalid(i).into()
+    }
+}
+
 impl From<ProtocolError> for ApiError {
     fn from(e: ProtocolError) -> Self {
         match e.code {

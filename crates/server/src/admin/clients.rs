@@ -52,10 +52,8 @@ fn first_secret(
         Some(false) => given.expiration_date,
         _ => Some(given.expiration_date.unwrap_or(now + DEFAULT_SECRET_LIFETIME)),
     };
-    let expiration = expiration_rule(given.expires, date, now, ("SecretExpires", "SecretExpirationDate"))
-        .map_err(|i| ApiError::bad_request(format!("{} {}.", i.field, i.rule)))?;
-    let description = description_rule("SecretDescription", given.description)
-        .map_err(|i| ApiError::bad_request(format!("{} {}.", i.field, i.rule)))?;
+    let expiration = expiration_rule(given.expires, date, now, ("SecretExpires", "SecretExpirationDate"))?;
+    let description = description_rule("SecretDescription", given.description)?;
     Ok(Some(NewSecret::generate(description, expiration, now)?))
 }
 

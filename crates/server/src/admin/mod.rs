@@ -72,6 +72,11 @@ pub fn path_id(raw: &str, what: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(raw).map_err(|_| ApiError::not_found(what))
 }
 
+/// The tenant and item ids of a `Tenants/{tenant}/{Collection}/{id}` path.
+pub fn item_at(tenant: &str, id: &str, what: &str) -> Result<(Uuid, Uuid), ApiError> {
+    Ok((path_id(tenant, "tenant")?, path_id(id, what)?))
+}
+
 /// Reads a JSON object body; models are objects, so an array or a scalar is refused as such.
 pub async fn json_object<T: DeserializeOwned>(payload: web::Payload) -> Result<T, ApiError> {
     let body = read_body(payload).await?;

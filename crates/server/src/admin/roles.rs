@@ -5,7 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use gatehouse_registry::Role;
 
 use super::dto::{RoleBody, RoleView};
-use super::{authorize, item_response, json_object, list_query, list_response, page_of, path_id, Access};
+use super::{authorize, item_at, item_response, json_object, list_query, list_response, page_of, path_id, Access};
 use crate::http_error::ApiError;
 use crate::AppState;
 
@@ -43,8 +43,7 @@ pub async fn get(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (tenant, role) = path.into_inner();
-    let tenant_id = path_id(&tenant, "tenant")?;
-    let role_id = path_id(&role, "role")?;
+    let (tenant_id, role_id) = item_at(&tenant, &role, "role")?;
     authorize(&req, &state, tenant_id, Access::Read).await?;
     let role = state.store().get_role(tenant_id, role_id).await?;
     Ok(item_response(&req, StatusCode::OK, &RoleView::from(&role)))
@@ -56,8 +55,7 @@ pub async fn delete(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (tenant, role) = path.into_inner();
-    let tenant_id = path_id(&tenant, "tenant")?;
-    let role_id = path_id(&role, "role")?;
+    let (tenant_id, role_id) = item_at(&tenant, &role, "role")?;
     authorize(&req, &state, tenant_id, Access::Write).await?;
     state.store().delete_role(tenant_id, role_id).await?;
     Ok(HttpResponse::NoContent().finish())

@@ -4,7 +4,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use gatehouse_registry::secret::{description_rule, expiration_rule};
-use gatehouse_registry::{ClientRef, Invalid, NewSecret, SecretChanges};
+use gatehouse_registry::{ClientRef, NewSecret, SecretChanges};
 use serde_json::{json, Value};
 
 use super::clients::client_at;
@@ -14,10 +14,6 @@ use crate::http_error::ApiError;
 use crate::AppState;
 
 const NAMES: (&str, &str) = ("Expires", "Expiration");
-
-fn invalid(i: Invalid) -> ApiError {
-    ApiError::bad_request(format!("{} {}.", i.field, i.rule))
-}
 
 /// Secrets exist only under the kinds that have them.
 fn secrets_at(tenant: &str, collection: &str, id: &str) -> Result<ClientRef, ApiError> {
@@ -57,8 +53,8 @@ pub async fn create(
     authorize(&req, &state, at.tenant_id, Access::Write).await?;
     let body: SecretBody = json_object(payload).await?;
     let now = state.now();
-    let expiration = expiration_rule(body.expires, body.expiration, now, NAMES).map_err(invalid)?;
-    let description = description_rule("Description", body.description).map_err(invalid)?;
+    let expiration = expiration_rule(body.expires, body.expiration, now, NAMES)?;
+    let description = description_rule("Description", body.description)?;
     let (value, record) = NewSecret::generate(description, expiration, now)?;
     let stored = state.store().add_secret(at, record).await?;
     Ok(HttpResponse::Created().json(json!({
@@ -100,12 +96,11 @@ pub async fn update(
         return Err(ApiError::bad_request("Id cannot be changed; it must match the id in the path."));
     }
     let expiration = if body.expires.is_some() || body.expiration.is_some() {
-        Some(expiration_rule(body.expires, body.expiration, state.now(), NAMES).map_err(invalid)?)
+        Some(expiration_rule(body.expires, body.expiration, state.now(), NAMES)?)
     } else {
         None
     };
-    let description =
-        body.description.map(|d| description_rule("Description", Some(d))).transpose().map_err(invalid)?;
+    let description = body.description.map(|d| description_rule("Description", Some(d))).transpose()?;
     let stored = state.store().update_secret(at, secret_id, SecretChanges { description, expiration }).await?;
     Ok(HttpResponse::Ok().json(secret_view(&stored)))
 }

@@ -8,7 +8,7 @@ use gatehouse_registry::{SecretValue, User, UserChanges};
 use serde_json::{json, Value};
 
 use super::dto::{user_view, PasswordBody, UserBody};
-use super::{authorize, item_response, json_object, list_query, list_response, path_id, Access};
+use super::{authorize, item_at, item_response, json_object, list_query, list_response, path_id, Access};
 use crate::http_error::ApiError;
 use crate::AppState;
 
@@ -65,8 +65,7 @@ pub async fn get(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (tenant, user) = path.into_inner();
-    let tenant_id = path_id(&tenant, "tenant")?;
-    let user_id = path_id(&user, "user")?;
+    let (tenant_id, user_id) = item_at(&tenant, &user, "user")?;
     authorize(&req, &state, tenant_id, Access::Read).await?;
     let user = state.store().get_user(tenant_id, user_id).await?;
     Ok(item_response(&req, StatusCode::OK, &user_view(&user)))
@@ -79,8 +78,7 @@ pub async fn update(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let (tenant, user) = path.into_inner();
-    let tenant_id = path_id(&tenant, "tenant")?;
-    let user_id = path_id(&user, "user")?;
+    let (tenant_id, user_id) = item_at(&tenant, &user, "user")?;
     authorize(&req, &state, tenant_id, Access::Write).await?;
     let mut body: UserBody = json_object(payload).await?;
     let hash = match body.password.take() {
@@ -102,8 +100,7 @@ pub async fn set_password(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let (tenant, user) = path.into_inner();
-    let tenant_id = path_id(&tenant, "tenant")?;
-    let user_id = path_id(&user, "user")?;
+    let (tenant_id, user_id) = item_at(&tenant, &user, "user")?;
     authorize(&req, &state, tenant_id, Access::Write).await?;
     let body: PasswordBody = json_object(payload).await?;
     let hash = hash(body.password).await?;
@@ -121,8 +118,7 @@ pub async fn delete(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (tenant, user) = path.into_inner();
-    let tenant_id = path_id(&tenant, "tenant")?;
-    let user_id = path_id(&user, "user")?;
+    let (tenant_id, user_id) = item_at(&tenant, &user, "user")?;
     authorize(&req, &state, tenant_id, Access::Write).await?;
     state.store().delete_user(tenant_id, user_id).await?;
     Ok(HttpResponse::NoContent().finish())
