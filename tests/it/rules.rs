@@ -151,6 +151,32 @@ async fn sign_in_resists_csrf_open_redirects_guessing_and_framing() {
     };
     let response = browser.http.get(server.url("/identity/account/login")).send().await.expect("get");
     assert_eq!(response.headers()["x-frame-options"], "DENY");
+    // The session cookie: HttpOnly, SameSite=Lax, and (plain http on loopback) not Secure.
+    let fresh = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    let login = fresh.get(server.url("/identity/account/login")).send().await.expect("get");
+    let csrf_cookie = login.headers()["set-cookie"].to_str().expect("cookie").to_owned();
+    let form_page = login.text().await.expect("page");
+    let csrf = crate::browser::hidden(&form_page, "csrf").expect("csrf");
+    let signed_in = fresh
+        .post(server.url("/identity/account/login"))
+        .header("cookie", csrf_cookie.split(';').next().expect("pair"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("tenant", ""),
+            ("return", ""),
+            ("username", "admin"),
+            ("password", ADMIN_PASSWORD),
+        ])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+    let session = signed_in.headers()["set-cookie"].to_str().expect("cookie").to_owned();
+    assert!(session.starts_with("gatehouse_session="), "{session}");
+    for attr in ["HttpOnly", "SameSite=Lax", "Path=/identity"] {
+        assert!(session.contains(attr), "{attr} in {session}");
+    }
+    assert!(!session.contains("Secure"), "plain http on loopback: {session}");
     assert!(response.headers()["content-security-policy"].to_str().expect("csp").contains("frame-ancestors 'none'"));
 
     // A forged form (wrong CSRF token) signs no one in. Each answer is a fresh form.
@@ -284,6 +310,12 @@ async fn discovery_cors_revocation_and_introspection() {
     assert_eq!(doc["issuer"], format!("{}/identity", server.base));
     assert_eq!(doc["code_challenge_methods_supported"], json!(["S256"]));
     assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
+    // Discovery and JWKS may be read from any origin (protocol.md, CORS).
+    for path in ["/identity/.well-known/openid-configuration", "/identity/.well-known/openid-configuration/jwks"] {
+        let r =
+            server.http.get(server.url(path)).header("Origin", "https://any.example.com").send().await.expect("get");
+        assert_eq!(r.headers()["access-control-allow-origin"], "*", "{path}");
+    }
     for key in [
         "authorization_endpoint",
         "token_endpoint",
@@ -326,6 +358,17 @@ async fn discovery_cors_revocation_and_introspection() {
     assert_eq!((active["active"].as_bool(), active["client_id"].as_str()), (Some(true), Some(id.as_str())));
     let inactive: Value = introspect("nonsense".into()).await.expect("post").json().await.expect("json");
     assert_eq!(inactive, json!({ "active": false }));
+    // Introspection is for confidential clients: a public one is refused.
+    let (spa, _) = register(&server, "AuthorizationCodeClients", json!({})).await;
+    let public = server
+        .http
+        .post(server.url("/identity/connect/introspect"))
+        .form(&[("client_id", spa.as_str()), ("token", token.as_str())])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(public.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(public.json::<Value>().await.expect("json")["error"], "unauthorized_client");
     let revoked = server
         .http
         .post(server.url("/identity/connect/revocation"))
