@@ -17,7 +17,9 @@ pub mod user;
 
 pub use client::{Client, ClientChanges, ClientKind};
 pub use error::{Invalid, RegistryError, Result};
-pub use role::{Role, TENANT_ADMINISTRATOR, TENANT_MEMBER};
+pub use role::{
+    NewRole, Role, TENANT_ADMINISTRATOR, TENANT_ADMINISTRATOR_TYPE, TENANT_MEMBER, TENANT_MEMBER_TYPE, TENANT_SCOPE,
+};
 pub use secret::{ClientSecret, NewSecret, SecretHash, SecretValue};
 pub use store::{ClientRef, ListQuery, Page, SecretChanges, Store};
 pub use tenant::{SigningKeyRecord, Tenant, TenantSeed};

@@ -9,12 +9,36 @@ pub const TENANT_MEMBER: Uuid = uuid!("f1a9c6a2-2d2f-4a53-9a7b-7c3d5e0b1a01");
 /// Writes of the admin API need it.
 pub const TENANT_ADMINISTRATOR: Uuid = uuid!("2b7c4e6d-8f14-4c39-b0a2-5d6e7f8a9b02");
 
+/// The product's well-known `RoleTypeId` of Tenant Administrator (admin-api.md, Role). Its
+/// client library finds the built-in roles by these, not by their ids.
+pub const TENANT_ADMINISTRATOR_TYPE: Uuid = uuid!("2dc742ab-39ea-4fc0-a39e-2bcb71c26a5f");
+/// The product's well-known `RoleTypeId` of Tenant Member.
+pub const TENANT_MEMBER_TYPE: Uuid = uuid!("7ad2b9ef-5386-4ead-ac9f-ad99c5c5b977");
+
+/// The product's `RoleScope` of a tenant role, the only scope this server has (its others
+/// are 0 none, 2 community, 3 cluster).
+pub const TENANT_SCOPE: i64 = 1;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Role {
     pub id: Uuid,
     pub name: String,
     pub description: String,
     pub built_in: bool,
+}
+
+/// A custom role as a create request gives it. Besides our three properties, the product's
+/// client library sends `RoleScope` and may send `RoleTypeId`, `TenantId` and `CommunityId`:
+/// each is accepted only with the one value this server can honour.
+#[derive(Debug, Clone, Default)]
+pub struct NewRole {
+    pub id: Option<Uuid>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub role_scope: Option<i64>,
+    pub role_type_id: Option<Uuid>,
+    pub tenant_id: Option<Uuid>,
+    pub community_id: Option<Uuid>,
 }
 
 impl Role {
@@ -35,17 +59,84 @@ impl Role {
         ]
     }
 
-    /// A role a Tenant Administrator defines.
-    pub fn custom(id: Option<Uuid>, name: Option<String>, description: Option<String>) -> Result<Self> {
-        let name = name.map(|n| n.trim().to_owned()).unwrap_or_default();
+    /// The product's `RoleTypeId`: the well-known type of a built-in role; a custom role has
+    /// none.
+    pub fn type_id(&self) -> Option<Uuid> {
+        match self.id {
+            TENANT_ADMINISTRATOR if self.built_in => Some(TENANT_ADMINISTRATOR_TYPE),
+            TENANT_MEMBER if self.built_in => Some(TENANT_MEMBER_TYPE),
+            _ => None,
+        }
+    }
+
+    /// A role a Tenant Administrator defines in `tenant_id`.
+    pub fn custom(tenant_id: Uuid, new: NewRole) -> Result<Self> {
+        let name = new.name.map(|n| n.trim().to_owned()).unwrap_or_default();
         if name.is_empty() || name.chars().count() > 256 {
             return Err(RegistryError::invalid("Name", "is required, at most 256 characters"));
         }
+        if new.role_scope.is_some_and(|s| s != TENANT_SCOPE) {
+            return Err(RegistryError::invalid(
+                "RoleScope",
+                format!("must be {TENANT_SCOPE} (tenant) or absent: this server has only tenant roles"),
+            ));
+        }
+        if new.role_type_id.is_some() {
+            return Err(RegistryError::invalid(
+                "RoleTypeId",
+                "must be null or absent: a custom role has no type (only the built-in roles have one)",
+            ));
+        }
+        if new.tenant_id.is_some_and(|t| t != tenant_id) {
+            return Err(RegistryError::invalid("TenantId", "must be null, absent, or the tenant in the path"));
+        }
+        if new.community_id.is_some() {
+            return Err(RegistryError::invalid(
+                "CommunityId",
+                "must be null or absent: this server has no communities",
+            ));
+        }
         Ok(Role {
-            id: id.unwrap_or_else(Uuid::new_v4),
+            id: new.id.unwrap_or_else(Uuid::new_v4),
             name,
-            description: description.unwrap_or_default(),
+            description: new.description.unwrap_or_default(),
             built_in: false,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn named(name: &str) -> NewRole {
+        NewRole { name: Some(name.into()), ..Default::default() }
+    }
+
+    #[test]
+    fn built_ins_have_the_products_type_ids_and_custom_roles_none() {
+        let [admin, member] = Role::built_ins();
+        assert_eq!((admin.type_id(), member.type_id()), (Some(TENANT_ADMINISTRATOR_TYPE), Some(TENANT_MEMBER_TYPE)));
+        let tenant = Uuid::new_v4();
+        let custom = Role::custom(tenant, NewRole { role_scope: Some(1), tenant_id: Some(tenant), ..named("r") });
+        assert_eq!(custom.expect("valid").type_id(), None);
+        // A custom role that took a built-in's id (in another tenant's numbering) is no built-in.
+        let lookalike = Role { id: TENANT_MEMBER, name: "x".into(), description: String::new(), built_in: false };
+        assert_eq!(lookalike.type_id(), None);
+    }
+
+    #[test]
+    fn the_products_properties_are_accepted_only_with_values_we_honour() {
+        let tenant = Uuid::new_v4();
+        let field = |new: NewRole| match Role::custom(tenant, new) {
+            Err(RegistryError::Invalid(i)) => i.field,
+            other => panic!("expected a rule, got {other:?}"),
+        };
+        assert_eq!(field(NewRole { role_scope: Some(0), ..named("r") }), "RoleScope");
+        assert_eq!(field(NewRole { role_scope: Some(2), ..named("r") }), "RoleScope");
+        assert_eq!(field(NewRole { role_type_id: Some(TENANT_MEMBER_TYPE), ..named("r") }), "RoleTypeId");
+        assert_eq!(field(NewRole { tenant_id: Some(Uuid::new_v4()), ..named("r") }), "TenantId");
+        assert_eq!(field(NewRole { community_id: Some(Uuid::new_v4()), ..named("r") }), "CommunityId");
+        assert_eq!(field(named("  ")), "Name");
     }
 }

@@ -20,7 +20,12 @@ pub struct User {
     pub user_name: String,
     pub given_name: String,
     pub surname: String,
+    /// The product's `ContactEmail` (also shown as `Email`); the `email` claim.
     pub email: String,
+    /// The product's `ContactGivenName` and `ContactSurname`: how to address the user, kept
+    /// apart from the names the directory signs in with (which go into ID tokens).
+    pub contact_given_name: String,
+    pub contact_surname: String,
     pub enabled: bool,
     pub role_ids: Vec<Uuid>,
     /// PHC string of an argon2id hash; never leaves the server.
@@ -35,7 +40,15 @@ pub struct UserChanges {
     pub user_name: Option<String>,
     pub given_name: Option<String>,
     pub surname: Option<String>,
+    /// `ContactEmail`.
     pub email: Option<String>,
+    /// `Email`, the alias of `ContactEmail`: see [`User::apply`] when both are given.
+    pub email_alias: Option<String>,
+    pub contact_given_name: Option<String>,
+    pub contact_surname: Option<String>,
+    /// `IdentityProviderId` as given (non-null): refused, this server has only its local
+    /// directory.
+    pub identity_provider_id: Option<String>,
     pub enabled: Option<bool>,
     pub role_ids: Option<Vec<Uuid>>,
     /// Already hashed with [`hash_password`], so the slow work happens off the store's lock.
@@ -43,9 +56,17 @@ pub struct UserChanges {
 }
 
 impl User {
-    pub fn create(tenant_id: Uuid, changes: UserChanges, now: OffsetDateTime) -> Result<Self> {
+    /// A new user. `UserName` defaults to the e-mail address (the product's users have no
+    /// user name: they sign in with their e-mail address).
+    pub fn create(tenant_id: Uuid, mut changes: UserChanges, now: OffsetDateTime) -> Result<Self> {
         if changes.user_name.is_none() {
-            return Err(RegistryError::invalid("UserName", "is required"));
+            let email = changes.email.as_ref().or(changes.email_alias.as_ref()).filter(|e| !e.trim().is_empty());
+            match email {
+                Some(email) => changes.user_name = Some(email.clone()),
+                None => {
+                    return Err(RegistryError::invalid("UserName", "is required (or a ContactEmail, which becomes it)"))
+                }
+            }
         }
         if changes.password_hash.is_none() {
             return Err(RegistryError::invalid("Password", "is required"));
@@ -57,6 +78,8 @@ impl User {
             given_name: String::new(),
             surname: String::new(),
             email: String::new(),
+            contact_given_name: String::new(),
+            contact_surname: String::new(),
             enabled: true,
             role_ids: Vec::new(),
             password_hash: String::new(),
@@ -79,10 +102,18 @@ impl User {
             }
             self.user_name = name;
         }
+        if changes.identity_provider_id.is_some() {
+            return Err(RegistryError::invalid(
+                "IdentityProviderId",
+                "must be null or absent: this server has only its local directory for now",
+            ));
+        }
+        let email = email_change(&self.email, changes.email, changes.email_alias)?;
         for (field, value, slot) in [
             ("GivenName", changes.given_name, &mut self.given_name),
             ("Surname", changes.surname, &mut self.surname),
-            ("Email", changes.email, &mut self.email),
+            ("ContactGivenName", changes.contact_given_name, &mut self.contact_given_name),
+            ("ContactSurname", changes.contact_surname, &mut self.contact_surname),
         ] {
             if let Some(v) = value {
                 if v.chars().count() > 256 {
@@ -91,8 +122,14 @@ impl User {
                 *slot = v;
             }
         }
-        if !self.email.is_empty() && !self.email.contains('@') {
-            return Err(RegistryError::invalid("Email", "must be an e-mail address"));
+        if let Some((field, email)) = email {
+            if email.chars().count() > 256 {
+                return Err(RegistryError::invalid(field, "must be at most 256 characters"));
+            }
+            if !email.is_empty() && !email.contains('@') {
+                return Err(RegistryError::invalid(field, "must be an e-mail address"));
+            }
+            self.email = email;
         }
         if let Some(enabled) = changes.enabled {
             self.enabled = enabled;
@@ -111,6 +148,34 @@ impl User {
     pub fn name_key(user_name: &str) -> String {
         user_name.trim().to_lowercase()
     }
+}
+
+/// The e-mail address a change sets, and the property it came from. `Email` is an alias of
+/// `ContactEmail`. When both are given with different values, one of them must be the stored
+/// address (a GET body sent back with one of the two edited), and the other is the change;
+/// otherwise the request is ambiguous.
+fn email_change(
+    stored: &str,
+    contact: Option<String>,
+    alias: Option<String>,
+) -> Result<Option<(&'static str, String)>> {
+    Ok(match (contact, alias) {
+        (Some(contact), Some(alias)) if contact != alias => {
+            if alias == stored {
+                Some(("ContactEmail", contact))
+            } else if contact == stored {
+                Some(("Email", alias))
+            } else {
+                return Err(RegistryError::invalid(
+                    "ContactEmail",
+                    "and Email name the same address and differ; send one of them, or the same value in both",
+                ));
+            }
+        }
+        (Some(contact), _) => Some(("ContactEmail", contact)),
+        (None, Some(alias)) => Some(("Email", alias)),
+        (None, None) => None,
+    })
 }
 
 /// Hashes a password with argon2id (the crate's defaults: 19 MiB, 2 passes, OWASP's
@@ -137,6 +202,70 @@ pub fn verify_password(hash: &str, password: &SecretValue) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn create(changes: UserChanges) -> Result<User> {
+        let changes = UserChanges { password_hash: Some("$argon2id$stub".into()), ..changes };
+        User::create(Uuid::new_v4(), changes, OffsetDateTime::UNIX_EPOCH)
+    }
+
+    fn rule(result: Result<User>) -> String {
+        match result {
+            Err(RegistryError::Invalid(i)) => format!("{}: {}", i.field, i.rule),
+            other => panic!("expected a rule, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn contact_email_and_its_alias_email_set_one_address() {
+        let email = |e: &str| Some(e.to_owned());
+        let user = create(UserChanges { email: email("a@example.com"), ..Default::default() }).expect("valid");
+        assert_eq!((user.user_name.as_str(), user.email.as_str()), ("a@example.com", "a@example.com"));
+        let user =
+            create(UserChanges { user_name: email("a"), email_alias: email("b@example.com"), ..Default::default() })
+                .expect("valid");
+        assert_eq!(user.email, "b@example.com");
+        let same =
+            UserChanges { email: email("c@example.com"), email_alias: email("c@example.com"), ..Default::default() };
+        assert_eq!(create(same).expect("valid").email, "c@example.com");
+        let differ =
+            UserChanges { email: email("c@example.com"), email_alias: email("d@example.com"), ..Default::default() };
+        assert!(rule(create(differ)).starts_with("ContactEmail: and Email"));
+
+        // A GET body sent back with one of the two edited: the edited one wins.
+        let mut user = create(UserChanges { email: email("old@example.com"), ..Default::default() }).expect("valid");
+        let edited_contact = UserChanges {
+            email: email("new@example.com"),
+            email_alias: email("old@example.com"),
+            ..Default::default()
+        };
+        user.apply(edited_contact).expect("unambiguous");
+        assert_eq!(user.email, "new@example.com");
+        let edited_alias = UserChanges {
+            email: email("new@example.com"),
+            email_alias: email("newer@example.com"),
+            ..Default::default()
+        };
+        user.apply(edited_alias).expect("unambiguous");
+        assert_eq!(user.email, "newer@example.com");
+        let bad = UserChanges { email_alias: email("no-at-sign"), ..Default::default() };
+        assert_eq!(rule(user.apply(bad).map(|()| user.clone())), "Email: must be an e-mail address");
+        assert_eq!(user.email, "newer@example.com", "nothing changed");
+    }
+
+    #[test]
+    fn a_user_name_or_an_address_is_required_and_only_the_local_directory_exists() {
+        assert!(rule(create(UserChanges::default())).starts_with("UserName"));
+        assert!(rule(create(UserChanges { email: Some(" ".into()), ..Default::default() })).starts_with("UserName"));
+        let elsewhere = UserChanges {
+            user_name: Some("a".into()),
+            identity_provider_id: Some("e2398938-bf8f-40fa-b380-d538ece2bfc2".into()),
+            ..Default::default()
+        };
+        assert!(rule(create(elsewhere)).contains("only its local directory"));
+        let long =
+            UserChanges { user_name: Some("a".into()), contact_surname: Some("x".repeat(257)), ..Default::default() };
+        assert!(rule(create(long)).starts_with("ContactSurname"));
+    }
 
     #[test]
     fn passwords_hash_with_argon2id_and_verify() {

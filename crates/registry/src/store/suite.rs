@@ -15,7 +15,7 @@ use super::{ClientRef, ListQuery, SecretChanges, Store};
 use crate::client::{Client, ClientChanges, ClientKind};
 use crate::error::RegistryError;
 use crate::grant::{AuthorizationCode, CodeUse, RefreshToken, RefreshUse, SecretHashKey, Session};
-use crate::role::{Role, TENANT_ADMINISTRATOR, TENANT_MEMBER};
+use crate::role::{NewRole, Role, TENANT_ADMINISTRATOR, TENANT_MEMBER};
 use crate::secret::{NewSecret, SecretValue};
 use crate::tenant::{SigningKeyRecord, Tenant, TenantSeed};
 use crate::user::{User, UserChanges};
@@ -34,6 +34,7 @@ macro_rules! store_suite {
             secrets_are_limited_numbered_and_changeable,
             role_references_are_checked_and_cascade,
             users_have_unique_names_per_tenant,
+            users_keep_their_contact_details,
             signing_keys_rotate_and_prune,
             cors_origins_are_answered_live,
             sessions_expire_and_end,
@@ -275,7 +276,7 @@ pub async fn secrets_are_limited_numbered_and_changeable<S: Store>(store: &S) {
 pub async fn role_references_are_checked_and_cascade<S: Store>(store: &S) {
     let t = tenant(store).await;
     let custom = store
-        .create_role(t, Role::custom(None, Some("Readers".into()), None).expect("role"))
+        .create_role(t, Role::custom(t, NewRole { name: Some("Readers".into()), ..Default::default() }).expect("role"))
         .await
         .expect("create role");
     assert!(matches!(store.create_role(t, custom.clone()).await, Err(RegistryError::Conflict(_))));
@@ -313,6 +314,40 @@ pub async fn users_have_unique_names_per_tenant<S: Store>(store: &S) {
     assert_eq!(store.list_users(t, &ListQuery::default()).await.expect("list").total, 2);
     store.delete_user(t, bob.id).await.expect("delete");
     assert!(matches!(store.get_user(t, bob.id).await, Err(RegistryError::NotFound("user"))));
+}
+
+pub async fn users_keep_their_contact_details<S: Store>(store: &S) {
+    let t = tenant(store).await;
+    let changes = UserChanges {
+        email: Some("carol@example.com".into()),
+        given_name: Some("Carol".into()),
+        surname: Some("Signer".into()),
+        contact_given_name: Some("Caz".into()),
+        contact_surname: Some("Contact".into()),
+        password_hash: Some("$argon2id$stub".into()),
+        ..Default::default()
+    };
+    let carol = store.create_user(User::create(t, changes, NOW).expect("valid")).await.expect("create");
+    assert_eq!(carol.user_name, "carol@example.com", "the address is the user name by default");
+    let stored = store.get_user(t, carol.id).await.expect("get");
+    assert_eq!(stored, carol);
+    assert_eq!(
+        (stored.contact_given_name.as_str(), stored.contact_surname.as_str(), stored.email.as_str()),
+        ("Caz", "Contact", "carol@example.com")
+    );
+    // A partial update changes what it names and keeps the rest.
+    let rename = UserChanges { contact_surname: Some("Renamed".into()), ..Default::default() };
+    let updated = store.update_user(t, carol.id, rename).await.expect("update");
+    assert_eq!((updated.contact_given_name.as_str(), updated.contact_surname.as_str()), ("Caz", "Renamed"));
+    assert_eq!((updated.given_name.as_str(), updated.surname.as_str()), ("Carol", "Signer"));
+    let listed = store.list_users(t, &ListQuery { ids: vec![carol.id], ..Default::default() }).await.expect("list");
+    assert_eq!(listed.items, vec![updated.clone()]);
+    let found = store.find_user_by_name(t, "CAROL@example.com").await.expect("find").expect("present");
+    assert_eq!(found, updated);
+    // A rule broken in an update leaves the stored user as it was.
+    let bad = UserChanges { contact_given_name: Some("x".repeat(257)), ..Default::default() };
+    assert!(matches!(store.update_user(t, carol.id, bad).await, Err(RegistryError::Invalid(_))));
+    assert_eq!(store.get_user(t, carol.id).await.expect("get"), updated);
 }
 
 pub async fn signing_keys_rotate_and_prune<S: Store>(store: &S) {

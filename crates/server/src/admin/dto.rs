@@ -2,7 +2,9 @@
 //! (admin-api.md, Models). Request bodies refuse unknown properties by name; the rules
 //! themselves live in the registry.
 
-use gatehouse_registry::{Client, ClientChanges, ClientKind, ClientSecret, Role, User, UserChanges};
+use gatehouse_registry::{
+    Client, ClientChanges, ClientKind, ClientSecret, NewRole, Role, User, UserChanges, TENANT_SCOPE,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
@@ -136,6 +138,8 @@ pub fn secret_view(s: &ClientSecret) -> Value {
     })
 }
 
+/// A user as created or changed. `Email` is the alias of `ContactEmail` (the product's name);
+/// the product's `IdentityProviderId` may be sent, as null.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct UserBody {
@@ -143,7 +147,13 @@ pub struct UserBody {
     pub user_name: Option<String>,
     pub given_name: Option<String>,
     pub surname: Option<String>,
+    pub contact_email: Option<String>,
     pub email: Option<String>,
+    pub contact_given_name: Option<String>,
+    pub contact_surname: Option<String>,
+    /// Any JSON value, so that a non-null one is refused by the registry's rule, not by a
+    /// type error.
+    pub identity_provider_id: Option<Value>,
     pub enabled: Option<bool>,
     pub role_ids: Option<Vec<Uuid>>,
     /// Write-only.
@@ -157,7 +167,11 @@ impl UserBody {
             user_name: self.user_name,
             given_name: self.given_name,
             surname: self.surname,
-            email: self.email,
+            email: self.contact_email,
+            email_alias: self.email,
+            contact_given_name: self.contact_given_name,
+            contact_surname: self.contact_surname,
+            identity_provider_id: self.identity_provider_id.map(|v| v.to_string()),
             enabled: self.enabled,
             role_ids: self.role_ids,
             password_hash,
@@ -171,37 +185,76 @@ pub struct PasswordBody {
     pub password: String,
 }
 
+/// A user as the API shows it: the address under both its names, and the product's
+/// `IdentityProviderId`, null for the local directory.
 pub fn user_view(u: &User) -> Value {
     json!({
         "Id": u.id,
         "UserName": u.user_name,
         "GivenName": u.given_name,
         "Surname": u.surname,
+        "ContactEmail": u.email,
+        "ContactGivenName": u.contact_given_name,
+        "ContactSurname": u.contact_surname,
         "Email": u.email,
+        "IdentityProviderId": null,
         "Enabled": u.enabled,
         "RoleIds": u.role_ids,
     })
 }
 
+/// A role to create: ours, and the product's properties its client library sends.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct RoleBody {
     pub id: Option<Uuid>,
     pub name: Option<String>,
     pub description: Option<String>,
+    pub role_scope: Option<i64>,
+    pub role_type_id: Option<Uuid>,
+    pub tenant_id: Option<Uuid>,
+    pub community_id: Option<Uuid>,
 }
 
+impl From<RoleBody> for NewRole {
+    fn from(b: RoleBody) -> Self {
+        NewRole {
+            id: b.id,
+            name: b.name,
+            description: b.description,
+            role_scope: b.role_scope,
+            role_type_id: b.role_type_id,
+            tenant_id: b.tenant_id,
+            community_id: b.community_id,
+        }
+    }
+}
+
+/// A role as the API shows it, in the product's shape (plus our `BuiltIn`).
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct RoleView<'a> {
     pub id: Uuid,
     pub name: &'a str,
     pub description: &'a str,
+    pub role_type_id: Option<Uuid>,
+    pub role_scope: i64,
+    pub tenant_id: Uuid,
+    pub community_id: Option<Uuid>,
     pub built_in: bool,
 }
 
-impl<'a> From<&'a Role> for RoleView<'a> {
-    fn from(r: &'a Role) -> Self {
-        Self { id: r.id, name: &r.name, description: &r.description, built_in: r.built_in }
+impl<'a> RoleView<'a> {
+    pub fn new(tenant_id: Uuid, r: &'a Role) -> Self {
+        Self {
+            id: r.id,
+            name: &r.name,
+            description: &r.description,
+            role_type_id: r.type_id(),
+            role_scope: TENANT_SCOPE,
+            tenant_id,
+            community_id: None,
+            built_in: r.built_in,
+        }
     }
 }

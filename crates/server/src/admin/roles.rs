@@ -1,4 +1,5 @@
-//! `Roles`: the two built-in roles and any the tenant defines.
+//! `Roles`: the two built-in roles and any the tenant defines, in the product's shape
+//! (`RoleTypeId`, `RoleScope`, `TenantId`).
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -19,7 +20,7 @@ pub async fn list(
     let query = list_query(&req, false)?;
     let roles = state.store().list_roles(tenant_id).await?;
     let page = page_of(&roles, &query);
-    let views: Vec<RoleView<'_>> = page.iter().map(RoleView::from).collect();
+    let views: Vec<RoleView<'_>> = page.iter().map(|r| RoleView::new(tenant_id, r)).collect();
     Ok(list_response(&req, &views, roles.len() as u64))
 }
 
@@ -32,9 +33,9 @@ pub async fn create(
     let tenant_id = path_id(&path.into_inner(), "tenant")?;
     authorize(&req, &state, tenant_id, Access::Write).await?;
     let body: RoleBody = json_object(payload).await?;
-    let role = Role::custom(body.id, body.name, body.description)?;
+    let role = Role::custom(tenant_id, body.into())?;
     let role = state.store().create_role(tenant_id, role).await?;
-    Ok(HttpResponse::Created().json(RoleView::from(&role)))
+    Ok(HttpResponse::Created().json(RoleView::new(tenant_id, &role)))
 }
 
 pub async fn get(
@@ -46,7 +47,7 @@ pub async fn get(
     let (tenant_id, role_id) = item_at(&tenant, &role, "role")?;
     authorize(&req, &state, tenant_id, Access::Read).await?;
     let role = state.store().get_role(tenant_id, role_id).await?;
-    Ok(item_response(&req, StatusCode::OK, &RoleView::from(&role)))
+    Ok(item_response(&req, StatusCode::OK, &RoleView::new(tenant_id, &role)))
 }
 
 pub async fn delete(

@@ -12,8 +12,8 @@ use super::{authorize, item_at, item_response, json_object, list_query, list_res
 use crate::http_error::ApiError;
 use crate::AppState;
 
-async fn hash(password: String) -> Result<String, ApiError> {
-    web::block(move || hash_password(&SecretValue::new(password)))
+async fn hash(password: SecretValue) -> Result<String, ApiError> {
+    web::block(move || hash_password(&password))
         .await
         .map_err(|e| ApiError::internal(e.to_string()))?
         .map_err(ApiError::from)
@@ -51,7 +51,14 @@ pub async fn create(
     let tenant_id = path_id(&path.into_inner(), "tenant")?;
     authorize(&req, &state, tenant_id, Access::Write).await?;
     let mut body: UserBody = json_object(payload).await?;
-    let password = body.password.take().ok_or_else(|| ApiError::bad_request("Password is required."))?;
+    // The product creates users without credentials (it invites them; its client library
+    // sends no password). Such a user gets the hash of a random value nobody knows: it cannot
+    // sign in until `Users/{id}/Password` gives it one, and a sign-in attempt costs what any
+    // other costs, so it tells nothing.
+    let password = match body.password.take() {
+        Some(password) => SecretValue::new(password),
+        None => SecretValue::generate()?,
+    };
     // The cheap rules first, then the slow hash.
     let mut user = User::create(tenant_id, body.changes(Some(String::new())), state.now())?;
     user.password_hash = hash(password).await?;
@@ -82,7 +89,7 @@ pub async fn update(
     authorize(&req, &state, tenant_id, Access::Write).await?;
     let mut body: UserBody = json_object(payload).await?;
     let hash = match body.password.take() {
-        Some(password) => Some(hash(password).await?),
+        Some(password) => Some(hash(SecretValue::new(password)).await?),
         None => None,
     };
     if hash.is_some() {
@@ -103,7 +110,7 @@ pub async fn set_password(
     let (tenant_id, user_id) = item_at(&tenant, &user, "user")?;
     authorize(&req, &state, tenant_id, Access::Write).await?;
     let body: PasswordBody = json_object(payload).await?;
-    let hash = hash(body.password).await?;
+    let hash = hash(SecretValue::new(body.password)).await?;
     state.store().revoke_user_grants(tenant_id, user_id).await?;
     state
         .store()

@@ -26,8 +26,12 @@ mod users;
 
 const POOL_SIZE: u32 = 8;
 
+/// The schema's versions, oldest first. Append; never edit one that has shipped.
+const MIGRATIONS: [&str; 3] =
+    [include_str!("schema.sql"), include_str!("grants.sql"), include_str!("users_contact.sql")];
+
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(include_str!("schema.sql")), M::up(include_str!("grants.sql"))])
+    Migrations::new(MIGRATIONS.iter().map(|sql| M::up(sql)).collect())
 }
 
 /// A store in one SQLite database file.
@@ -336,6 +340,31 @@ mod tests {
     #[test]
     fn migrations_are_valid() {
         migrations().validate().expect("valid migrations");
+    }
+
+    /// A database written before users had contact names opens, and its users get empty ones.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_version_2_database_is_upgraded_in_place() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("old.db");
+        let mut old = Connection::open(&path).expect("open");
+        Migrations::new(MIGRATIONS[..2].iter().map(|sql| M::up(sql)).collect()).to_latest(&mut old).expect("v2");
+        old.execute_batch(
+            "INSERT INTO tenants (id, name, created) VALUES ('t', 't', 0);
+             INSERT INTO users (id, tenant_id, user_name, name_key, given_name, surname, email, enabled,
+                 password_hash, created)
+             VALUES ('8f0e1a34-5c9b-4d2e-a7f6-0b1c2d3e4f50', 't', 'Old', 'old', 'G', 'S', 'o@example.com', 1, 'h', 0);",
+        )
+        .expect("old rows");
+        drop(old);
+        let store = SqliteStore::open(&path).expect("upgrade");
+        let user = store.read(|c| {
+            c.query_row("SELECT user_name, contact_given_name, contact_surname FROM users", [], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+            })
+            .map_err(storage)
+        });
+        assert_eq!(user.await.expect("read"), ("Old".into(), String::new(), String::new()));
     }
 
     crate::store_suite!({

@@ -11,7 +11,8 @@ use crate::user::{User, UserChanges};
 
 const SELECT: &str = "SELECT u.tenant_id, u.id, u.user_name, u.given_name, u.surname, u.email, u.enabled,
     u.password_hash, u.created,
-    (SELECT json_group_array(role_id) FROM (SELECT role_id FROM user_roles WHERE user_id = u.id ORDER BY position))
+    (SELECT json_group_array(role_id) FROM (SELECT role_id FROM user_roles WHERE user_id = u.id ORDER BY position)),
+    u.contact_given_name, u.contact_surname
     FROM users u";
 
 fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
@@ -23,6 +24,8 @@ fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
         given_name: r.get(3)?,
         surname: r.get(4)?,
         email: r.get(5)?,
+        contact_given_name: r.get(10)?,
+        contact_surname: r.get(11)?,
         enabled: r.get(6)?,
         password_hash: r.get(7)?,
         created: from_ts(r.get(8)?)?,
@@ -79,8 +82,9 @@ pub(super) fn insert(tx: &Connection, user: &User) -> Result<()> {
     }
     name_taken(tx, user)?;
     tx.execute(
-        "INSERT INTO users (id, tenant_id, user_name, name_key, given_name, surname, email, enabled, password_hash, created)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        "INSERT INTO users (id, tenant_id, user_name, name_key, given_name, surname, email, enabled, password_hash, created,
+             contact_given_name, contact_surname)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         params![
             user.id.to_string(),
             user.tenant_id.to_string(),
@@ -92,6 +96,8 @@ pub(super) fn insert(tx: &Connection, user: &User) -> Result<()> {
             user.enabled,
             user.password_hash,
             ts(user.created),
+            user.contact_given_name,
+            user.contact_surname,
         ],
     )
     .map_err(storage)?;
@@ -163,7 +169,7 @@ impl UserStore for SqliteStore {
             name_taken(tx, &user)?;
             tx.execute(
                 "UPDATE users SET user_name = ?2, name_key = ?3, given_name = ?4, surname = ?5, email = ?6,
-                    enabled = ?7, password_hash = ?8 WHERE id = ?1",
+                    enabled = ?7, password_hash = ?8, contact_given_name = ?9, contact_surname = ?10 WHERE id = ?1",
                 params![
                     user.id.to_string(),
                     user.user_name,
@@ -173,6 +179,8 @@ impl UserStore for SqliteStore {
                     user.email,
                     user.enabled,
                     user.password_hash,
+                    user.contact_given_name,
+                    user.contact_surname,
                 ],
             )
             .map_err(storage)?;
