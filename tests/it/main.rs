@@ -4,6 +4,7 @@ mod access;
 mod browser;
 mod clients;
 mod console;
+mod dialect;
 mod flows;
 mod lifecycle;
 mod rules;

@@ -8,6 +8,25 @@ use gatehouse_registry::RegistryError;
 use serde_json::json;
 use uuid::Uuid;
 
+/// The response header that names a request's operation (the product's `Operation-Id`).
+pub const OPERATION_ID: header::HeaderName = header::HeaderName::from_static("operation-id");
+
+tokio::task_local! {
+    /// The operation id of the admin API request being served (set by
+    /// `admin::dialect::dialect`), so that an error body and the header always agree.
+    static CURRENT_OPERATION: Uuid;
+}
+
+/// Runs `f` as operation `id`: an [`ApiError`] rendered inside names that id.
+pub async fn in_operation<F: std::future::Future>(id: Uuid, f: F) -> F::Output {
+    CURRENT_OPERATION.scope(id, f).await
+}
+
+/// The current request's operation id; outside one (never in the running server), a new id.
+pub fn operation_id() -> Uuid {
+    CURRENT_OPERATION.try_with(|id| *id).unwrap_or_else(|_| Uuid::new_v4())
+}
+
 /// An admin API failure, answered with the contract's body
 /// `{ OperationId, Error, Reason, Resolution }` (admin-api.md, Errors).
 #[derive(Debug)]
@@ -134,7 +153,7 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let operation_id = Uuid::new_v4();
+        let operation_id = operation_id();
         if self.status.is_server_error() {
             tracing::error!(%operation_id, detail = ?self.detail, "admin API failure");
         } else {

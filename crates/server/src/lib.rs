@@ -150,6 +150,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
                 Logger::new(r#"%{r}a "%{METHOD}xi %U" %s %b %Dms"#)
                     .custom_request_replace("METHOD", |req| req.method().to_string()),
             )
+            .wrap(actix_web::middleware::from_fn(admin::dialect::dialect))
             .configure(oidc::routes)
             .configure(console::routes)
             .configure(admin::routes)

@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::dialect::{AUTHORIZATION_CODE_CLIENTS, CLIENT_CREDENTIAL_CLIENTS, HYBRID_CLIENTS};
 use super::dto::{client_view, time_text, ClientBody, FirstSecret};
 use super::{authorize, item_response, json_body, json_object, list_query, list_response, path_id, Access};
 use crate::http_error::ApiError;
@@ -17,9 +18,9 @@ use crate::AppState;
 /// The kind of client a collection holds.
 pub fn kind_of(collection: &str) -> Result<ClientKind, ApiError> {
     [
-        ("AuthorizationCodeClients", ClientKind::AuthorizationCode),
-        ("HybridClients", ClientKind::Hybrid),
-        ("ClientCredentialClients", ClientKind::ClientCredential),
+        (AUTHORIZATION_CODE_CLIENTS, ClientKind::AuthorizationCode),
+        (HYBRID_CLIENTS, ClientKind::Hybrid),
+        (CLIENT_CREDENTIAL_CLIENTS, ClientKind::ClientCredential),
     ]
     .into_iter()
     .find(|(name, _)| name.eq_ignore_ascii_case(collection))

@@ -15,6 +15,7 @@ use crate::http_error::ApiError;
 use crate::AppState;
 
 mod clients;
+pub mod dialect;
 pub mod dto;
 mod roles;
 mod secrets;
@@ -201,64 +202,86 @@ fn resource(path: &str) -> actix_web::Resource {
     web::resource(path).default_service(web::to(no_method))
 }
 
+/// The admin API's paths, built from the dialect's literals: the tenant scope, then each
+/// resource under it. [`routes`] registers exactly these, and `dialect` folds their literals.
+pub(crate) fn route_paths() -> [String; 12] {
+    use dialect::{API, PASSWORD, ROLES, SECRETS, TENANTS, USERS, V1};
+    [
+        format!("/{API}"),
+        format!("/{API}/{V1}/{TENANTS}/{{tenant_id}}"),
+        format!("/{USERS}"),
+        format!("/{USERS}/{{user_id}}"),
+        format!("/{USERS}/{{user_id}}/{PASSWORD}"),
+        format!("/{ROLES}"),
+        format!("/{ROLES}/{{role_id}}"),
+        "/{collection}".to_owned(),
+        "/{collection}/{client_id}".to_owned(),
+        format!("/{{collection}}/{{client_id}}/{ROLES}"),
+        format!("/{{collection}}/{{client_id}}/{SECRETS}"),
+        format!("/{{collection}}/{{client_id}}/{SECRETS}/{{secret_id}}"),
+    ]
+}
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
     use web::{delete, get, head, post, put};
+    let [api, tenant, users, user, password, roles, role, clients, client, client_roles, secrets, secret] =
+        route_paths();
     cfg.service(
-        web::scope("/api/v1/Tenants/{tenant_id}")
+        web::scope(&tenant)
             .service(resource("").route(get().to(users::tenant)).route(head().to(users::tenant)))
             .service(
-                resource("/Users")
+                resource(&users)
                     .route(get().to(users::list))
                     .route(head().to(users::list))
                     .route(post().to(users::create)),
             )
             .service(
-                resource("/Users/{user_id}")
+                resource(&user)
                     .route(get().to(users::get))
                     .route(head().to(users::get))
                     .route(put().to(users::update))
                     .route(delete().to(users::delete)),
             )
-            .service(resource("/Users/{user_id}/Password").route(put().to(users::set_password)))
+            .service(resource(&password).route(put().to(users::set_password)))
             .service(
-                resource("/Roles")
+                resource(&roles)
                     .route(get().to(roles::list))
                     .route(head().to(roles::list))
                     .route(post().to(roles::create)),
             )
             .service(
-                resource("/Roles/{role_id}")
+                resource(&role)
                     .route(get().to(roles::get))
                     .route(head().to(roles::get))
                     .route(delete().to(roles::delete)),
             )
             .service(
-                resource("/{collection}")
+                resource(&clients)
                     .route(get().to(clients::list))
                     .route(head().to(clients::list))
                     .route(post().to(clients::create)),
             )
             .service(
-                resource("/{collection}/{client_id}")
+                resource(&client)
                     .route(get().to(clients::get))
                     .route(head().to(clients::get))
                     .route(put().to(clients::update))
                     .route(delete().to(clients::delete)),
             )
             .service(
-                resource("/{collection}/{client_id}/Roles")
+                resource(&client_roles)
                     .route(get().to(clients::roles))
                     .route(head().to(clients::roles))
                     .route(put().to(clients::set_roles)),
             )
             .service(
-                resource("/{collection}/{client_id}/Secrets")
+                resource(&secrets)
                     .route(get().to(secrets::list))
                     .route(head().to(secrets::list))
                     .route(post().to(secrets::create)),
             )
             .service(
-                resource("/{collection}/{client_id}/Secrets/{secret_id}")
+                resource(&secret)
                     .route(get().to(secrets::get))
                     .route(head().to(secrets::get))
                     .route(put().to(secrets::update))
@@ -266,5 +289,5 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             )
             .default_service(web::to(no_route)),
     )
-    .service(web::scope("/api").default_service(web::to(no_route)));
+    .service(web::scope(&api).default_service(web::to(no_route)));
 }

@@ -39,7 +39,7 @@ pub async fn cors(
                 .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.as_str()))
                 .insert_header((header::ACCESS_CONTROL_ALLOW_METHODS, "GET, HEAD, POST, PUT, DELETE"))
                 .insert_header((header::ACCESS_CONTROL_ALLOW_HEADERS, "Authorization, Content-Type"))
-                .insert_header((header::ACCESS_CONTROL_EXPOSE_HEADERS, "Total-Count"))
+                .insert_header((header::ACCESS_CONTROL_EXPOSE_HEADERS, "Total-Count, Operation-Id"))
                 .insert_header((header::ACCESS_CONTROL_MAX_AGE, "600"));
         }
         return Ok(req.into_response(response.finish()));
@@ -50,7 +50,8 @@ pub async fn cors(
     if allowed {
         if let Ok(v) = HeaderValue::from_str(&origin) {
             headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
-            headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("Total-Count"));
+            headers
+                .insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("Total-Count, Operation-Id"));
         }
     }
     Ok(response)
