@@ -7,6 +7,7 @@ mod console;
 mod dialect;
 mod flows;
 mod lifecycle;
+mod python;
 mod rules;
 mod secrets;
 mod support;
