@@ -250,6 +250,31 @@ async fn roles_show_the_products_type_scope_and_tenant() {
     }
     let (_, roles) = server.call(Method::GET, "/Roles", None).await;
     assert_eq!(roles.as_array().map(Vec::len), Some(4), "the refused creates wrote nothing");
+
+    // PUT: a GET body sent back with changes (what the library's updateRole sends).
+    let mut edited = created.clone();
+    edited["Description"] = json!("reads everything");
+    let (status, updated) = server.call(Method::PUT, &format!("/Roles/{id}"), Some(edited.clone())).await;
+    assert_eq!((status, &updated), (StatusCode::OK, &edited));
+    let (status, renamed) = server.call(Method::PUT, &format!("/roles/{id}"), Some(json!({ "Name": "Readers" }))).await;
+    assert_eq!(
+        (status, &renamed["Name"], &renamed["Description"]),
+        (StatusCode::OK, &json!("Readers"), &json!("reads everything"))
+    );
+    for (body, field) in [
+        (json!({ "RoleTypeId": MEMBER_TYPE }), "RoleTypeId"),
+        (json!({ "RoleScope": 3 }), "RoleScope"),
+        (json!({ "Id": uuid::Uuid::new_v4() }), "Id"),
+    ] {
+        let (status, error) = server.call(Method::PUT, &format!("/Roles/{id}"), Some(body.clone())).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(assert_contract_error(&error).starts_with(field), "{body}");
+    }
+    let (status, error) =
+        server.call(Method::PUT, &format!("/Roles/{TENANT_ADMINISTRATOR}"), Some(json!({ "Name": "Owner" }))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(assert_contract_error(&error).contains("built-in"));
+    assert_eq!(server.call(Method::GET, &format!("/Roles/{id}"), None).await, (StatusCode::OK, renamed));
 }
 
 #[tokio::test]

@@ -62,6 +62,11 @@ auditors = client.Roles.createRole(
 assert uuid.UUID(auditors.Id) and auditors.RoleTypeId is None, auditors.RoleTypeId
 assert auditors.RoleScope == RoleScope.Tenant and auditors.Name == 'Auditors'
 assert auditors.Id in [r.Id for r in client.Roles.getRoles(skip=0, count=100)]
+auditors.Description = 'Reads everything, changes nothing'
+assert client.Roles.updateRole(auditors).Description == 'Reads everything, changes nothing'
+assert client.Roles.getRoleById(auditors.Id).Name == 'Auditors'
+error = expect_error(400, client.Roles.updateRole, admin_role)
+assert 'built-in' in error.Reason, error.Reason
 error = expect_error(400, client.Roles.createRole, Role(name='Community', role_scope=RoleScope.Community))
 assert error.Reason.startswith('RoleScope'), error.Reason
 print('roles: ok')

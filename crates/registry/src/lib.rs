@@ -18,7 +18,7 @@ pub mod user;
 pub use client::{Client, ClientChanges, ClientKind};
 pub use error::{Invalid, RegistryError, Result};
 pub use role::{
-    NewRole, Role, TENANT_ADMINISTRATOR, TENANT_ADMINISTRATOR_TYPE, TENANT_MEMBER, TENANT_MEMBER_TYPE, TENANT_SCOPE,
+    Role, RoleChanges, TENANT_ADMINISTRATOR, TENANT_ADMINISTRATOR_TYPE, TENANT_MEMBER, TENANT_MEMBER_TYPE, TENANT_SCOPE,
 };
 pub use secret::{ClientSecret, NewSecret, SecretHash, SecretValue};
 pub use store::{ClientRef, ListQuery, Page, SecretChanges, Store};

@@ -27,11 +27,12 @@ pub struct Role {
     pub built_in: bool,
 }
 
-/// A custom role as a create request gives it. Besides our three properties, the product's
-/// client library sends `RoleScope` and may send `RoleTypeId`, `TenantId` and `CommunityId`:
-/// each is accepted only with the one value this server can honour.
+/// A custom role as a create or a partial update gives it (`None` leaves a property as it
+/// is). Besides our properties, the product's client library sends `RoleScope` and may send
+/// `RoleTypeId`, `TenantId` and `CommunityId`: each is accepted only with the one value this
+/// server can honour, so that a GET body sent back is accepted.
 #[derive(Debug, Clone, Default)]
-pub struct NewRole {
+pub struct RoleChanges {
     pub id: Option<Uuid>,
     pub name: Option<String>,
     pub description: Option<String>,
@@ -39,6 +40,8 @@ pub struct NewRole {
     pub role_type_id: Option<Uuid>,
     pub tenant_id: Option<Uuid>,
     pub community_id: Option<Uuid>,
+    /// Ours, shown by GET: accepted when it says what the role is.
+    pub built_in: Option<bool>,
 }
 
 impl Role {
@@ -70,38 +73,64 @@ impl Role {
     }
 
     /// A role a Tenant Administrator defines in `tenant_id`.
-    pub fn custom(tenant_id: Uuid, new: NewRole) -> Result<Self> {
-        let name = new.name.map(|n| n.trim().to_owned()).unwrap_or_default();
-        if name.is_empty() || name.chars().count() > 256 {
+    pub fn custom(tenant_id: Uuid, changes: RoleChanges) -> Result<Self> {
+        let mut role = Role {
+            id: changes.id.unwrap_or_else(Uuid::new_v4),
+            name: String::new(),
+            description: String::new(),
+            built_in: false,
+        };
+        if changes.name.is_none() {
             return Err(RegistryError::invalid("Name", "is required, at most 256 characters"));
         }
-        if new.role_scope.is_some_and(|s| s != TENANT_SCOPE) {
+        role.apply(tenant_id, RoleChanges { id: None, ..changes })?;
+        Ok(role)
+    }
+
+    /// Applies a create's or an update's properties to a custom role of `tenant_id`. A
+    /// built-in role cannot be changed: scripts and the admin API's own checks rely on it.
+    pub fn apply(&mut self, tenant_id: Uuid, changes: RoleChanges) -> Result<()> {
+        if self.built_in {
+            return Err(RegistryError::invalid("Id", "names a built-in role, which cannot be changed"));
+        }
+        if changes.id.is_some_and(|id| id != self.id) {
+            return Err(RegistryError::invalid("Id", "cannot be changed; it must match the id in the path"));
+        }
+        if changes.built_in == Some(true) {
+            return Err(RegistryError::invalid("BuiltIn", "must be false or absent: only the two built-in roles are"));
+        }
+        if changes.role_scope.is_some_and(|s| s != TENANT_SCOPE) {
             return Err(RegistryError::invalid(
                 "RoleScope",
                 format!("must be {TENANT_SCOPE} (tenant) or absent: this server has only tenant roles"),
             ));
         }
-        if new.role_type_id.is_some() {
+        if changes.role_type_id.is_some() {
             return Err(RegistryError::invalid(
                 "RoleTypeId",
                 "must be null or absent: a custom role has no type (only the built-in roles have one)",
             ));
         }
-        if new.tenant_id.is_some_and(|t| t != tenant_id) {
+        if changes.tenant_id.is_some_and(|t| t != tenant_id) {
             return Err(RegistryError::invalid("TenantId", "must be null, absent, or the tenant in the path"));
         }
-        if new.community_id.is_some() {
+        if changes.community_id.is_some() {
             return Err(RegistryError::invalid(
                 "CommunityId",
                 "must be null or absent: this server has no communities",
             ));
         }
-        Ok(Role {
-            id: new.id.unwrap_or_else(Uuid::new_v4),
-            name,
-            description: new.description.unwrap_or_default(),
-            built_in: false,
-        })
+        if let Some(name) = changes.name {
+            let name = name.trim().to_owned();
+            if name.is_empty() || name.chars().count() > 256 {
+                return Err(RegistryError::invalid("Name", "is required, at most 256 characters"));
+            }
+            self.name = name;
+        }
+        if let Some(description) = changes.description {
+            self.description = description;
+        }
+        Ok(())
     }
 }
 
@@ -109,8 +138,8 @@ impl Role {
 mod tests {
     use super::*;
 
-    fn named(name: &str) -> NewRole {
-        NewRole { name: Some(name.into()), ..Default::default() }
+    fn named(name: &str) -> RoleChanges {
+        RoleChanges { name: Some(name.into()), ..Default::default() }
     }
 
     #[test]
@@ -118,7 +147,7 @@ mod tests {
         let [admin, member] = Role::built_ins();
         assert_eq!((admin.type_id(), member.type_id()), (Some(TENANT_ADMINISTRATOR_TYPE), Some(TENANT_MEMBER_TYPE)));
         let tenant = Uuid::new_v4();
-        let custom = Role::custom(tenant, NewRole { role_scope: Some(1), tenant_id: Some(tenant), ..named("r") });
+        let custom = Role::custom(tenant, RoleChanges { role_scope: Some(1), tenant_id: Some(tenant), ..named("r") });
         assert_eq!(custom.expect("valid").type_id(), None);
         // A custom role that took a built-in's id (in another tenant's numbering) is no built-in.
         let lookalike = Role { id: TENANT_MEMBER, name: "x".into(), description: String::new(), built_in: false };
@@ -128,15 +157,31 @@ mod tests {
     #[test]
     fn the_products_properties_are_accepted_only_with_values_we_honour() {
         let tenant = Uuid::new_v4();
-        let field = |new: NewRole| match Role::custom(tenant, new) {
+        let field = |new: RoleChanges| match Role::custom(tenant, new) {
             Err(RegistryError::Invalid(i)) => i.field,
             other => panic!("expected a rule, got {other:?}"),
         };
-        assert_eq!(field(NewRole { role_scope: Some(0), ..named("r") }), "RoleScope");
-        assert_eq!(field(NewRole { role_scope: Some(2), ..named("r") }), "RoleScope");
-        assert_eq!(field(NewRole { role_type_id: Some(TENANT_MEMBER_TYPE), ..named("r") }), "RoleTypeId");
-        assert_eq!(field(NewRole { tenant_id: Some(Uuid::new_v4()), ..named("r") }), "TenantId");
-        assert_eq!(field(NewRole { community_id: Some(Uuid::new_v4()), ..named("r") }), "CommunityId");
+        assert_eq!(field(RoleChanges { role_scope: Some(0), ..named("r") }), "RoleScope");
+        assert_eq!(field(RoleChanges { role_scope: Some(2), ..named("r") }), "RoleScope");
+        assert_eq!(field(RoleChanges { role_type_id: Some(TENANT_MEMBER_TYPE), ..named("r") }), "RoleTypeId");
+        assert_eq!(field(RoleChanges { tenant_id: Some(Uuid::new_v4()), ..named("r") }), "TenantId");
+        assert_eq!(field(RoleChanges { community_id: Some(Uuid::new_v4()), ..named("r") }), "CommunityId");
         assert_eq!(field(named("  ")), "Name");
+        assert_eq!(field(RoleChanges::default()), "Name");
+        assert_eq!(field(RoleChanges { built_in: Some(true), ..named("r") }), "BuiltIn");
+    }
+
+    #[test]
+    fn custom_roles_change_in_part_and_built_ins_not_at_all() {
+        let tenant = Uuid::new_v4();
+        let mut role =
+            Role::custom(tenant, RoleChanges { description: Some("d".into()), ..named("r") }).expect("valid");
+        let rename = RoleChanges { id: Some(role.id), role_scope: Some(1), tenant_id: Some(tenant), ..named(" s ") };
+        role.apply(tenant, rename).expect("a GET body sent back with a new name");
+        assert_eq!((role.name.as_str(), role.description.as_str()), ("s", "d"));
+        let moved = RoleChanges { id: Some(Uuid::new_v4()), ..Default::default() };
+        assert!(matches!(role.apply(tenant, moved), Err(RegistryError::Invalid(i)) if i.field == "Id"));
+        let [mut admin, _] = Role::built_ins();
+        assert!(matches!(admin.apply(tenant, named("x")), Err(RegistryError::Invalid(i)) if i.field == "Id"));
     }
 }

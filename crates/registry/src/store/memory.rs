@@ -18,7 +18,7 @@ use crate::error::{RegistryError, Result};
 use crate::grant::{
     refresh_step, AuthorizationCode, CodeUse, RefreshStep, RefreshToken, RefreshUse, SecretHashKey, Session,
 };
-use crate::role::Role;
+use crate::role::{Role, RoleChanges};
 use crate::secret::{ClientSecret, NewSecret};
 use crate::tenant::{SigningKeyRecord, Tenant, TenantSeed};
 use crate::user::{User, UserChanges};
@@ -285,6 +285,16 @@ impl RoleStore for MemoryStore {
             return Err(RegistryError::Conflict(format!("a role with id {} already exists", role.id)));
         }
         roles.push(role.clone());
+        Ok(role)
+    }
+
+    async fn update_role(&self, tenant_id: Uuid, id: Uuid, changes: RoleChanges) -> Result<Role> {
+        let mut state = self.lock()?;
+        let roles = state.roles.get_mut(&tenant_id).ok_or(RegistryError::NotFound("tenant"))?;
+        let slot = roles.iter_mut().find(|r| r.id == id).ok_or(RegistryError::NotFound("role"))?;
+        let mut role = slot.clone();
+        role.apply(tenant_id, changes)?;
+        *slot = role.clone();
         Ok(role)
     }
 

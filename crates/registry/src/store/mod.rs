@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::client::{Client, ClientChanges, ClientKind};
 use crate::error::Result;
 use crate::grant::{AuthorizationCode, CodeUse, RefreshToken, RefreshUse, SecretHashKey, Session};
-use crate::role::Role;
+use crate::role::{Role, RoleChanges};
 use crate::secret::{ClientSecret, Expiration, NewSecret};
 use crate::tenant::{SigningKeyRecord, Tenant, TenantSeed};
 use crate::user::{User, UserChanges};
@@ -111,6 +111,9 @@ pub trait RoleStore: Send + Sync {
     async fn get_role(&self, tenant_id: Uuid, id: Uuid) -> Result<Role>;
     /// `Conflict` when the id is taken in the tenant.
     async fn create_role(&self, tenant_id: Uuid, role: Role) -> Result<Role>;
+    /// Reads the role, applies [`Role::apply`] and writes it, in one transaction.
+    /// `NotFound("role")` when absent; `Invalid("Id")` for a built-in role.
+    async fn update_role(&self, tenant_id: Uuid, id: Uuid, changes: RoleChanges) -> Result<Role>;
     /// Removes a custom role and every reference to it. `Invalid("Id")` for a built-in role.
     async fn delete_role(&self, tenant_id: Uuid, id: Uuid) -> Result<()>;
 }

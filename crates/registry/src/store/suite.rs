@@ -15,7 +15,7 @@ use super::{ClientRef, ListQuery, SecretChanges, Store};
 use crate::client::{Client, ClientChanges, ClientKind};
 use crate::error::RegistryError;
 use crate::grant::{AuthorizationCode, CodeUse, RefreshToken, RefreshUse, SecretHashKey, Session};
-use crate::role::{NewRole, Role, TENANT_ADMINISTRATOR, TENANT_MEMBER};
+use crate::role::{Role, RoleChanges, TENANT_ADMINISTRATOR, TENANT_MEMBER};
 use crate::secret::{NewSecret, SecretValue};
 use crate::tenant::{SigningKeyRecord, Tenant, TenantSeed};
 use crate::user::{User, UserChanges};
@@ -276,7 +276,10 @@ pub async fn secrets_are_limited_numbered_and_changeable<S: Store>(store: &S) {
 pub async fn role_references_are_checked_and_cascade<S: Store>(store: &S) {
     let t = tenant(store).await;
     let custom = store
-        .create_role(t, Role::custom(t, NewRole { name: Some("Readers".into()), ..Default::default() }).expect("role"))
+        .create_role(
+            t,
+            Role::custom(t, RoleChanges { name: Some("Readers".into()), ..Default::default() }).expect("role"),
+        )
         .await
         .expect("create role");
     assert!(matches!(store.create_role(t, custom.clone()).await, Err(RegistryError::Conflict(_))));
@@ -290,6 +293,19 @@ pub async fn role_references_are_checked_and_cascade<S: Store>(store: &S) {
     let good = Client { role_ids: vec![TENANT_MEMBER, custom.id], ..bad };
     store.create_client(good.clone(), None).await.expect("create");
 
+    // A custom role changes in part and all or nothing; a built-in one not at all.
+    let renamed = RoleChanges { name: Some("Auditors".into()), ..Default::default() };
+    let renamed = store.update_role(t, custom.id, renamed).await.expect("update role");
+    assert_eq!((renamed.name.as_str(), renamed.description.as_str()), ("Auditors", custom.description.as_str()));
+    let bad = RoleChanges { description: Some("kept?".into()), name: Some(" ".into()), ..Default::default() };
+    assert!(matches!(store.update_role(t, custom.id, bad).await, Err(RegistryError::Invalid(_))));
+    assert_eq!(store.get_role(t, custom.id).await.expect("get"), renamed);
+    let admin = RoleChanges { name: Some("Owner".into()), ..Default::default() };
+    assert!(matches!(store.update_role(t, TENANT_ADMINISTRATOR, admin).await, Err(RegistryError::Invalid(_))));
+    assert!(matches!(
+        store.update_role(t, Uuid::new_v4(), RoleChanges::default()).await,
+        Err(RegistryError::NotFound("role"))
+    ));
     assert!(matches!(store.delete_role(t, TENANT_MEMBER).await, Err(RegistryError::Invalid(_))));
     store.delete_role(t, custom.id).await.expect("delete role");
     assert_eq!(store.get_client(at(&good)).await.expect("get").role_ids, vec![TENANT_MEMBER]);

@@ -3,7 +3,7 @@
 //! themselves live in the registry.
 
 use gatehouse_registry::{
-    Client, ClientChanges, ClientKind, ClientSecret, NewRole, Role, User, UserChanges, TENANT_SCOPE,
+    Client, ClientChanges, ClientKind, ClientSecret, Role, RoleChanges, User, UserChanges, TENANT_SCOPE,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -203,7 +203,7 @@ pub fn user_view(u: &User) -> Value {
     })
 }
 
-/// A role to create: ours, and the product's properties its client library sends.
+/// A role to create or change: ours, and the product's properties its client library sends.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct RoleBody {
@@ -214,11 +214,12 @@ pub struct RoleBody {
     pub role_type_id: Option<Uuid>,
     pub tenant_id: Option<Uuid>,
     pub community_id: Option<Uuid>,
+    pub built_in: Option<bool>,
 }
 
-impl From<RoleBody> for NewRole {
+impl From<RoleBody> for RoleChanges {
     fn from(b: RoleBody) -> Self {
-        NewRole {
+        RoleChanges {
             id: b.id,
             name: b.name,
             description: b.description,
@@ -226,6 +227,7 @@ impl From<RoleBody> for NewRole {
             role_type_id: b.role_type_id,
             tenant_id: b.tenant_id,
             community_id: b.community_id,
+            built_in: b.built_in,
         }
     }
 }

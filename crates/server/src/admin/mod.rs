@@ -253,6 +253,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 resource(&role)
                     .route(get().to(roles::get))
                     .route(head().to(roles::get))
+                    .route(put().to(roles::update))
                     .route(delete().to(roles::delete)),
             )
             .service(

@@ -50,6 +50,22 @@ pub async fn get(
     Ok(item_response(&req, StatusCode::OK, &RoleView::new(tenant_id, &role)))
 }
 
+/// A partial update of a custom role, in the manner of clients: a GET body sent back with
+/// changes is accepted, and the answer is the whole role.
+pub async fn update(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let (tenant, role) = path.into_inner();
+    let (tenant_id, role_id) = item_at(&tenant, &role, "role")?;
+    authorize(&req, &state, tenant_id, Access::Write).await?;
+    let body: RoleBody = json_object(payload).await?;
+    let role = state.store().update_role(tenant_id, role_id, body.into()).await?;
+    Ok(HttpResponse::Ok().json(RoleView::new(tenant_id, &role)))
+}
+
 pub async fn delete(
     req: HttpRequest,
     state: web::Data<AppState>,

@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use super::{KeyStore, RoleStore, TenantStore};
 use crate::error::{RegistryError, Result};
-use crate::role::Role;
+use crate::role::{Role, RoleChanges};
 use crate::tenant::{SigningKeyRecord, Tenant, TenantSeed};
 
 mod clients;
@@ -159,6 +159,18 @@ fn role_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Role> {
     Ok(Role { id: uuid_col(r.get(0)?)?, name: r.get(1)?, description: r.get(2)?, built_in: r.get(3)? })
 }
 
+fn load_role(c: &Connection, tenant_id: Uuid, id: Uuid) -> Result<Role> {
+    tenant_exists(c, tenant_id)?;
+    c.query_row(
+        "SELECT id, name, description, built_in FROM roles WHERE tenant_id = ?1 AND id = ?2",
+        [tenant_id.to_string(), id.to_string()],
+        role_row,
+    )
+    .optional()
+    .map_err(storage)?
+    .ok_or(RegistryError::NotFound("role"))
+}
+
 fn tenant_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Tenant> {
     Ok(Tenant { id: uuid_col(r.get(0)?)?, name: r.get(1)?, created: from_ts(r.get(2)?)? })
 }
@@ -228,18 +240,7 @@ impl RoleStore for SqliteStore {
     }
 
     async fn get_role(&self, tenant_id: Uuid, id: Uuid) -> Result<Role> {
-        self.read(move |c| {
-            tenant_exists(c, tenant_id)?;
-            c.query_row(
-                "SELECT id, name, description, built_in FROM roles WHERE tenant_id = ?1 AND id = ?2",
-                [tenant_id.to_string(), id.to_string()],
-                role_row,
-            )
-            .optional()
-            .map_err(storage)?
-            .ok_or(RegistryError::NotFound("role"))
-        })
-        .await
+        self.read(move |c| load_role(c, tenant_id, id)).await
     }
 
     async fn create_role(&self, tenant_id: Uuid, role: Role) -> Result<Role> {
@@ -249,6 +250,20 @@ impl RoleStore for SqliteStore {
                 return Err(RegistryError::Conflict(format!("a role with id {} already exists", role.id)));
             }
             insert_role(tx, tenant_id, &role)?;
+            Ok(role)
+        })
+        .await
+    }
+
+    async fn update_role(&self, tenant_id: Uuid, id: Uuid, changes: RoleChanges) -> Result<Role> {
+        self.write(move |tx| {
+            let mut role = load_role(tx, tenant_id, id)?;
+            role.apply(tenant_id, changes)?;
+            tx.execute(
+                "UPDATE roles SET name = ?3, description = ?4 WHERE tenant_id = ?1 AND id = ?2",
+                params![tenant_id.to_string(), id.to_string(), role.name, role.description],
+            )
+            .map_err(storage)?;
             Ok(role)
         })
         .await
