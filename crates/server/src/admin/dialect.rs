@@ -43,7 +43,7 @@ const ADMIN_SEGMENTS: [&str; 10] = [
 /// The literal segments of the protocol routes under `/identity` (`oidc::routes`). The
 /// product's identity server (IdentityServer on ASP.NET Core) matches them in any case. Only
 /// paths are folded: the issuer, and every URL we hand out, keep the configured spelling.
-const IDENTITY_SEGMENTS: [&str; 14] = [
+const IDENTITY_SEGMENTS: [&str; 15] = [
     "identity",
     "connect",
     "token",
@@ -54,6 +54,7 @@ const IDENTITY_SEGMENTS: [&str; 14] = [
     "introspect",
     "account",
     "login",
+    "logout",
     "signedin",
     ".well-known",
     "openid-configuration",
