@@ -40,44 +40,31 @@ const ADMIN_SEGMENTS: [&str; 10] = [
     PASSWORD,
 ];
 
-/// The literal segments of the protocol routes under `/identity` (`oidc::routes`). The
-/// product's identity server (IdentityServer on ASP.NET Core) matches them in any case. Only
+/// The protocol routes (`oidc::routes`) are all lower case under `/identity`, without a
+/// parameter, and the product's identity server (IdentityServer on ASP.NET Core) matches them
+/// in any case: there a path is lower-cased as a whole, so a new route needs no table. Only
 /// paths are folded: the issuer, and every URL we hand out, keep the configured spelling.
-const IDENTITY_SEGMENTS: [&str; 15] = [
-    "identity",
-    "connect",
-    "token",
-    "authorize",
-    "endsession",
-    "userinfo",
-    "revocation",
-    "introspect",
-    "account",
-    "login",
-    "logout",
-    "signedin",
-    ".well-known",
-    "openid-configuration",
-    "jwks",
-];
+const IDENTITY: &str = "identity";
 
-/// The canonical spelling of `path`, when it differs: under `/api` and `/identity`, each
-/// segment equal to a literal of that tree (ignoring ASCII case) takes the literal's
-/// spelling. Parameter segments (GUIDs, secret ids) and everything else stay byte for byte.
+/// The canonical spelling of `path`, when it differs: under `/api`, each segment equal to a
+/// literal of the admin routes (ignoring ASCII case) takes the literal's spelling, and
+/// parameter segments (GUIDs, secret ids) stay byte for byte; under `/identity`, the path is
+/// lower-cased (ASCII only, so byte offsets stay).
 pub fn canonical_path(path: &str) -> Option<String> {
     let first = path.trim_start_matches('/').split('/').next().unwrap_or_default();
-    let table: &[&str] = if first.eq_ignore_ascii_case(API) {
-        &ADMIN_SEGMENTS
-    } else if first.eq_ignore_ascii_case(IDENTITY_SEGMENTS[0]) {
-        &IDENTITY_SEGMENTS
+    let canonical = if first.eq_ignore_ascii_case(API) {
+        let segments: Vec<&str> = path
+            .split('/')
+            .map(|segment| {
+                ADMIN_SEGMENTS.iter().copied().find(|lit| lit.eq_ignore_ascii_case(segment)).unwrap_or(segment)
+            })
+            .collect();
+        segments.join("/")
+    } else if first.eq_ignore_ascii_case(IDENTITY) {
+        path.to_ascii_lowercase()
     } else {
         return None;
     };
-    let canonical: Vec<&str> = path
-        .split('/')
-        .map(|segment| table.iter().copied().find(|lit| lit.eq_ignore_ascii_case(segment)).unwrap_or(segment))
-        .collect();
-    let canonical = canonical.join("/");
     (canonical != path).then_some(canonical)
 }
 
@@ -156,8 +143,7 @@ mod tests {
             canonical_path("/IDENTITY/.Well-Known/OpenID-Configuration/JWKS"),
             Some("/identity/.well-known/openid-configuration/jwks".into())
         );
-        // Each tree folds only its own literals; other paths are left alone.
-        assert_eq!(canonical_path("/identity/Users"), None);
+        // The admin tree folds only its own literals; other paths are left alone.
         assert_eq!(canonical_path("/api/v1/Tenants/t/Token"), None);
         assert_eq!(canonical_path("/Console/API"), None);
         assert_eq!(canonical_path("/"), None);

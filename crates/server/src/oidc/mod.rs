@@ -133,6 +133,8 @@ async fn introspect(
     Ok(no_store(HttpResponse::Ok().json(answer)))
 }
 
+/// Every path here is lower case and has no parameter: requests under `/identity` are
+/// lower-cased before routing (admin/dialect.rs), as the product's paths match in any case.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     use web::{get, post};
     cfg.service(web::resource("/identity/connect/token").route(post().to(token)))
@@ -154,6 +156,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(get().to(account::login_form))
                 .route(post().to(account::login)),
         )
+        .service(web::resource("/identity/account/logout").route(post().to(account::logout)))
         .service(web::resource("/identity/account/signedin").route(get().to(account::signed_in)))
         .service(web::resource("/identity/.well-known/openid-configuration").route(get().to(discovery)))
         .service(web::resource("/identity/.well-known/openid-configuration/jwks").route(get().to(jwks)));
