@@ -203,6 +203,15 @@ impl Provider {
             }
         };
         let fail = |code, d: &str| Err((ProtocolError::new(code, d.to_owned()), mode));
+        // OIDC Core §6: a request object would carry parameters (state among them) that must
+        // not be silently ignored; until it is supported, it is refused as such (§3.1.2.6),
+        // and discovery says so.
+        if params.get("request").map_err(|e| (e, mode))?.is_some() {
+            return fail(ErrorCode::RequestNotSupported, "request objects (the request parameter) are not supported");
+        }
+        if params.get("request_uri").map_err(|e| (e, mode))?.is_some() {
+            return fail(ErrorCode::RequestUriNotSupported, "the request_uri parameter is not supported");
+        }
         let allowed: &[&[&str]] = match client.kind {
             ClientKind::AuthorizationCode => &[&["code"]],
             ClientKind::Hybrid if client.allow_access_tokens_via_browser => {
@@ -352,6 +361,26 @@ pub(crate) fn valid_challenge(c: &str) -> bool {
 /// been honoured by the sign-in itself).
 /// `max_age` goes too: the sign-in just happened, and a slow browser must not be sent to
 /// sign in again and again.
+/// The app an authorize request is for, as the sign-in page names it to the person: the
+/// product's model shows a client's `Name` and `ClientUri` to users.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestingClient {
+    pub name: String,
+    pub client_uri: Option<String>,
+}
+
+impl Provider {
+    /// The enabled interactive client named by `return_to` (our own authorize URL, as the
+    /// sign-in page carries it), if any.
+    pub async fn requesting_client(&self, return_to: &str) -> Option<RequestingClient> {
+        let query = return_to.strip_prefix("/identity/connect/authorize?")?;
+        let id = url::form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "client_id")?.1;
+        let (client, _) = self.store.find_client(Uuid::parse_str(&id).ok()?).await.ok()??;
+        (client.enabled && client.kind.is_interactive())
+            .then_some(RequestingClient { name: client.name, client_uri: client.client_uri })
+    }
+}
+
 fn return_to(params: &Params) -> String {
     let kept =
         params.pairs().iter().filter(|(k, v)| !(k == "prompt" && v.split(' ').any(|p| p == "login")) && k != "max_age");

@@ -73,6 +73,9 @@ impl Provider {
             vec![CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256],
             more,
         )
+        // OIDC Core §6: request objects are refused (request_not_supported), so say so.
+        .set_request_parameter_supported(Some(false))
+        .set_request_uri_parameter_supported(Some(false))
         .set_token_endpoint(Some(TokenUrl::new(url("/connect/token")).map_err(bad)?))
         .set_userinfo_endpoint(Some(UserInfoUrl::new(url("/connect/userinfo")).map_err(bad)?))
         .set_scopes_supported(Some(SCOPES.iter().map(|s| Scope::new((*s).to_owned())).collect()))

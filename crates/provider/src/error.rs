@@ -29,6 +29,11 @@ pub enum ErrorCode {
     TemporarilyUnavailable,
     /// OpenID Connect Core §3.1.2.6: `prompt=none` and no session.
     LoginRequired,
+    /// OpenID Connect Core §3.1.2.6: the `request` parameter (a request object) is not
+    /// supported (§6.1).
+    RequestNotSupported,
+    /// OpenID Connect Core §3.1.2.6: the `request_uri` parameter is not supported (§6.2).
+    RequestUriNotSupported,
     /// RFC 6750 §3.1: a bad bearer token. HTTP 401.
     InvalidToken,
     /// RFC 6750 §3.1: the token lacks the privileges. HTTP 403.
@@ -49,6 +54,8 @@ impl ErrorCode {
             Self::ServerError => "server_error",
             Self::TemporarilyUnavailable => "temporarily_unavailable",
             Self::LoginRequired => "login_required",
+            Self::RequestNotSupported => "request_not_supported",
+            Self::RequestUriNotSupported => "request_uri_not_supported",
             Self::InvalidToken => "invalid_token",
             Self::InsufficientScope => "insufficient_scope",
         }
