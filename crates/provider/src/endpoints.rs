@@ -1,6 +1,7 @@
 //! Userinfo (OIDC Core §5.3), revocation (RFC 7009), introspection (RFC 7662) and
 //! RP-initiated logout (OIDC RP-Initiated Logout 1.0 §2-3).
 
+use gatehouse_registry::grant::Session;
 use gatehouse_registry::{Client, ClientKind};
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -23,11 +24,15 @@ pub(crate) fn family_of(jti: &str) -> Option<Uuid> {
     jti.split_once('.').and_then(|(f, _)| Uuid::parse_str(f).ok())
 }
 
-/// Where the browser goes after logging out, if anywhere.
+/// What an end-session request asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Logout {
     /// A registered post-logout redirect URI, with `state` appended.
     pub redirect: Option<String>,
+    /// The person must be asked before the session ends (RP-Initiated Logout 1.0 §2): the
+    /// request does not carry a valid `id_token_hint` for this very session, so it may come
+    /// from any site (a link, an image).
+    pub confirm: bool,
 }
 
 impl Provider {
@@ -159,30 +164,45 @@ impl Provider {
         Ok(client_ok && self.user_enabled(r.tenant_id, &r.user_id.to_string()).await?)
     }
 
-    /// Where to send the browser after logout: only to a URI registered for the client that
-    /// `id_token_hint` (validated by signature, expiry ignored) or `client_id` names.
-    pub async fn logout(&self, params: &Params) -> Result<Logout, ProtocolError> {
-        let none = Logout { redirect: None };
-        let Some(target) = params.get("post_logout_redirect_uri")? else {
-            return Ok(none);
+    /// An end-session request, for the browser's `session` if it has one. The browser goes
+    /// back only to a URI registered for the client that `id_token_hint` (validated by
+    /// signature, expiry ignored) or `client_id` names.
+    pub async fn logout(&self, params: &Params, session: Option<&Session>) -> Result<Logout, ProtocolError> {
+        // Some(None): a hint was sent and is not one of our ID tokens.
+        let hint = params.get("id_token_hint")?.map(|h| self.read_id_token_hint(h));
+        let proven = match (&hint, session) {
+            (Some(Some(claims)), Some(s)) => {
+                claims.subject().as_str() == s.user_id.to_string() && claims.additional_claims().sid == s.sid
+            }
+            _ => false,
         };
-        let from_hint = match params.get("id_token_hint")? {
-            Some(hint) => match self.read_id_token_hint(hint) {
-                Some(claims) => claims.audiences().first().map(|a| a.to_string()),
-                None => return Ok(none),
-            },
+        let redirect = self.logout_redirect(params, hint).await?;
+        Ok(Logout { redirect, confirm: session.is_some() && !proven })
+    }
+
+    async fn logout_redirect(
+        &self,
+        params: &Params,
+        hint: Option<Option<crate::id_token::Claims>>,
+    ) -> Result<Option<String>, ProtocolError> {
+        let Some(target) = params.get("post_logout_redirect_uri")? else {
+            return Ok(None);
+        };
+        let from_hint = match hint {
+            Some(Some(claims)) => claims.audiences().first().map(|a| a.to_string()),
+            Some(None) => return Ok(None),
             None => None,
         };
         let client_id = match (from_hint, params.get("client_id")?) {
-            (Some(h), Some(c)) if h != c => return Ok(none),
+            (Some(h), Some(c)) if h != c => return Ok(None),
             (Some(h), _) => h,
             (None, Some(c)) => c.to_owned(),
-            (None, None) => return Ok(none),
+            (None, None) => return Ok(None),
         };
-        let Ok(id) = Uuid::parse_str(&client_id) else { return Ok(none) };
-        let Some((client, _)) = self.store.find_client(id).await? else { return Ok(none) };
+        let Ok(id) = Uuid::parse_str(&client_id) else { return Ok(None) };
+        let Some((client, _)) = self.store.find_client(id).await? else { return Ok(None) };
         if !client.enabled || !client.post_logout_redirect_uris.iter().any(|r| redirect_uri_matches(r, target)) {
-            return Ok(none);
+            return Ok(None);
         }
         let mut url = target.to_owned();
         if let Some(state) = params.get("state")? {
@@ -190,6 +210,6 @@ impl Provider {
             url.push(sep);
             url.push_str(&url::form_urlencoded::Serializer::new(String::new()).append_pair("state", state).finish());
         }
-        Ok(Logout { redirect: Some(url) })
+        Ok(Some(url))
     }
 }

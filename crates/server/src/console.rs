@@ -110,14 +110,19 @@ async fn script(name: web::Path<String>) -> HttpResponse {
 }
 
 async fn index(req: HttpRequest) -> HttpResponse {
-    if req.path() == "/console" {
-        return HttpResponse::PermanentRedirect().insert_header((header::LOCATION, "/console/")).finish();
+    match req.path() {
+        "/console/" => {}
+        // A newcomer opening the server's address finds the console (not cached: `/` may
+        // become a page of its own).
+        "/" => return HttpResponse::Found().insert_header((header::LOCATION, "/console/")).finish(),
+        _ => return HttpResponse::PermanentRedirect().insert_header((header::LOCATION, "/console/")).finish(),
     }
     asset("text/html; charset=utf-8", INDEX)
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/console", web::get().to(index))
+    cfg.route("/", web::get().to(index))
+        .route("/console", web::get().to(index))
         .route("/console/", web::get().to(index))
         .route("/console/{script}.js", web::get().to(script))
         .route("/console/console.css", web::get().to(|| async { asset("text/css; charset=utf-8", STYLE) }))

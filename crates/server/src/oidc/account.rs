@@ -70,9 +70,28 @@ fn csrf_token() -> String {
     SecretValue::generate().map(|s| s.expose().to_owned()).unwrap_or_default()
 }
 
-/// Only our own authorize endpoint is a place to come back to: no open redirect.
-fn safe_return(r: &str) -> Option<&str> {
-    r.strip_prefix("/identity/connect/authorize?").map(|_| r)
+/// Only our own authorize endpoint is a place to come back to: no open redirect. The query
+/// is encoded again, so what comes back is exactly our path and well-formed parameters.
+fn safe_return(r: &str) -> Option<String> {
+    let query = r.strip_prefix("/identity/connect/authorize?")?;
+    let clean = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(url::form_urlencoded::parse(query.as_bytes()))
+        .finish();
+    Some(format!("/identity/connect/authorize?{clean}"))
+}
+
+/// The double-submit check: the form's `csrf` field equals the SameSite=Strict cookie.
+fn csrf_ok(req: &HttpRequest, field: &str) -> bool {
+    req.cookie(CSRF_COOKIE)
+        .is_some_and(|c| !field.is_empty() && bool::from(c.value().as_bytes().ct_eq(field.as_bytes())))
+}
+
+/// A fresh CSRF token: the value for the form, with its cookie set on `page`.
+fn with_csrf(state: &AppState, page: impl FnOnce(&str) -> HttpResponse) -> HttpResponse {
+    let csrf = csrf_token();
+    let mut page = page(&csrf);
+    let _ = page.add_cookie(&cookie(state, CSRF_COOKIE, csrf, SameSite::Strict));
+    page
 }
 
 #[derive(Debug, Deserialize)]
@@ -82,7 +101,7 @@ pub struct LoginQuery {
     return_to: Option<String>,
 }
 
-fn form_page(
+async fn form_page(
     state: &AppState,
     tenant: &str,
     return_to: &str,
@@ -90,16 +109,14 @@ fn form_page(
     message: Option<&str>,
     status: StatusCode,
 ) -> HttpResponse {
-    let csrf = csrf_token();
-    let mut page = html::login(&csrf, tenant, return_to, user, message, status);
-    let _ = page.add_cookie(&cookie(state, CSRF_COOKIE, csrf, SameSite::Strict));
-    page
+    let app = state.provider.requesting_client(return_to).await;
+    with_csrf(state, |csrf| html::login(csrf, tenant, return_to, user, app.as_ref(), message, status))
 }
 
 pub async fn login_form(state: web::Data<AppState>, query: web::Query<LoginQuery>) -> HttpResponse {
     let tenant = query.tenant.clone().unwrap_or_default();
     let return_to = query.return_to.as_deref().and_then(safe_return).unwrap_or_default();
-    form_page(&state, &tenant, return_to, "", None, StatusCode::OK)
+    form_page(&state, &tenant, &return_to, "", None, StatusCode::OK).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -125,11 +142,8 @@ async fn tenant_of(state: &AppState, given: &str) -> Option<Uuid> {
 
 pub async fn login(req: HttpRequest, state: web::Data<AppState>, form: web::Form<LoginForm>) -> HttpResponse {
     let form = form.into_inner();
-    let return_to = safe_return(&form.return_to).unwrap_or_default().to_owned();
-    let csrf_ok = req
-        .cookie(CSRF_COOKIE)
-        .is_some_and(|c| !form.csrf.is_empty() && bool::from(c.value().as_bytes().ct_eq(form.csrf.as_bytes())));
-    if !csrf_ok {
+    let return_to = safe_return(&form.return_to).unwrap_or_default();
+    if !csrf_ok(&req, &form.csrf) {
         return form_page(
             &state,
             &form.tenant,
@@ -137,7 +151,8 @@ pub async fn login(req: HttpRequest, state: web::Data<AppState>, form: web::Form
             "",
             Some("The form expired; please sign in again."),
             StatusCode::FORBIDDEN,
-        );
+        )
+        .await;
     }
     let Some(tenant_id) = tenant_of(&state, &form.tenant).await else {
         return html::message(StatusCode::BAD_REQUEST, "Unknown tenant", "Start again from the application.");
@@ -145,10 +160,12 @@ pub async fn login(req: HttpRequest, state: web::Data<AppState>, form: web::Form
     let user_key = format!("{tenant_id}/{}", form.username.trim().to_lowercase());
     let addr_key = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
     let keys = [(user_key.clone(), MAX_FAILURES), (format!("addr/{addr_key}"), MAX_FAILURES_PER_ADDRESS)];
-    let again =
-        |message: &str, status| form_page(&state, &form.tenant, &return_to, &form.username, Some(message), status);
+    let again = |message: &'static str, status| {
+        form_page(&state, &form.tenant, &return_to, &form.username, Some(message), status)
+    };
     if state.throttle.blocked(&keys) {
-        return again("Too many failed attempts. Wait a few minutes, then try again.", StatusCode::TOO_MANY_REQUESTS);
+        return again("Too many failed attempts. Wait a few minutes, then try again.", StatusCode::TOO_MANY_REQUESTS)
+            .await;
     }
     let user = state.provider.user_for_sign_in(tenant_id, &form.username).await.ok().flatten();
     // Without a user the same work is done against a dummy hash, so timing tells nothing.
@@ -158,21 +175,51 @@ pub async fn login(req: HttpRequest, state: web::Data<AppState>, form: web::Form
     let Some(user) = user.filter(|_| verified) else {
         state.throttle.fail(&keys);
         tracing::info!(tenant = %tenant_id, "sign-in failed");
-        return again(GENERIC, StatusCode::UNAUTHORIZED);
+        return again(GENERIC, StatusCode::UNAUTHORIZED).await;
     };
     state.throttle.clear(&user_key);
     let Ok((value, _)) = state.provider.start_session(&user).await else {
         return html::message(StatusCode::INTERNAL_SERVER_ERROR, "Sign-in failed", "Try again later.");
     };
-    let target = if return_to.is_empty() { "/identity/account/signedin".to_owned() } else { return_to };
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, target))
-        .cookie(cookie(&state, SESSION_COOKIE, value.expose().to_owned(), SameSite::Lax))
-        .finish()
+    let session = cookie(&state, SESSION_COOKIE, value.expose().to_owned(), SameSite::Lax);
+    if return_to.is_empty() {
+        return HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, "/identity/account/signedin"))
+            .cookie(session)
+            .finish();
+    }
+    // The authorize request may now redirect to the client: not from this form's response.
+    let mut page = html::continue_to("Signing in", &return_to);
+    let _ = page.add_cookie(&session);
+    page
 }
 
 pub async fn signed_in() -> HttpResponse {
     html::message(StatusCode::OK, "Signed in", "You are signed in. You may close this page.")
+}
+
+/// Asks the person before their session ends; the answer comes to [`logout`].
+pub fn confirm_logout(state: &AppState, params: &[(String, String)]) -> HttpResponse {
+    with_csrf(state, |csrf| html::confirm_logout(csrf, params))
+}
+
+/// `POST /identity/account/logout`: the person confirmed. The end-session request is checked
+/// again as it came (nothing in the form is trusted), the session ends, and the browser goes
+/// back to a registered URI, through a page of ours (see [`html::continue_to`]).
+pub async fn logout(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
+    let mut pairs: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
+    let csrf = pairs.iter().position(|(k, _)| k == "csrf").map(|i| pairs.remove(i).1).unwrap_or_default();
+    if !csrf_ok(&req, &csrf) {
+        return html::message(StatusCode::FORBIDDEN, "The form expired", "Start again from the application.");
+    }
+    let params = gatehouse_provider::params::Params::new(pairs);
+    let redirect = state.provider.logout(&params, None).await.ok().and_then(|l| l.redirect);
+    let mut response = match redirect {
+        Some(url) => html::continue_to("Signed out", &url),
+        None => html::signed_out(),
+    };
+    end_session(&req, &state, &mut response).await;
+    response
 }
 
 /// Ends the browser's session and clears its cookie.

@@ -4,9 +4,10 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use gatehouse_provider::authorize::{Authorize, ResponseMode};
 use gatehouse_provider::params::Params;
+use gatehouse_registry::grant::Session;
 use gatehouse_registry::SecretValue;
 
-use super::account::{end_session, SESSION_COOKIE};
+use super::account::{confirm_logout, end_session, SESSION_COOKIE};
 use super::html;
 use crate::AppState;
 
@@ -28,10 +29,7 @@ pub async fn authorize(req: HttpRequest, state: web::Data<AppState>, body: web::
             .finish();
     }
     let params = params_of(&req, &body);
-    let session = match req.cookie(SESSION_COOKIE) {
-        Some(c) => state.provider.session(c.value()).await.ok().flatten(),
-        None => None,
-    };
+    let session = session_of(&req, &state).await;
     match state.provider.authorize(&params, session.as_ref()).await {
         Ok(Authorize::Refuse(e)) => {
             tracing::info!(error = e.code.as_str(), "authorize request refused");
@@ -58,15 +56,30 @@ pub async fn authorize(req: HttpRequest, state: web::Data<AppState>, body: web::
     }
 }
 
-/// RP-initiated logout: the session ends whatever else happens; the browser goes back
-/// only to a URI registered for the client.
+/// The browser's session, if its cookie names a live one.
+async fn session_of(req: &HttpRequest, state: &AppState) -> Option<Session> {
+    let cookie = req.cookie(SESSION_COOKIE)?;
+    state.provider.session(cookie.value()).await.ok().flatten()
+}
+
+/// RP-initiated logout. With a valid `id_token_hint` for this very session the session ends
+/// at once; otherwise the person is asked first (RP-Initiated Logout 1.0 §2), so that no
+/// other site can sign people out with a link. The browser goes back only to a URI
+/// registered for the client.
 pub async fn endsession(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
     let params = params_of(&req, &body);
-    let logout =
-        state.provider.logout(&params).await.unwrap_or(gatehouse_provider::endpoints::Logout { redirect: None });
+    let session = session_of(&req, &state).await;
+    let logout = state
+        .provider
+        .logout(&params, session.as_ref())
+        .await
+        .unwrap_or(gatehouse_provider::endpoints::Logout { redirect: None, confirm: session.is_some() });
+    if logout.confirm {
+        return confirm_logout(&state, params.pairs());
+    }
     let mut response = match logout.redirect {
         Some(url) => HttpResponse::Found().insert_header((header::LOCATION, url)).finish(),
-        None => html::message(StatusCode::OK, "Signed out", "You are signed out. You may close this page."),
+        None => html::signed_out(),
     };
     end_session(&req, &state, &mut response).await;
     response
