@@ -1,11 +1,15 @@
 //! Serves the single-page application in `examples/spa/` on http://127.0.0.1:8081/. The
 //! page does everything itself, in the browser: authorization code flow with PKCE (S256,
 //! computed with `window.crypto.subtle`), the code exchange at the token endpoint with
-//! `fetch` (CORS), a call to the userinfo endpoint with the access token, and sign-out
-//! through the end-session endpoint. This server only hands out the two files, as they are.
+//! `fetch` (CORS), a call to the userinfo endpoint with the access token, silent renewal
+//! in a hidden iframe with `prompt=none` before the access token expires (as oidc-client-js's
+//! `automaticSilentRenew` does), and sign-out through the end-session endpoint. This server
+//! only hands out the two files, as they are.
 //!
-//! Environment: none. The page reads the client id from `?client_id=` (or asks for it) and
-//! the issuer from `?issuer=` (default `http://127.0.0.1:5000/identity`).
+//! Environment: `SPA_LISTEN` (default `127.0.0.1:8081`; port 0 picks a free one). The page
+//! reads the client id from `?client_id=` (or asks for it) and the issuer from `?issuer=`
+//! (default `http://127.0.0.1:5000/identity`). The browser tests (tests/it/relying_party.rs)
+//! run this very program on another origin than the server's.
 //!
 //! How to run it:
 //!
@@ -49,10 +53,12 @@ const LISTEN: &str = "127.0.0.1:8081";
 const INDEX_HTML: &str = include_str!("spa/index.html");
 const APP_JS: &str = include_str!("spa/app.js");
 
-/// Only our own script and styles run; the page may `fetch` any http(s) origin, because
-/// the issuer can be chosen with `?issuer=`. No referrer: the URL carries the code.
+/// Only our own script and styles run; the page may `fetch` from, and frame (for silent
+/// renewal), any http(s) origin, because the issuer can be chosen with `?issuer=`; only the
+/// page itself may frame it (the renewal iframe comes back to it). No referrer: the URL
+/// carries the code.
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; connect-src http: https:; \
-                   base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+                   frame-src http: https:; base-uri 'none'; form-action 'none'; frame-ancestors 'self'";
 
 fn file(content_type: &str, body: &'static str) -> HttpResponse {
     HttpResponse::Ok()
@@ -74,10 +80,13 @@ async fn app_js() -> HttpResponse {
 
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
-    println!("spa: open http://{LISTEN}/?client_id=<your AuthorizationCode client id>");
+    let listen = std::env::var("SPA_LISTEN").unwrap_or_else(|_| LISTEN.to_owned());
+    let listener = std::net::TcpListener::bind(&listen)?;
+    let addr = listener.local_addr()?;
+    println!("spa: open http://{addr}/?client_id=<your AuthorizationCode client id>");
     HttpServer::new(|| App::new().route("/", web::get().to(index)).route("/app.js", web::get().to(app_js)))
         .workers(1)
-        .bind(LISTEN)?
+        .listen(listener)?
         .run()
         .await
 }

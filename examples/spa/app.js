@@ -83,6 +83,25 @@ async function discover(issuer) {
 
 // ---- sign in ----
 
+/** What must be remembered between the authorize request and its response. */
+function newPending(issuer, clientId) {
+  return { issuer, clientId, verifier: randomString(32), state: randomString(16), nonce: randomString(16) };
+}
+
+async function authorizeUrl(pending, extra) {
+  const url = new URL(metadata.authorization_endpoint);
+  url.searchParams.set('response_type', 'code');
+  url.searchParams.set('client_id', pending.clientId);
+  url.searchParams.set('redirect_uri', REDIRECT_URI);
+  url.searchParams.set('scope', SCOPES);
+  url.searchParams.set('state', pending.state);
+  url.searchParams.set('nonce', pending.nonce);
+  url.searchParams.set('code_challenge', await s256(pending.verifier));
+  url.searchParams.set('code_challenge_method', 'S256');
+  for (const [k, v] of Object.entries(extra || {})) url.searchParams.set(k, v);
+  return url.toString();
+}
+
 async function signIn() {
   let { issuer, clientId } = config();
   if (!clientId) {
@@ -90,19 +109,9 @@ async function signIn() {
     if (!clientId) return;
     sessionStorage.setItem(KEY.clientId, clientId);
   }
-  const verifier = randomString(32);
-  const pending = { issuer, clientId, verifier, state: randomString(16), nonce: randomString(16) };
+  const pending = newPending(issuer, clientId);
   sessionStorage.setItem(KEY.pending, JSON.stringify(pending));
-  const url = new URL(metadata.authorization_endpoint);
-  url.searchParams.set('response_type', 'code');
-  url.searchParams.set('client_id', clientId);
-  url.searchParams.set('redirect_uri', REDIRECT_URI);
-  url.searchParams.set('scope', SCOPES);
-  url.searchParams.set('state', pending.state);
-  url.searchParams.set('nonce', pending.nonce);
-  url.searchParams.set('code_challenge', await s256(verifier));
-  url.searchParams.set('code_challenge_method', 'S256');
-  window.location.assign(url.toString());
+  window.location.assign(await authorizeUrl(pending));
 }
 
 /** Back from the authorize endpoint with `code` (or `error`) and `state` in the query. */
@@ -111,6 +120,12 @@ async function completeSignIn(query) {
   sessionStorage.removeItem(KEY.pending);
   // The code must not stay in the address bar or the history.
   window.history.replaceState(null, '', '/');
+  tokens = await redeem(query, pending);
+  scheduleRenewal();
+}
+
+/** Checks an authorize response against the request it answers, and exchanges its code. */
+async function redeem(query, pending) {
   if (!pending || query.get('state') !== pending.state) {
     throw new Error('The state does not match the one sent: the response is refused.');
   }
@@ -148,12 +163,70 @@ async function completeSignIn(query) {
   if (claims.nonce !== pending.nonce) throw new Error('ID token: the nonce does not match');
   if (claims.exp * 1000 < Date.now()) throw new Error('ID token: expired');
 
-  tokens = {
+  return {
     access_token: answer.access_token,
     id_token: answer.id_token,
     expires_at: new Date(Date.now() + answer.expires_in * 1000),
     claims,
   };
+}
+
+// ---- silent renewal ----
+
+// As oidc-client-js's automaticSilentRenew: before the access token expires, the same
+// request with prompt=none runs in a hidden iframe. The authorize endpoint answers with a
+// redirect back to this page (inside the frame), which hands its URL to this window. It
+// works while the browser sends the server's session cookie to the frame: for an app on
+// the same site as the server (SameSite=Lax). Elsewhere the answer is login_required.
+const RENEW_AHEAD_MS = 60 * 1000;
+const RENEW_TIMEOUT_MS = 10 * 1000;
+let renewals = 0;
+let renewTimer = null;
+
+/** Loads `url` in a hidden iframe and answers the URL it comes back to on this origin. */
+function frameResponse(url) {
+  return new Promise((resolve, reject) => {
+    const frame = document.createElement('iframe');
+    frame.hidden = true;
+    frame.title = 'silent renewal';
+    let timer = null;
+    const onMessage = (event) => {
+      if (event.origin !== window.location.origin || event.source !== frame.contentWindow) return;
+      finish();
+      resolve(new URL(String(event.data)));
+    };
+    const finish = () => {
+      window.removeEventListener('message', onMessage);
+      clearTimeout(timer);
+      frame.remove();
+    };
+    timer = setTimeout(() => {
+      finish();
+      reject(new Error('Silent renewal timed out: the server did not send the frame back.'));
+    }, RENEW_TIMEOUT_MS);
+    window.addEventListener('message', onMessage);
+    frame.src = url;
+    document.body.appendChild(frame);
+  });
+}
+
+async function renewSilently() {
+  const { issuer, clientId } = config();
+  const pending = newPending(issuer, clientId);
+  const back = await frameResponse(await authorizeUrl(pending, { prompt: 'none' }));
+  const next = await redeem(new URLSearchParams(back.search), pending);
+  if (tokens && next.claims.sub !== tokens.claims.sub) throw new Error('Silent renewal answered for another user.');
+  tokens = next;
+  renewals += 1;
+  render();
+  scheduleRenewal();
+}
+
+function scheduleRenewal() {
+  clearTimeout(renewTimer);
+  if (!tokens) return;
+  const delay = Math.max(tokens.expires_at - Date.now() - RENEW_AHEAD_MS, 10 * 1000);
+  renewTimer = setTimeout(() => renewSilently().catch(showError), delay);
 }
 
 // ---- using the access token ----
@@ -176,6 +249,7 @@ async function signOut() {
   const { clientId } = config();
   const current = tokens;
   tokens = null;
+  clearTimeout(renewTimer);
   // Best effort: revoke the access token first (public clients authenticate with client_id only).
   if (metadata.revocation_endpoint) {
     try {
@@ -207,6 +281,8 @@ function render() {
     setStatus('Signed in as ' + (tokens.claims.preferred_username || tokens.claims.sub) + '.');
     $('expiry').textContent = 'The access token expires at ' + tokens.expires_at.toLocaleString() + '.';
     $('claims').textContent = JSON.stringify(tokens.claims, null, 2);
+    $('token-id').textContent = jwtPayload(tokens.access_token).jti;
+    $('renewals').textContent = String(renewals);
   }
 }
 
@@ -218,6 +294,7 @@ async function start() {
   $('sign-in').addEventListener('click', guard(signIn));
   $('sign-out').addEventListener('click', guard(signOut));
   $('call-userinfo').addEventListener('click', guard(callUserinfo));
+  $('renew').addEventListener('click', guard(renewSilently));
 
   const query = new URLSearchParams(window.location.search);
   const { issuer } = config();
@@ -243,10 +320,16 @@ async function start() {
   setStatus('Not signed in.');
 }
 
-document.addEventListener('DOMContentLoaded', () => {
-  start().catch((e) => {
-    render();
-    setStatus('Not signed in.');
-    showError(e);
+if (window.parent !== window) {
+  // Inside the silent-renewal frame, back from the authorize endpoint: hand the answer
+  // (code or error, in the URL) to the page that opened the frame, on this origin only.
+  window.parent.postMessage(window.location.href, window.location.origin);
+} else {
+  document.addEventListener('DOMContentLoaded', () => {
+    start().catch((e) => {
+      render();
+      setStatus('Not signed in.');
+      showError(e);
+    });
   });
-});
+}

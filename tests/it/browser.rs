@@ -42,10 +42,19 @@ impl Landing {
 
 /// The value of a hidden input in one of our pages.
 pub fn hidden(page: &str, name: &str) -> Option<String> {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = page.find(&marker)? + marker.len();
-    let end = page[start..].find('"')? + start;
-    Some(html_unescape(&page[start..end]))
+    between(page, &format!("name=\"{name}\" value=\""), "\"").map(html_unescape)
+}
+
+/// The text between `before` and the next `after`.
+fn between<'a>(page: &'a str, before: &str, after: &str) -> Option<&'a str> {
+    let start = page.find(before)? + before.len();
+    let end = page[start..].find(after)? + start;
+    Some(&page[start..end])
+}
+
+/// Where a "continue" page (a meta refresh) leads.
+pub fn continue_link(page: &str) -> Option<String> {
+    between(page, "<a id=\"continue\" href=\"", "\"").map(html_unescape)
 }
 
 fn html_unescape(s: &str) -> String {
@@ -76,14 +85,25 @@ impl Browser {
     async fn land(&self, response: reqwest::Response) -> Result<Landing, String> {
         let status = response.status();
         if status.is_redirection() {
-            let location = response.headers()["location"].to_str().expect("location").to_owned();
-            let absolute = Url::parse(&self.base).expect("base").join(&location).expect("join");
-            if absolute.as_str().starts_with(&self.base) {
-                return Err(absolute.to_string());
-            }
-            return Ok(Landing::Redirect(absolute));
+            return self.go_to(response.headers()["location"].to_str().expect("location"));
         }
-        Ok(Landing::Page(status, response.text().await.expect("body")))
+        let page = response.text().await.expect("body");
+        // The page that ends a sign-in or logout form refreshes itself to the next step,
+        // as a browser does.
+        if let Some(next) = continue_link(&page) {
+            return self.go_to(&next);
+        }
+        Ok(Landing::Page(status, page))
+    }
+
+    /// A step to `location`: `Err` to keep following within our server, or the landing at
+    /// the client.
+    fn go_to(&self, location: &str) -> Result<Landing, String> {
+        let absolute = Url::parse(&self.base).expect("base").join(location).expect("join");
+        if absolute.as_str().starts_with(&self.base) {
+            return Err(absolute.to_string());
+        }
+        Ok(Landing::Redirect(absolute))
     }
 
     /// Posts the sign-in form on `page` with the given credentials and follows on.
@@ -101,6 +121,27 @@ impl Browser {
         ];
         let response =
             self.http.post(format!("{}/identity/account/login", self.base)).form(&form).send().await.expect("post");
+        match self.land(response).await {
+            Ok(landing) => landing,
+            Err(next) => self.visit(&next).await,
+        }
+    }
+
+    /// Submits the form of one of our pages as it is (its hidden fields), as pressing its
+    /// button does, and follows on.
+    pub async fn submit(&self, page: &str) -> Landing {
+        let action = between(page, "<form method=\"post\" action=\"", "\"").expect("a form");
+        let mut fields = Vec::new();
+        let mut rest = page;
+        let marker = "<input type=\"hidden\" name=\"";
+        while let Some(at) = rest.find(marker) {
+            let input = &rest[at..];
+            let name = html_unescape(between(input, marker, "\"").expect("name"));
+            fields.push((name.clone(), hidden(input, &name).expect("value")));
+            rest = &input[marker.len()..];
+        }
+        let url = Url::parse(&self.base).expect("base").join(&html_unescape(action)).expect("join");
+        let response = self.http.post(url).form(&fields).send().await.expect("post");
         match self.land(response).await {
             Ok(landing) => landing,
             Err(next) => self.visit(&next).await,

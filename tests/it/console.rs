@@ -1,112 +1,16 @@
-//! The console in a real browser: headless Chromium driven over WebDriver (chromedriver),
-//! following the product docs' procedures step by step. `.ci/run` installs Debian's
-//! `chromium` and `chromium-driver`; set `CHROMEDRIVER` to use another driver binary.
-//! With `GATEHOUSE_SCREENSHOTS=1` the main screens are saved to `docs/screenshots/`.
+//! The console in a real browser (crate::chrome), following the product docs' procedures
+//! step by step. With `GATEHOUSE_SCREENSHOTS=1` the main screens are saved to
+//! `docs/screenshots/`.
 
-use std::process::Stdio;
 use std::time::Duration;
 
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use tokio::process::{Child, Command};
 
 use crate::browser::{Browser, Landing};
+use crate::chrome::{chrome, click, fill, shot, text_of};
 use crate::support::{TestServer, ADMIN_PASSWORD};
-
-struct Chrome {
-    _driver: Child,
-    _profile: tempfile::TempDir,
-    client: Client,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
-}
-
-async fn chrome() -> Chrome {
-    // fantoccini's TLS stack needs a process-wide provider; chromedriver itself is plain http.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let port = free_port();
-    let driver_bin = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
-    let driver = Command::new(&driver_bin)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!("cannot start {driver_bin} ({e}): install chromium and chromium-driver (see .ci/run)")
-        });
-    let profile = tempfile::tempdir().expect("profile");
-    let binary = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    let caps = json!({
-        "goog:chromeOptions": {
-            "binary": binary,
-            "args": [
-                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-                "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--window-size=1280,860", format!("--user-data-dir={}", profile.path().display()),
-            ]
-        }
-    });
-    let caps = caps.as_object().expect("object").clone();
-    let url = format!("http://127.0.0.1:{port}");
-    for _ in 0..100 {
-        if let Ok(client) = ClientBuilder::rustls().expect("tls").capabilities(caps.clone()).connect(&url).await {
-            return Chrome { _driver: driver, _profile: profile, client };
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("chromedriver did not answer on {url}");
-}
-
-async fn shot(c: &Client, name: &str) {
-    if std::env::var_os("GATEHOUSE_SCREENSHOTS").is_none() {
-        return;
-    }
-    let png = c.screenshot().await.expect("screenshot");
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
-    std::fs::create_dir_all(&dir).expect("dir");
-    std::fs::write(dir.join(format!("{name}.png")), png).expect("write");
-}
-
-async fn click(c: &Client, css: &str) {
-    c.wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("click {css}: {e}"));
-}
-
-async fn fill(c: &Client, css: &str, text: &str) {
-    let field = c
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"));
-    field.clear().await.expect("clear");
-    field.send_keys(text).await.expect("type");
-}
-
-/// Waits until the element has non-empty text, and answers it.
-async fn text_of(c: &Client, css: &str) -> String {
-    for _ in 0..100 {
-        if let Ok(e) = c.find(Locator::Css(css)).await {
-            if let Ok(t) = e.text().await {
-                if !t.trim().is_empty() {
-                    return t.trim().to_owned();
-                }
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{css} stayed empty");
-}
 
 async fn choose_type(c: &Client, label: &str) {
     let select = c.wait().for_element(Locator::Css("#client-type")).await.expect("type select");
@@ -114,7 +18,9 @@ async fn choose_type(c: &Client, label: &str) {
 }
 
 async fn sign_in(c: &Client, server: &TestServer) {
-    c.goto(&server.url("/console/")).await.expect("open console");
+    // A newcomer opens the server's address and finds the console.
+    c.goto(&server.url("/")).await.expect("open the server");
+    assert_eq!(c.current_url().await.expect("url").as_str(), server.url("/console/"));
     click(c, "#signin").await;
     fill(c, "input[name=username]", "admin").await;
     fill(c, "input[name=password]", ADMIN_PASSWORD).await;

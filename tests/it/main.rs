@@ -2,12 +2,14 @@
 
 mod access;
 mod browser;
+mod chrome;
 mod clients;
 mod console;
 mod dialect;
 mod flows;
 mod lifecycle;
 mod python;
+mod relying_party;
 mod rules;
 mod secrets;
 mod support;

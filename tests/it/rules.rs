@@ -36,6 +36,28 @@ fn code_request<'a>(client: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'a s
     pairs
 }
 
+/// Signs `browser` in for the public client `id` and answers its (ID token, access token).
+async fn sign_in_for_id_token(server: &TestServer, browser: &Browser, id: &str) -> (String, String) {
+    let landed = browser.authorize_as_admin(&authorize_url(server, &code_request(id, &[]))).await.redirect();
+    let code = Landing::param(&landed, "code").expect("code");
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", APP),
+        ("client_id", id),
+        ("code_verifier", VERIFIER),
+    ];
+    let (status, body) = exchange(server, &form).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    (body["id_token"].as_str().expect("id_token").to_owned(), body["access_token"].as_str().expect("at").to_owned())
+}
+
+/// Whether `browser` is signed in: `prompt=none` gets a code.
+async fn signed_in(server: &TestServer, browser: &Browser, id: &str) -> bool {
+    let url = authorize_url(server, &code_request(id, &[("prompt", "none")]));
+    Landing::param(&browser.visit(&url).await.redirect(), "error").is_none()
+}
+
 async fn exchange(server: &TestServer, form: &[(&str, &str)]) -> (StatusCode, Value) {
     let response = server.http.post(server.url("/identity/connect/token")).form(form).send().await.expect("token");
     let status = response.status();
@@ -285,14 +307,83 @@ async fn logout_redirects_only_to_registered_uris_and_ends_the_session() {
             .finish();
         server.url(&format!("/identity/connect/endsession?{query}"))
     };
+    // Without an ID token of this session, a link cannot sign anyone out: the person is
+    // asked (RP-Initiated Logout 1.0 §2).
+    let Landing::Page(StatusCode::OK, ask) = browser.visit(&logout("https://evil.example.com/", &id)).await else {
+        panic!("a confirmation page")
+    };
+    assert!(ask.contains("Sign out?"), "{ask}");
+    assert!(signed_in(&server, &browser, &id).await, "still signed in until the person answers");
+    // A forged answer (no CSRF cookie) ends nothing.
+    let stranger = Browser::new(&server);
+    let Landing::Page(status, _) = stranger.submit(&ask).await else { panic!("a page") };
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(signed_in(&server, &browser, &id).await);
     // Unregistered: no redirect, but signed out all the same.
-    assert!(matches!(browser.visit(&logout("https://evil.example.com/", &id)).await, Landing::Page(StatusCode::OK, _)));
-    let after = browser.visit(&authorize_url(&server, &code_request(&id, &[("prompt", "none")]))).await.redirect();
-    assert_eq!(Landing::param(&after, "error").as_deref(), Some("login_required"));
-    // Registered: back to the app with state.
+    let Landing::Page(StatusCode::OK, done) = browser.submit(&ask).await else { panic!("signed-out page") };
+    assert!(done.contains("You are signed out"), "{done}");
+    assert!(!signed_in(&server, &browser, &id).await);
+    // Registered: back to the app with state, after the person says yes.
     browser.authorize_as_admin(&authorize_url(&server, &code_request(&id, &[]))).await.redirect();
-    let landed = browser.visit(&logout("https://app.example.com/bye", &id)).await.redirect();
+    let Landing::Page(StatusCode::OK, ask) = browser.visit(&logout("https://app.example.com/bye", &id)).await else {
+        panic!("a confirmation page")
+    };
+    let landed = browser.submit(&ask).await.redirect();
     assert_eq!(landed.as_str(), "https://app.example.com/bye?state=bye-1");
+    assert!(!signed_in(&server, &browser, &id).await);
+}
+
+#[tokio::test]
+async fn logout_with_the_sessions_id_token_needs_no_confirmation() {
+    let server = TestServer::start().await;
+    let (id, _) = register(&server, "AuthorizationCodeClients", json!({})).await;
+    let browser = Browser::new(&server);
+    let (hint, _) = sign_in_for_id_token(&server, &browser, &id).await;
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([("id_token_hint", hint.as_str()), ("post_logout_redirect_uri", "https://app.example.com/bye")])
+        .finish();
+    let landed = browser.visit(&server.url(&format!("/identity/connect/endsession?{query}"))).await.redirect();
+    assert_eq!(landed.as_str(), "https://app.example.com/bye");
+    // An ID token of another session of the same person is not enough.
+    let (old_hint, _) = sign_in_for_id_token(&server, &browser, &id).await;
+    let again = Browser::new(&server);
+    sign_in_for_id_token(&server, &again, &id).await;
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([
+            ("id_token_hint", old_hint.as_str()),
+            ("post_logout_redirect_uri", "https://app.example.com/bye"),
+        ])
+        .finish();
+    let Landing::Page(StatusCode::OK, ask) =
+        again.visit(&server.url(&format!("/identity/connect/endsession?{query}"))).await
+    else {
+        panic!("a confirmation page")
+    };
+    assert!(ask.contains("Sign out?"), "{ask}");
+}
+
+#[tokio::test]
+async fn request_objects_are_refused_to_the_client_and_discovery_says_so() {
+    let server = TestServer::start().await;
+    let (id, _) = register(&server, "AuthorizationCodeClients", json!({})).await;
+    let browser = Browser::new(&server);
+    for (param, error) in [("request", "request_not_supported"), ("request_uri", "request_uri_not_supported")] {
+        let url = authorize_url(&server, &code_request(&id, &[(param, "eyJhbGciOiJub25lIn0.eyJzdGF0ZSI6Im8ifQ.")]));
+        let landed = browser.visit(&url).await.redirect();
+        assert_eq!(Landing::param(&landed, "error").as_deref(), Some(error), "{landed}");
+        assert!(Landing::param(&landed, "code").is_none());
+    }
+    let doc: Value = server
+        .http
+        .get(server.url("/identity/.well-known/openid-configuration"))
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(doc["request_parameter_supported"], false);
+    assert_eq!(doc["request_uri_parameter_supported"], false);
 }
 
 #[tokio::test]
