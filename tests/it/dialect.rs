@@ -129,15 +129,7 @@ async fn admin_paths_match_whatever_their_case() {
 #[tokio::test]
 async fn protocol_paths_match_whatever_their_case_and_the_issuer_keeps_its_spelling() {
     let server = TestServer::start().await;
-    let doc: Value = server
-        .http
-        .get(server.url("/IDENTITY/.Well-Known/OpenID-Configuration"))
-        .send()
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json");
+    let doc: Value = server.get_json("/IDENTITY/.Well-Known/OpenID-Configuration").await;
     assert_eq!(doc["issuer"], format!("{}/identity", server.base));
     assert_eq!(doc["token_endpoint"], format!("{}/identity/connect/token", server.base));
     let jwks =

@@ -373,15 +373,7 @@ async fn request_objects_are_refused_to_the_client_and_discovery_says_so() {
         assert_eq!(Landing::param(&landed, "error").as_deref(), Some(error), "{landed}");
         assert!(Landing::param(&landed, "code").is_none());
     }
-    let doc: Value = server
-        .http
-        .get(server.url("/identity/.well-known/openid-configuration"))
-        .send()
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json");
+    let doc: Value = server.get_json("/identity/.well-known/openid-configuration").await;
     assert_eq!(doc["request_parameter_supported"], false);
     assert_eq!(doc["request_uri_parameter_supported"], false);
 }
@@ -389,15 +381,7 @@ async fn request_objects_are_refused_to_the_client_and_discovery_says_so() {
 #[tokio::test]
 async fn discovery_cors_revocation_and_introspection() {
     let server = TestServer::start().await;
-    let doc: Value = server
-        .http
-        .get(server.url("/identity/.well-known/openid-configuration"))
-        .send()
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json");
+    let doc: Value = server.get_json("/identity/.well-known/openid-configuration").await;
     assert_eq!(doc["issuer"], format!("{}/identity", server.base));
     assert_eq!(doc["code_challenge_methods_supported"], json!(["S256"]));
     assert_eq!(doc["authorization_response_iss_parameter_supported"], true);

@@ -113,6 +113,11 @@ impl TestServer {
         self.url(&format!("/api/v1/Tenants/{}{rest}", self.tenant))
     }
 
+    /// `GET path` (no credentials) as JSON, whatever the status.
+    pub async fn get_json(&self, path: &str) -> Value {
+        self.http.get(self.url(path)).send().await.expect("get").json().await.expect("json body")
+    }
+
     /// A client-credentials token, asserting success.
     pub async fn token_for(&self, id: &str, secret: &str) -> String {
         let response = self.client_credentials(id, secret).await;

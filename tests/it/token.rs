@@ -25,15 +25,7 @@ async fn tokens_verify_against_the_jwks_and_carry_tenant_roles_and_lifetime() {
 
     let header = decode_header(token).expect("header");
     assert_eq!((header.alg, header.typ.as_deref()), (Algorithm::ES256, Some("at+jwt")));
-    let jwks: JwkSet = server
-        .http
-        .get(server.url("/identity/.well-known/openid-configuration/jwks"))
-        .send()
-        .await
-        .expect("jwks")
-        .json()
-        .await
-        .expect("json");
+    let jwks: JwkSet = server.get_json("/identity/.well-known/openid-configuration/jwks").await;
     let jwk = jwks.find(header.kid.as_deref().expect("kid")).expect("kid published");
     let mut validation = Validation::new(Algorithm::ES256);
     validation.set_audience(&["ocsapi"]);
