@@ -114,7 +114,7 @@ impl TestServer {
     }
 
     /// `GET path` (no credentials) as JSON, whatever the status.
-    pub async fn get_json(&self, path: &str) -> Value {
+    pub async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
         self.http.get(self.url(path)).send().await.expect("get").json().await.expect("json body")
     }
 
