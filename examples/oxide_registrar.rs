@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use gatehouse_registry::oxide::oxide_auth::primitives::registrar::{ClientUrl, Registrar};
 use gatehouse_registry::oxide::OxideRegistrar;
-use gatehouse_registry::store::sqlite::SqliteStore;
+use gatehouse_store_sqlite::SqliteStore;
 use uuid::Uuid;
 
 const USAGE: &str = "usage: oxide_registrar [DATABASE] CLIENT_ID [SECRET]";

@@ -1,6 +1,29 @@
-//! `gatehouse`: starts the server with the configuration in the environment.
+//! `gatehouse`: starts the server with the configuration in the environment. The one place
+//! that knows which storage backend runs: it opens the store the configuration names and
+//! hands it to the server.
 
-use gatehouse_server::{start, Config};
+use std::sync::Arc;
+
+use gatehouse_provider::{Clock, SystemClock};
+use gatehouse_registry::{RegistryError, Store};
+use gatehouse_server::{start, Config, Database};
+use gatehouse_store_sqlite::SqliteStore;
+
+/// Opens the configured store. `must_exist`: refuse to create an empty one (a command that
+/// acts on a server's data must find it).
+fn open_store(database: &Database, must_exist: bool) -> Result<Arc<dyn Store>, RegistryError> {
+    match database {
+        Database::Sqlite(path) => {
+            if must_exist && !path.exists() {
+                return Err(RegistryError::Storage(format!(
+                    "no database at {} (set GATEHOUSE_DATABASE to the server's)",
+                    path.display()
+                )));
+            }
+            Ok(Arc::new(SqliteStore::open(path)?))
+        }
+    }
+}
 
 #[actix_web::main]
 async fn main() -> std::process::ExitCode {
@@ -27,7 +50,15 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     }
-    let running = match start(config).await {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store = match open_store(&config.database, false) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("gatehouse: cannot start: storage: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let running = match start(config, store, clock).await {
         Ok(r) => r,
         Err(e) => {
             eprintln!("gatehouse: cannot start: {e}");
@@ -49,7 +80,14 @@ async fn main() -> std::process::ExitCode {
 
 #[allow(clippy::print_stdout)]
 async fn rotate(config: &Config) -> std::process::ExitCode {
-    match gatehouse_server::rotate_keys(config).await {
+    let store = match open_store(&config.database, true) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("gatehouse: cannot rotate keys: storage: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match gatehouse_server::rotate_keys(config, store, Arc::new(SystemClock)).await {
         Ok(kids) => {
             println!("gatehouse: new signing keys {} (published now, signing in 5 minutes)", kids.join(", "));
             std::process::ExitCode::SUCCESS

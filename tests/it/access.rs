@@ -1,11 +1,11 @@
 //! Who may call the admin API: our bearer tokens only; writes need Tenant Administrator,
 //! reads Tenant Member; a token of one tenant is worthless in another; checked live.
 
-use gatehouse_registry::store::sqlite::SqliteStore;
 use gatehouse_registry::store::TenantStore;
 use gatehouse_registry::{
     Client, ClientChanges, ClientKind, NewSecret, SecretValue, Tenant, TenantSeed, TENANT_ADMINISTRATOR,
 };
+use gatehouse_store_sqlite::SqliteStore;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use time::OffsetDateTime;

@@ -16,7 +16,7 @@ use gatehouse_registry::store::memory::MemoryStore;
 use gatehouse_registry::store::TenantStore;
 use gatehouse_registry::user::hash_password;
 use gatehouse_registry::{
-    Client, ClientChanges, ClientKind, NewSecret, SecretValue, Store, Tenant, TenantSeed, User, UserChanges,
+    Client, ClientChanges, ClientKind, NewSecret, SecretValue, Tenant, TenantSeed, User, UserChanges,
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -64,10 +64,13 @@ async fn setup() -> Setup {
         })
         .await
         .expect("seed");
-    let provider =
-        Provider::new(store as Arc<dyn Store>, Arc::new(SystemClock), Settings::new("https://id.example.com/identity"))
-            .await
-            .expect("provider");
+    let provider = Provider::new(
+        gatehouse_provider::Stores::of(store),
+        Arc::new(SystemClock),
+        Settings::new("https://id.example.com/identity"),
+    )
+    .await
+    .expect("provider");
     Setup { provider, hybrid, hybrid_secret, machine, machine_secret, user }
 }
 

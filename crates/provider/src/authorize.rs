@@ -108,7 +108,7 @@ impl Provider {
             Err(e) => return Ok(Authorize::Refuse(e)),
         };
         let client = match Uuid::parse_str(client_id) {
-            Ok(id) => self.store.find_client(id).await?.map(|(c, _)| c),
+            Ok(id) => self.stores.clients.find_client(id).await?.map(|(c, _)| c),
             Err(_) => None,
         };
         let Some(client) = client.filter(|c| c.enabled && c.kind.is_interactive()) else {
@@ -132,7 +132,7 @@ impl Provider {
                 && checked.max_age.is_none_or(|age| (now - s.auth_time).whole_seconds() <= age)
         };
         let user = match session.filter(fresh) {
-            Some(s) => match self.store.get_user(s.tenant_id, s.user_id).await {
+            Some(s) => match self.stores.users.get_user(s.tenant_id, s.user_id).await {
                 Ok(u) if u.enabled => Some((s, u)),
                 Ok(_) | Err(gatehouse_registry::RegistryError::NotFound(_)) => None,
                 Err(e) => return Ok(self.server_error(&checked, e)),
@@ -307,7 +307,8 @@ impl Provider {
         let family = Uuid::new_v4();
         let (code, handle) = new_handle()?;
         let scope = c.scopes.join(" ");
-        self.store
+        self.stores
+            .grants
             .save_code(AuthorizationCode {
                 handle,
                 client_id: c.client.id,
@@ -375,7 +376,7 @@ impl Provider {
     pub async fn requesting_client(&self, return_to: &str) -> Option<RequestingClient> {
         let query = return_to.strip_prefix("/identity/connect/authorize?")?;
         let id = url::form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "client_id")?.1;
-        let (client, _) = self.store.find_client(Uuid::parse_str(&id).ok()?).await.ok()??;
+        let (client, _) = self.stores.clients.find_client(Uuid::parse_str(&id).ok()?).await.ok()??;
         (client.enabled && client.kind.is_interactive())
             .then_some(RequestingClient { name: client.name, client_uri: client.client_uri })
     }

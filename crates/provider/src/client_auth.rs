@@ -3,7 +3,8 @@
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use gatehouse_registry::{secret, Client, SecretValue, Store};
+use gatehouse_registry::store::ClientStore;
+use gatehouse_registry::{secret, Client, SecretValue};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -76,7 +77,7 @@ pub struct AuthenticatedClient {
 /// one of their live secrets; public clients present none. An unknown, disabled or
 /// failing client is `invalid_client`, whatever the reason, so nothing is learnt by probing.
 pub async fn authenticate(
-    store: &dyn Store,
+    store: &dyn ClientStore,
     params: &Params,
     authorization: Option<&str>,
     now: OffsetDateTime,

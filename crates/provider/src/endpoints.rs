@@ -50,12 +50,12 @@ impl Provider {
             return Err(invalid_token("expired or not yet valid"));
         }
         if let Some(family) = family_of(&claims.jti) {
-            if self.store.family_revoked(family).await? {
+            if self.stores.grants.family_revoked(family).await? {
                 return Err(invalid_token("revoked"));
             }
         }
         let client_id = Uuid::parse_str(&claims.client_id).map_err(|_| invalid_token("client_id is not a GUID"))?;
-        match self.store.find_client(client_id).await? {
+        match self.stores.clients.find_client(client_id).await? {
             Some((c, _)) if c.enabled && c.tenant_id == claims.tid => Ok((claims, c)),
             _ => Err(invalid_token("client is disabled or gone")),
         }
@@ -69,7 +69,7 @@ impl Provider {
             return Err(ProtocolError::new(ErrorCode::InsufficientScope, "the token was not granted the openid scope"));
         }
         let user_id = Uuid::parse_str(&claims.sub).map_err(|_| invalid_token("sub is not a user"))?;
-        let user = match self.store.get_user(claims.tid, user_id).await {
+        let user = match self.stores.users.get_user(claims.tid, user_id).await {
             Ok(u) if u.enabled => u,
             _ => return Err(invalid_token("the user is disabled or gone")),
         };
@@ -80,14 +80,18 @@ impl Provider {
     /// other clients' tokens are answered the same way, with success.
     pub async fn revoke(&self, request: TokenRequest) -> Result<(), ProtocolError> {
         let params = Params::new(request.form);
-        let client =
-            client_auth::authenticate(self.store.as_ref(), &params, request.authorization.as_deref(), self.clock.now())
-                .await?
-                .client;
+        let client = client_auth::authenticate(
+            self.stores.clients.as_ref(),
+            &params,
+            request.authorization.as_deref(),
+            self.clock.now(),
+        )
+        .await?
+        .client;
         let token = params.require("token")?;
-        if let Some(refresh) = self.store.find_refresh(&key_of(token)).await? {
+        if let Some(refresh) = self.stores.grants.find_refresh(&key_of(token)).await? {
             if refresh.client_id == client.id {
-                self.store.revoke_family(refresh.family).await?;
+                self.stores.grants.revoke_family(refresh.family).await?;
             }
             return Ok(());
         }
@@ -95,7 +99,7 @@ impl Provider {
             if let Ok(claims) = serde_json::from_slice::<AccessTokenClaims>(&payload) {
                 if claims.client_id == client.id.to_string() {
                     if let Some(family) = family_of(&claims.jti) {
-                        self.store.revoke_family(family).await?;
+                        self.stores.grants.revoke_family(family).await?;
                     }
                 }
             }
@@ -107,10 +111,14 @@ impl Provider {
     /// anything not valid now.
     pub async fn introspect(&self, request: TokenRequest) -> Result<Value, ProtocolError> {
         let params = Params::new(request.form);
-        let caller =
-            client_auth::authenticate(self.store.as_ref(), &params, request.authorization.as_deref(), self.clock.now())
-                .await?
-                .client;
+        let caller = client_auth::authenticate(
+            self.stores.clients.as_ref(),
+            &params,
+            request.authorization.as_deref(),
+            self.clock.now(),
+        )
+        .await?
+        .client;
         if caller.kind == ClientKind::AuthorizationCode {
             return Err(ProtocolError::new(ErrorCode::UnauthorizedClient, "introspection is for confidential clients"));
         }
@@ -129,12 +137,12 @@ impl Provider {
             }));
         }
         let now = self.clock.now();
-        match self.store.find_refresh(&key_of(token)).await? {
+        match self.stores.grants.find_refresh(&key_of(token)).await? {
             Some(r)
                 if r.tenant_id == caller.tenant_id
                     && r.consumed.is_none()
                     && r.is_live(now)
-                    && !self.store.family_revoked(r.family).await?
+                    && !self.stores.grants.family_revoked(r.family).await?
                     && self.refresh_usable(&r).await? =>
             {
                 Ok(json!({
@@ -149,7 +157,7 @@ impl Provider {
 
     async fn user_enabled(&self, tenant_id: Uuid, sub: &str) -> Result<bool, ProtocolError> {
         let Ok(id) = Uuid::parse_str(sub) else { return Ok(false) };
-        match self.store.get_user(tenant_id, id).await {
+        match self.stores.users.get_user(tenant_id, id).await {
             Ok(u) => Ok(u.enabled),
             Err(gatehouse_registry::RegistryError::NotFound(_)) => Ok(false),
             Err(e) => Err(e.into()),
@@ -159,8 +167,7 @@ impl Provider {
     /// What the token endpoint would check before honouring a refresh token: its client is
     /// enabled and may still refresh, its user is enabled.
     async fn refresh_usable(&self, r: &gatehouse_registry::grant::RefreshToken) -> Result<bool, ProtocolError> {
-        let client_ok =
-            matches!(self.store.find_client(r.client_id).await?, Some((c, _)) if c.enabled && c.allow_offline_access);
+        let client_ok = matches!(self.stores.clients.find_client(r.client_id).await?, Some((c, _)) if c.enabled && c.allow_offline_access);
         Ok(client_ok && self.user_enabled(r.tenant_id, &r.user_id.to_string()).await?)
     }
 
@@ -200,7 +207,7 @@ impl Provider {
             (None, None) => return Ok(None),
         };
         let Ok(id) = Uuid::parse_str(&client_id) else { return Ok(None) };
-        let Some((client, _)) = self.store.find_client(id).await? else { return Ok(None) };
+        let Some((client, _)) = self.stores.clients.find_client(id).await? else { return Ok(None) };
         if !client.enabled || !client.post_logout_redirect_uris.iter().any(|r| redirect_uri_matches(r, target)) {
             return Ok(None);
         }

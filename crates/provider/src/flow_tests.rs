@@ -9,7 +9,7 @@ use gatehouse_registry::grant::Session;
 use gatehouse_registry::store::memory::MemoryStore;
 use gatehouse_registry::store::TenantStore;
 use gatehouse_registry::{
-    Client, ClientChanges, ClientKind, NewSecret, SecretValue, Store, Tenant, TenantSeed, User, UserChanges,
+    Client, ClientChanges, ClientKind, NewSecret, SecretValue, Tenant, TenantSeed, User, UserChanges,
 };
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -57,7 +57,7 @@ async fn world(changes: ClientChanges) -> World {
         .expect("seed");
     let clock = Arc::new(FixedClock::at(NOW));
     let provider =
-        Provider::new(store as Arc<dyn Store>, clock.clone(), Settings::new("https://id.example.com/identity"))
+        Provider::new(crate::Stores::of(store), clock.clone(), Settings::new("https://id.example.com/identity"))
             .await
             .expect("provider");
     let (_, session) = provider.start_session(&user).await.expect("session");

@@ -4,6 +4,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use gatehouse_registry::store::{ClientStore, GrantStore, KeyStore, UserStore};
 use gatehouse_registry::{Client, ClientKind, SecretValue, Store};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -71,9 +72,33 @@ impl Settings {
     }
 }
 
+/// The stores the provider uses, each as the one trait it needs: clients and users are read
+/// live on every request; grants (sessions, codes, refresh families) and keys are the
+/// protocol's own state.
+#[derive(Clone)]
+pub struct Stores {
+    pub clients: Arc<dyn ClientStore>,
+    pub users: Arc<dyn UserStore>,
+    pub grants: Arc<dyn GrantStore>,
+    pub keys: Arc<dyn KeyStore>,
+}
+
+impl Stores {
+    /// Every part from one store that keeps them all.
+    pub fn of(store: Arc<dyn Store>) -> Self {
+        Self { clients: store.clone(), users: store.clone(), grants: store.clone(), keys: store }
+    }
+}
+
+impl fmt::Debug for Stores {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Stores").finish_non_exhaustive()
+    }
+}
+
 /// The protocol engine. One per server, shared by every request.
 pub struct Provider {
-    store: Arc<dyn Store>,
+    stores: Stores,
     clock: Arc<dyn Clock>,
     keys: KeyRing,
     settings: Settings,
@@ -89,20 +114,12 @@ impl fmt::Debug for Provider {
 
 impl Provider {
     /// Loads (or on first start, creates) the signing keys.
-    pub async fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, settings: Settings) -> Result<Self, ProtocolError> {
-        let keys = KeyRing::load(store.as_ref(), clock.now(), LONGEST_TOKEN).await?;
+    pub async fn new(stores: Stores, clock: Arc<dyn Clock>, settings: Settings) -> Result<Self, ProtocolError> {
+        let keys = KeyRing::load(stores.keys.as_ref(), clock.now(), LONGEST_TOKEN).await?;
         let candidate = SecretValue::generate().map_err(ProtocolError::server)?;
-        let secret = store.server_secret("refresh-successor", candidate.expose().as_bytes().to_vec()).await?;
+        let secret = stores.keys.server_secret("refresh-successor", candidate.expose().as_bytes().to_vec()).await?;
         let refresh_key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &secret);
-        Ok(Self { store, clock, keys, settings, refresh_key })
-    }
-
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.store
-    }
-
-    pub fn clock(&self) -> &Arc<dyn Clock> {
-        &self.clock
+        Ok(Self { stores, clock, keys, settings, refresh_key })
     }
 
     pub fn settings(&self) -> &Settings {
@@ -117,13 +134,19 @@ impl Provider {
     /// Reads the signing keys again (another instance, or the `rotate-keys` command, may
     /// have rotated them).
     pub async fn reload_keys(&self) -> Result<(), ProtocolError> {
-        self.keys.reload(self.store.as_ref()).await
+        self.keys.reload(self.stores.keys.as_ref()).await
+    }
+
+    /// Deletes the sessions, codes and refresh tokens that can no longer be used now.
+    /// Answers how many went.
+    pub async fn purge_expired(&self) -> Result<u64, ProtocolError> {
+        Ok(self.stores.grants.purge_expired(self.clock.now()).await?)
     }
 
     /// Makes new keys the signers; the old ones stay published while they may still
     /// verify a live token. Returns the new key ids.
     pub async fn rotate_keys(&self) -> Result<Vec<String>, ProtocolError> {
-        self.keys.rotate(self.store.as_ref(), self.clock.now()).await
+        self.keys.rotate(self.stores.keys.as_ref(), self.clock.now()).await
     }
 
     /// Signs an access token for `client`; its lifetime is the client's

@@ -12,12 +12,12 @@ use crate::Provider;
 impl Provider {
     /// The live session behind a cookie value.
     pub async fn session(&self, cookie: &str) -> Result<Option<Session>, ProtocolError> {
-        Ok(self.store.find_session(&key_of(cookie), self.clock.now()).await?)
+        Ok(self.stores.grants.find_session(&key_of(cookie), self.clock.now()).await?)
     }
 
     /// An enabled user of the tenant by user name, for the sign-in form.
     pub async fn user_for_sign_in(&self, tenant_id: Uuid, user_name: &str) -> Result<Option<User>, ProtocolError> {
-        Ok(self.store.find_user_by_name(tenant_id, user_name).await?.filter(|u| u.enabled))
+        Ok(self.stores.users.find_user_by_name(tenant_id, user_name).await?.filter(|u| u.enabled))
     }
 
     /// Starts a session for a user whose password the server has checked. Answers the
@@ -33,11 +33,11 @@ impl Provider {
             auth_time: now,
             expires: now + self.settings.session_lifetime,
         };
-        self.store.create_session(session.clone()).await?;
+        self.stores.grants.create_session(session.clone()).await?;
         Ok((cookie, session))
     }
 
     pub async fn end_session_cookie(&self, cookie: &str) -> Result<(), ProtocolError> {
-        Ok(self.store.delete_session(&key_of(cookie)).await?)
+        Ok(self.stores.grants.delete_session(&key_of(cookie)).await?)
     }
 }

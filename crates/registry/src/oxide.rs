@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use crate::client::Client;
 use crate::secret::{self, ClientSecret, SecretValue};
-use crate::store::Store;
+use crate::store::ClientStore;
 use crate::uri::is_loopback_host;
 
 /// The oxide-auth this adapter is built against, for callers that do not depend on it.
@@ -35,7 +35,7 @@ pub const SCOPES: [&str; 5] = ["openid", "profile", "email", "offline_access", "
 /// What a client is granted when it asks for no scope.
 pub const DEFAULT_SCOPE: &str = "openid";
 
-/// A [`Registrar`] over a Gatehouse [`Store`].
+/// A [`Registrar`] over a Gatehouse [`ClientStore`].
 ///
 /// * `bound_redirect`: the client must exist, be enabled and be interactive (not
 ///   `ClientCredential`). A presented redirect URI must equal a registered one exactly, except
@@ -84,7 +84,7 @@ impl<S: ?Sized> Clone for OxideRegistrar<S> {
     }
 }
 
-impl<S: Store + ?Sized> OxideRegistrar<S> {
+impl<S: ClientStore + ?Sized> OxideRegistrar<S> {
     /// A registrar reading `store`, whose futures run on `handle`'s runtime.
     pub fn new(store: Arc<S>, handle: Handle) -> Self {
         Self { store, handle }
@@ -161,7 +161,7 @@ fn still_registered(client: &Client, bound: &RegisteredUrl) -> bool {
         .any(|r| redirect_uri_matches(r, bound) || Url::parse(r).is_ok_and(|u| redirect_uri_matches(u.as_str(), bound)))
 }
 
-impl<S: Store + ?Sized> Registrar for OxideRegistrar<S> {
+impl<S: ClientStore + ?Sized> Registrar for OxideRegistrar<S> {
     fn bound_redirect<'a>(&self, bound: ClientUrl<'a>) -> Result<BoundClient<'a>, RegistrarError> {
         let client = self.interactive_client(&bound.client_id)?;
         let chosen = match bound.redirect_uri {

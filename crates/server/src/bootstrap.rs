@@ -3,10 +3,11 @@
 //! the manner of Keycloak's bootstrap admin client. Written in one transaction.
 
 use gatehouse_registry::secret::DEFAULT_SECRET_LIFETIME;
+use gatehouse_registry::store::TenantStore;
 use gatehouse_registry::user::hash_password;
 use gatehouse_registry::{
-    Client, ClientChanges, ClientKind, NewSecret, RegistryError, SecretValue, Store, Tenant, TenantSeed, User,
-    UserChanges, TENANT_ADMINISTRATOR,
+    Client, ClientChanges, ClientKind, NewSecret, RegistryError, SecretValue, Tenant, TenantSeed, User, UserChanges,
+    TENANT_ADMINISTRATOR,
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -24,7 +25,7 @@ pub struct FirstStart {
 
 /// Creates the first tenant if the store is empty; `None` when it was not.
 pub async fn first_start(
-    store: &dyn Store,
+    store: &dyn TenantStore,
     config: &Config,
     now: OffsetDateTime,
 ) -> Result<Option<FirstStart>, RegistryError> {

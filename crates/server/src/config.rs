@@ -13,8 +13,8 @@ pub struct Config {
     /// `GATEHOUSE_PUBLIC_URL`: the base URL clients use; the issuer is this + `/identity`.
     /// Unset: `http://` + the bound address.
     pub public_url: Option<String>,
-    /// `GATEHOUSE_DATABASE`: the SQLite file.
-    pub database: PathBuf,
+    /// `GATEHOUSE_DATABASE`: where the data lives.
+    pub database: Database,
     /// `GATEHOUSE_TENANT_ID`: the first tenant's id; generated when unset.
     pub tenant_id: Option<Uuid>,
     /// `GATEHOUSE_ADMIN_USERNAME` (default `admin`).
@@ -36,6 +36,33 @@ pub struct Config {
     pub session_hours: u32,
 }
 
+/// Where the data lives: the binary opens the store this names; nothing else knows which
+/// backend runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    /// A file path, or `sqlite://PATH`: the embedded default.
+    Sqlite(PathBuf),
+}
+
+impl Database {
+    fn parse(value: &str) -> Result<Self, ConfigError> {
+        let bad = |problem: &str| ConfigError { key: "GATEHOUSE_DATABASE", problem: problem.to_owned() };
+        let lower = value.to_ascii_lowercase();
+        if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+            return Err(bad("PostgreSQL is not supported by this build; use a file path or sqlite://PATH"));
+        }
+        let path = match lower.strip_prefix("sqlite://") {
+            Some(_) => &value["sqlite://".len()..],
+            None if lower.contains("://") => return Err(bad("must be a file path or sqlite://PATH")),
+            None => value,
+        };
+        if path.is_empty() {
+            return Err(bad("names no file"));
+        }
+        Ok(Self::Sqlite(PathBuf::from(path)))
+    }
+}
+
 /// A configuration value that could not be used.
 #[derive(Debug, thiserror::Error)]
 #[error("{key}: {problem}")]
@@ -49,7 +76,7 @@ impl Default for Config {
         Self {
             listen: "127.0.0.1:5000".into(),
             public_url: None,
-            database: PathBuf::from("gatehouse-data/gatehouse.db"),
+            database: Database::Sqlite(PathBuf::from("gatehouse-data/gatehouse.db")),
             tenant_id: None,
             admin_username: "admin".into(),
             admin_password: None,
@@ -97,7 +124,10 @@ impl Config {
         Ok(Self {
             listen: get("GATEHOUSE_LISTEN").unwrap_or(defaults.listen),
             public_url,
-            database: get("GATEHOUSE_DATABASE").map(PathBuf::from).unwrap_or(defaults.database),
+            database: get("GATEHOUSE_DATABASE")
+                .map(|v| Database::parse(v.trim()))
+                .transpose()?
+                .unwrap_or(defaults.database),
             tenant_id: uuid("GATEHOUSE_TENANT_ID")?,
             admin_username: get("GATEHOUSE_ADMIN_USERNAME").unwrap_or(defaults.admin_username),
             admin_password: get("GATEHOUSE_ADMIN_PASSWORD").map(SecretValue::new),
@@ -151,6 +181,17 @@ mod tests {
         .expect("valid");
         assert_eq!(c.public_url.as_deref(), Some("https://id.example.com"));
         assert!(c.wants_bootstrap_client());
+    }
+
+    #[test]
+    fn the_database_is_a_path_or_a_sqlite_url() {
+        let db = |v: &str| Config::from_lookup(lookup(&[("GATEHOUSE_DATABASE", v)])).map(|c| c.database);
+        assert_eq!(db("data/g.db").expect("path"), Database::Sqlite("data/g.db".into()));
+        assert_eq!(db("sqlite:///var/lib/g.db").expect("url"), Database::Sqlite("/var/lib/g.db".into()));
+        assert_eq!(db("SQLITE://rel.db").expect("any case"), Database::Sqlite("rel.db".into()));
+        for bad in ["sqlite://", "mysql://db/g", "postgres://u@h/db"] {
+            assert_eq!(db(bad).expect_err(bad).key, "GATEHOUSE_DATABASE");
+        }
     }
 
     #[test]

@@ -4,7 +4,8 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use gatehouse_registry::{Client, ClientChanges, ClientKind, ClientRef, RegistryError, Store};
+use gatehouse_registry::store::{ClientStore, TenantStore};
+use gatehouse_registry::{Client, ClientChanges, ClientKind, ClientRef, RegistryError};
 use serde::Deserialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -34,13 +35,14 @@ pub fn console_client_id(tenant_id: Uuid) -> Uuid {
 /// Registers the console client of every tenant, or brings its URIs in line with the
 /// public URL (which may change between starts).
 pub async fn ensure_console_clients(
-    store: &dyn Store,
+    tenants: &dyn TenantStore,
+    clients: &dyn ClientStore,
     public_url: &str,
     now: OffsetDateTime,
 ) -> Result<(), RegistryError> {
     let home = format!("{public_url}/console/");
     let origin = url::Url::parse(public_url).map(|u| u.origin().ascii_serialization()).unwrap_or_default();
-    for tenant in store.list_tenants().await? {
+    for tenant in tenants.list_tenants().await? {
         let changes = ClientChanges {
             name: Some("Gatehouse Console".into()),
             enabled: Some(true),
@@ -52,14 +54,14 @@ pub async fn ensure_console_clients(
         };
         let at =
             ClientRef { tenant_id: tenant.id, kind: ClientKind::AuthorizationCode, id: console_client_id(tenant.id) };
-        match store.get_client(at).await {
+        match clients.get_client(at).await {
             Ok(c) if c.redirect_uris == [home.clone()] && c.enabled => {}
             Ok(_) => {
-                store.update_client(at, changes).await?;
+                clients.update_client(at, changes).await?;
             }
             Err(RegistryError::NotFound(_)) => {
                 let client = Client::create(tenant.id, at.kind, ClientChanges { id: Some(at.id), ..changes }, now)?;
-                store.create_client(client, None).await?;
+                clients.create_client(client, None).await?;
             }
             Err(e) => return Err(e),
         }
@@ -86,7 +88,7 @@ struct ConfigQuery {
 /// What the console needs before it signs in: the issuer and its client for the tenant
 /// (`?tenant=`, or the first tenant).
 async fn config(state: web::Data<AppState>, query: web::Query<ConfigQuery>) -> HttpResponse {
-    let tenants = state.store().list_tenants().await.unwrap_or_default();
+    let tenants = state.registry.tenants.list_tenants().await.unwrap_or_default();
     let tenant = match query.tenant {
         Some(t) => tenants.iter().find(|x| x.id == t),
         None => tenants.first(),

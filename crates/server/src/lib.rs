@@ -6,8 +6,8 @@ use std::sync::Arc;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::Logger;
 use actix_web::{web, App, HttpServer};
-use gatehouse_provider::{Provider, SystemClock};
-use gatehouse_registry::store::sqlite::SqliteStore;
+use gatehouse_provider::{Clock, Provider, Stores};
+use gatehouse_registry::store::{ClientStore, GrantStore, RoleStore, TenantStore, UserStore};
 use gatehouse_registry::user::hash_password;
 use gatehouse_registry::{SecretValue, Store};
 use time::OffsetDateTime;
@@ -19,12 +19,45 @@ pub mod console;
 pub mod http_error;
 pub mod oidc;
 
-pub use config::Config;
+pub use config::{Config, Database};
+
+/// The registry's stores as the admin API and the pages use them, each as the one trait it
+/// needs. Which backend keeps them is the binary's choice alone.
+#[derive(Clone)]
+pub struct Registry {
+    pub tenants: Arc<dyn TenantStore>,
+    pub clients: Arc<dyn ClientStore>,
+    pub roles: Arc<dyn RoleStore>,
+    pub users: Arc<dyn UserStore>,
+    /// For what ends a user's grants (a password reset).
+    pub grants: Arc<dyn GrantStore>,
+}
+
+impl Registry {
+    /// Every part from one store that keeps them all.
+    pub fn of(store: Arc<dyn Store>) -> Self {
+        Self {
+            tenants: store.clone(),
+            clients: store.clone(),
+            roles: store.clone(),
+            users: store.clone(),
+            grants: store,
+        }
+    }
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry").finish_non_exhaustive()
+    }
+}
 
 /// What every handler shares.
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub provider: Arc<Provider>,
+    pub registry: Registry,
+    pub clock: Arc<dyn Clock>,
     pub throttle: Arc<oidc::account::Throttle>,
     /// An argon2id hash of nothing anyone knows: a sign-in for an unknown user is checked
     /// against it, so it costs what a real check costs.
@@ -32,13 +65,9 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn store(&self) -> &dyn Store {
-        self.provider.store().as_ref()
-    }
-
-    /// The provider's clock, in whole seconds (what the stores keep).
+    /// The clock, in whole seconds (what the stores keep).
     pub fn now(&self) -> OffsetDateTime {
-        let now = self.provider.clock().now();
+        let now = self.clock.now();
         now.replace_nanosecond(0).unwrap_or(now)
     }
 }
@@ -81,24 +110,21 @@ impl Running {
 /// How often a running server reads the signing keys again.
 const KEY_RELOAD: std::time::Duration = std::time::Duration::from_secs(60);
 
-/// `gatehouse rotate-keys`: adds new signing keys to the database the configuration names.
-/// They are published at once and sign from `PUBLISH_AHEAD` on; running servers pick them
-/// up within a minute. Answers the new key ids.
-pub async fn rotate_keys(config: &Config) -> Result<Vec<String>, StartError> {
-    if !config.database.exists() {
-        return Err(StartError::Storage(gatehouse_registry::RegistryError::Storage(format!(
-            "no database at {} (set GATEHOUSE_DATABASE to the server's)",
-            config.database.display()
-        ))));
-    }
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.database)?);
-    let provider = Provider::new(store, Arc::new(SystemClock), config.settings(String::new())).await?;
+/// `gatehouse rotate-keys`: adds new signing keys to `store`. They are published at once
+/// and sign from `PUBLISH_AHEAD` on; running servers pick them up within a minute. Answers
+/// the new key ids.
+pub async fn rotate_keys(
+    config: &Config,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+) -> Result<Vec<String>, StartError> {
+    let provider = Provider::new(Stores::of(store), clock, config.settings(String::new())).await?;
     Ok(provider.rotate_keys().await?)
 }
 
-/// Opens the store, bootstraps an empty one, loads the keys, binds and starts serving.
-pub async fn start(config: Config) -> Result<Running, StartError> {
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.database)?);
+/// Bootstraps an empty `store`, loads the keys, binds and starts serving. The store and the
+/// clock are the caller's: the binary picks the backend from the configuration.
+pub async fn start(config: Config, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Result<Running, StartError> {
     let listener = TcpListener::bind(&config.listen).map_err(|e| StartError::Listen(config.listen.clone(), e))?;
     let addr = listener.local_addr().map_err(|e| StartError::Listen(config.listen.clone(), e))?;
     // Bound to every interface, the default URL names loopback: browsers can reach it, and
@@ -106,20 +132,24 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let shown = if addr.ip().is_unspecified() { SocketAddr::from(([127, 0, 0, 1], addr.port())) } else { addr };
     let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{shown}"));
     let issuer = format!("{public_url}/identity");
-    let clock = Arc::new(SystemClock);
     // Keys first: if they cannot be loaded, nothing is bootstrapped whose generated
     // credentials would then never be shown.
-    let provider = Arc::new(Provider::new(Arc::clone(&store), clock, config.settings(issuer.clone())).await?);
+    let registry = Registry::of(Arc::clone(&store));
+    let provider =
+        Arc::new(Provider::new(Stores::of(store), Arc::clone(&clock), config.settings(issuer.clone())).await?);
     let dummy = SecretValue::generate()?;
     let dummy_hash = tokio::task::spawn_blocking(move || hash_password(&dummy))
         .await
         .map_err(|e| StartError::Storage(gatehouse_registry::RegistryError::Storage(e.to_string())))??;
     let first_start =
-        bootstrap::first_start(store.as_ref(), &config, provider.clock().now()).await.map_err(StartError::Bootstrap)?;
+        bootstrap::first_start(registry.tenants.as_ref(), &config, clock.now()).await.map_err(StartError::Bootstrap)?;
     // From here on nothing may stop the start: the first start's generated credentials
     // are shown only once the server runs. The console is a convenience; its absence is
     // logged, and the next start tries again.
-    if let Err(e) = console::ensure_console_clients(store.as_ref(), &public_url, provider.clock().now()).await {
+    if let Err(e) =
+        console::ensure_console_clients(registry.tenants.as_ref(), registry.clients.as_ref(), &public_url, clock.now())
+            .await
+    {
         tracing::error!(error = %e, "could not register the console client");
     }
     // Another instance, or `gatehouse rotate-keys`, may rotate the keys: read them again
@@ -134,13 +164,12 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
                 tracing::warn!(error = %e, "could not reload signing keys");
             }
             // Sessions, codes and refresh tokens that can no longer be used go too.
-            let now = reloading.clock().now();
-            if let Err(e) = reloading.store().purge_expired(now).await {
+            if let Err(e) = reloading.purge_expired().await {
                 tracing::warn!(error = %e, "could not purge expired grants");
             }
         }
     });
-    let state = AppState { provider, throttle: Arc::default(), dummy_hash };
+    let state = AppState { provider, registry, clock, throttle: Arc::default(), dummy_hash };
     let server = HttpServer::new(move || {
         App::new()
             .app_data(web::Data::new(state.clone()))

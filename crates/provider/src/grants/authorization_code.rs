@@ -41,10 +41,10 @@ pub(crate) async fn grant(
     let redirect_uri = params.require("redirect_uri")?;
     let verifier = params.get("code_verifier")?;
     let now = provider.clock.now();
-    let code = match provider.store.use_code(&key_of(code_value), now).await? {
+    let code = match provider.stores.grants.use_code(&key_of(code_value), now).await? {
         CodeUse::Fresh(code) => code,
         CodeUse::Replayed(code) => {
-            provider.store.revoke_family(code.family).await?;
+            provider.stores.grants.revoke_family(code.family).await?;
             return Err(invalid_grant("the code was already used; the tokens it issued are revoked"));
         }
         CodeUse::Unknown => return Err(invalid_grant("the code is unknown or expired")),
@@ -84,7 +84,8 @@ impl Provider {
         if scopes(Some(&code.scope)).contains(&"offline_access") && client.allow_offline_access {
             let now = self.clock.now();
             let (value, handle) = new_handle()?;
-            self.store
+            self.stores
+                .grants
                 .save_refresh(RefreshToken {
                     handle,
                     family: code.family,

@@ -52,7 +52,7 @@ mod tests {
     use base64::Engine;
     use gatehouse_registry::store::memory::MemoryStore;
     use gatehouse_registry::store::TenantStore;
-    use gatehouse_registry::{ClientChanges, NewSecret, SecretValue, Store, Tenant, TenantSeed, TENANT_MEMBER};
+    use gatehouse_registry::{ClientChanges, NewSecret, SecretValue, Tenant, TenantSeed, TENANT_MEMBER};
     use time::macros::datetime;
     use time::{Duration, OffsetDateTime};
     use uuid::Uuid;
@@ -89,7 +89,7 @@ mod tests {
             .expect("seed");
         let clock = Arc::new(FixedClock::at(NOW));
         let settings = Settings::new("https://id.example.com/identity");
-        let provider = Provider::new(store as Arc<dyn Store>, clock.clone(), settings).await.expect("provider");
+        let provider = Provider::new(crate::Stores::of(store), clock.clone(), settings).await.expect("provider");
         (provider, clock, client, secret)
     }
 

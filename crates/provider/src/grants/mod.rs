@@ -26,7 +26,8 @@ impl Provider {
         let grant_type = params.require("grant_type")?.to_owned();
         let now = self.clock.now();
         let client =
-            client_auth::authenticate(self.store.as_ref(), &params, request.authorization.as_deref(), now).await?;
+            client_auth::authenticate(self.stores.clients.as_ref(), &params, request.authorization.as_deref(), now)
+                .await?;
         let via_header = client.via_header;
         self.grant(&grant_type, client, &params)
             .await
@@ -72,7 +73,7 @@ impl Provider {
         grant: &UserGrant<'_>,
     ) -> Result<TokenResponse, ProtocolError> {
         let now = self.clock.now();
-        let user = match self.store.get_user(grant.tenant_id, grant.user_id).await {
+        let user = match self.stores.users.get_user(grant.tenant_id, grant.user_id).await {
             Ok(u) if u.enabled => u,
             _ => return Err(ProtocolError::new(ErrorCode::InvalidGrant, "the user is no longer active")),
         };

@@ -28,7 +28,7 @@ pub(crate) async fn grant(
     let presented = params.require("refresh_token")?;
     // A too-wide scope is refused before the token is spent (RFC 6749 §6).
     if let Some(asked) = params.get("scope")? {
-        if let Some(stored) = provider.store.find_refresh(&key_of(presented)).await? {
+        if let Some(stored) = provider.stores.grants.find_refresh(&key_of(presented)).await? {
             let granted = scopes(Some(&stored.scope));
             if scopes(Some(asked)).iter().any(|s| !granted.contains(s)) {
                 return Err(ProtocolError::new(ErrorCode::InvalidScope, "the scope exceeds what was granted"));
@@ -39,7 +39,8 @@ pub(crate) async fn grant(
     let s = &provider.settings;
     let now = provider.clock.now();
     let used = provider
-        .store
+        .stores
+        .grants
         .use_refresh(client.id, &key_of(presented), key_of(next.expose()), now, s.refresh_sliding, s.refresh_grace)
         .await?;
     let token = match used {

@@ -382,6 +382,9 @@ impl UserStore for MemoryStore {
 
 #[async_trait]
 impl KeyStore for MemoryStore {
+    async fn server_secret(&self, name: &str, candidate: Vec<u8>) -> Result<Vec<u8>> {
+        Ok(self.lock()?.server_secrets.entry(name.to_owned()).or_insert(candidate).clone())
+    }
     async fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>> {
         Ok(self.lock()?.keys.clone())
     }
@@ -505,10 +508,6 @@ impl GrantStore for MemoryStore {
         state.codes.retain(|_, (c, _)| now < c.expires);
         state.refresh.retain(|_, r| now < r.absolute_expiry);
         Ok((before - state.sessions.len() - state.codes.len() - state.refresh.len()) as u64)
-    }
-
-    async fn server_secret(&self, name: &str, candidate: Vec<u8>) -> Result<Vec<u8>> {
-        Ok(self.lock()?.server_secrets.entry(name.to_owned()).or_insert(candidate).clone())
     }
 }
 

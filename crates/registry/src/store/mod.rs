@@ -1,5 +1,6 @@
 //! Storage: narrow traits whose doc comments are their contracts, an in-memory reference
-//! store, the SQLite store, and the suite every store must pass.
+//! store, and the suite every store must pass. Each backend is a crate of its own
+//! (`crates/store-sqlite`, ...) implementing these traits and running the suite.
 //!
 //! Every method is one transaction: it either does all it says or nothing. Rules that
 //! need the stored state (limits, uniqueness, role references) are checked inside that
@@ -18,7 +19,6 @@ use crate::tenant::{SigningKeyRecord, Tenant, TenantSeed};
 use crate::user::{User, UserChanges};
 
 pub mod memory;
-pub mod sqlite;
 #[cfg(any(test, feature = "test-suite"))]
 pub mod suite;
 
@@ -131,7 +131,12 @@ pub trait UserStore: Send + Sync {
 }
 
 #[async_trait]
+/// Key material: signing keys, and the server's own secrets (the HMAC key of refresh-token
+/// successors).
 pub trait KeyStore: Send + Sync {
+    /// The server secret called `name`, stored as `candidate` on first call: every later
+    /// call (from any instance) answers the stored value.
+    async fn server_secret(&self, name: &str, candidate: Vec<u8>) -> Result<Vec<u8>>;
     /// Every stored signing key, oldest first.
     async fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>>;
     /// Adds a key and retires (`retired = at`) every key of the same algorithm that was
@@ -147,7 +152,7 @@ pub trait Store: TenantStore + ClientStore + RoleStore + UserStore + KeyStore + 
 impl<T: TenantStore + ClientStore + RoleStore + UserStore + KeyStore + GrantStore> Store for T {}
 
 /// Checks that every role id names a role of the tenant, naming the first that does not.
-pub(crate) fn check_role_refs(role_ids: &[Uuid], exists: impl Fn(&Uuid) -> bool) -> Result<()> {
+pub fn check_role_refs(role_ids: &[Uuid], exists: impl Fn(&Uuid) -> bool) -> Result<()> {
     match role_ids.iter().find(|r| !exists(r)) {
         Some(id) => Err(crate::error::RegistryError::invalid(
             "RoleIds",
@@ -158,7 +163,7 @@ pub(crate) fn check_role_refs(role_ids: &[Uuid], exists: impl Fn(&Uuid) -> bool)
 }
 
 /// Assigns the next secret id and refuses past the limit.
-pub(crate) fn next_secret(existing: usize, next_id: u32, secret: NewSecret) -> Result<ClientSecret> {
+pub fn next_secret(existing: usize, next_id: u32, secret: NewSecret) -> Result<ClientSecret> {
     if existing >= crate::secret::MAX_SECRETS_PER_CLIENT {
         return Err(crate::error::RegistryError::invalid(
             "Secrets",
@@ -174,7 +179,7 @@ pub(crate) fn next_secret(existing: usize, next_id: u32, secret: NewSecret) -> R
     })
 }
 
-pub(crate) fn tenant_full(count: u64) -> Result<()> {
+pub fn tenant_full(count: u64) -> Result<()> {
     if count >= crate::client::MAX_CLIENTS_PER_TENANT {
         return Err(crate::error::RegistryError::invalid(
             "Id",
@@ -227,7 +232,4 @@ pub trait GrantStore: Send + Sync {
     /// Deletes what can no longer be used at `now`: expired sessions and codes, and refresh
     /// tokens past their family's absolute end. Answers how many rows went.
     async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64>;
-    /// The server secret called `name`, stored as `candidate` on first call: every later
-    /// call (from any instance) answers the stored value.
-    async fn server_secret(&self, name: &str, candidate: Vec<u8>) -> Result<Vec<u8>>;
 }

@@ -67,7 +67,7 @@ pub async fn list(
     let tenant_id = path_id(&tenant, "tenant")?;
     let kind = kind_of(&collection)?;
     authorize(&req, &state, tenant_id, Access::Read).await?;
-    let page = state.store().list_clients(tenant_id, kind, &list_query(&req, true)?).await?;
+    let page = state.registry.clients.list_clients(tenant_id, kind, &list_query(&req, true)?).await?;
     let items: Vec<Value> = page.items.iter().map(client_view).collect();
     Ok(list_response(&req, &items, page.total))
 }
@@ -87,7 +87,7 @@ pub async fn create(
     let client = Client::create(tenant_id, kind, changes, now)?;
     let secret = first_secret(kind, secret, now)?;
     let (value, record) = secret.unzip();
-    let stored = state.store().create_client(client.clone(), record).await?;
+    let stored = state.registry.clients.create_client(client.clone(), record).await?;
     let body = match (value, stored) {
         (Some(value), Some(stored)) => json!({
             "Secret": value.expose(),
@@ -109,7 +109,7 @@ pub async fn get(
     let (tenant, collection, id) = path.into_inner();
     let at = client_at(&tenant, &collection, &id)?;
     authorize(&req, &state, at.tenant_id, Access::Read).await?;
-    let client = state.store().get_client(at).await?;
+    let client = state.registry.clients.get_client(at).await?;
     Ok(item_response(&req, StatusCode::OK, &client_view(&client)))
 }
 
@@ -128,7 +128,7 @@ pub async fn update(
             "SecretDescription, SecretExpirationDate and SecretExpires are accepted only on create; use the Secrets collection.",
         ));
     }
-    let client = state.store().update_client(at, changes).await?;
+    let client = state.registry.clients.update_client(at, changes).await?;
     Ok(HttpResponse::Ok().json(client_view(&client)))
 }
 
@@ -140,7 +140,7 @@ pub async fn delete(
     let (tenant, collection, id) = path.into_inner();
     let at = client_at(&tenant, &collection, &id)?;
     authorize(&req, &state, at.tenant_id, Access::Write).await?;
-    state.store().delete_client(at).await?;
+    state.registry.clients.delete_client(at).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -161,7 +161,7 @@ pub async fn roles(
     let (tenant, collection, id) = path.into_inner();
     let at = roles_at(&tenant, &collection, &id)?;
     authorize(&req, &state, at.tenant_id, Access::Read).await?;
-    let client = state.store().get_client(at).await?;
+    let client = state.registry.clients.get_client(at).await?;
     Ok(item_response(&req, StatusCode::OK, &client.role_ids))
 }
 
@@ -177,6 +177,6 @@ pub async fn set_roles(
     authorize(&req, &state, at.tenant_id, Access::Write).await?;
     let role_ids: Vec<Uuid> = json_body(payload).await?;
     let changes = ClientChanges { role_ids: Some(role_ids), ..Default::default() };
-    let client = state.store().update_client(at, changes).await?;
+    let client = state.registry.clients.update_client(at, changes).await?;
     Ok(HttpResponse::Ok().json(client.role_ids))
 }

@@ -51,7 +51,7 @@ pub async fn authorize(
         .map(|(_, token)| token.trim())
         .ok_or_else(|| ApiError::unauthorized(true))?;
     let caller = state.provider.caller(token).await?;
-    state.store().get_tenant(tenant_id).await?;
+    state.registry.tenants.get_tenant(tenant_id).await?;
     if caller.tenant_id != tenant_id {
         return Err(ApiError::forbidden("The token was issued for another tenant."));
     }

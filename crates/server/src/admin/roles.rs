@@ -18,7 +18,7 @@ pub async fn list(
     let tenant_id = path_id(&path.into_inner(), "tenant")?;
     authorize(&req, &state, tenant_id, Access::Read).await?;
     let query = list_query(&req, false)?;
-    let roles = state.store().list_roles(tenant_id).await?;
+    let roles = state.registry.roles.list_roles(tenant_id).await?;
     let page = page_of(&roles, &query);
     let views: Vec<RoleView<'_>> = page.iter().map(|r| RoleView::new(tenant_id, r)).collect();
     Ok(list_response(&req, &views, roles.len() as u64))
@@ -34,7 +34,7 @@ pub async fn create(
     authorize(&req, &state, tenant_id, Access::Write).await?;
     let body: RoleBody = json_object(payload).await?;
     let role = Role::custom(tenant_id, body.into())?;
-    let role = state.store().create_role(tenant_id, role).await?;
+    let role = state.registry.roles.create_role(tenant_id, role).await?;
     Ok(HttpResponse::Created().json(RoleView::new(tenant_id, &role)))
 }
 
@@ -46,7 +46,7 @@ pub async fn get(
     let (tenant, role) = path.into_inner();
     let (tenant_id, role_id) = item_at(&tenant, &role, "role")?;
     authorize(&req, &state, tenant_id, Access::Read).await?;
-    let role = state.store().get_role(tenant_id, role_id).await?;
+    let role = state.registry.roles.get_role(tenant_id, role_id).await?;
     Ok(item_response(&req, StatusCode::OK, &RoleView::new(tenant_id, &role)))
 }
 
@@ -62,7 +62,7 @@ pub async fn update(
     let (tenant_id, role_id) = item_at(&tenant, &role, "role")?;
     authorize(&req, &state, tenant_id, Access::Write).await?;
     let body: RoleBody = json_object(payload).await?;
-    let role = state.store().update_role(tenant_id, role_id, body.into()).await?;
+    let role = state.registry.roles.update_role(tenant_id, role_id, body.into()).await?;
     Ok(HttpResponse::Ok().json(RoleView::new(tenant_id, &role)))
 }
 
@@ -74,6 +74,6 @@ pub async fn delete(
     let (tenant, role) = path.into_inner();
     let (tenant_id, role_id) = item_at(&tenant, &role, "role")?;
     authorize(&req, &state, tenant_id, Access::Write).await?;
-    state.store().delete_role(tenant_id, role_id).await?;
+    state.registry.roles.delete_role(tenant_id, role_id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -37,7 +37,7 @@ pub async fn list(
     let at = secrets_at(&tenant, &collection, &id)?;
     authorize(&req, &state, at.tenant_id, Access::Read).await?;
     let query = list_query(&req, false)?;
-    let secrets = state.store().list_secrets(at).await?;
+    let secrets = state.registry.clients.list_secrets(at).await?;
     let page: Vec<Value> = page_of(&secrets, &query).iter().map(secret_view).collect();
     Ok(list_response(&req, &page, secrets.len() as u64))
 }
@@ -56,7 +56,7 @@ pub async fn create(
     let expiration = expiration_rule(body.expires, body.expiration, now, NAMES)?;
     let description = description_rule("Description", body.description)?;
     let (value, record) = NewSecret::generate(description, expiration, now)?;
-    let stored = state.store().add_secret(at, record).await?;
+    let stored = state.registry.clients.add_secret(at, record).await?;
     Ok(HttpResponse::Created().json(json!({
         "Id": stored.id,
         "Description": stored.description,
@@ -75,7 +75,7 @@ pub async fn get(
     let at = secrets_at(&tenant, &collection, &id)?;
     let secret_id = secret_id(&secret)?;
     authorize(&req, &state, at.tenant_id, Access::Read).await?;
-    let secrets = state.store().list_secrets(at).await?;
+    let secrets = state.registry.clients.list_secrets(at).await?;
     let secret = secrets.iter().find(|s| s.id == secret_id).ok_or_else(|| ApiError::not_found("secret"))?;
     Ok(item_response(&req, StatusCode::OK, &secret_view(secret)))
 }
@@ -101,7 +101,7 @@ pub async fn update(
         None
     };
     let description = body.description.map(|d| description_rule("Description", Some(d))).transpose()?;
-    let stored = state.store().update_secret(at, secret_id, SecretChanges { description, expiration }).await?;
+    let stored = state.registry.clients.update_secret(at, secret_id, SecretChanges { description, expiration }).await?;
     Ok(HttpResponse::Ok().json(secret_view(&stored)))
 }
 
@@ -114,6 +114,6 @@ pub async fn delete(
     let at = secrets_at(&tenant, &collection, &id)?;
     let secret_id = secret_id(&secret)?;
     authorize(&req, &state, at.tenant_id, Access::Write).await?;
-    state.store().delete_secret(at, secret_id).await?;
+    state.registry.clients.delete_secret(at, secret_id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

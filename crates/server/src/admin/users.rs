@@ -26,7 +26,7 @@ pub async fn tenant(
 ) -> Result<HttpResponse, ApiError> {
     let tenant_id = path_id(&path.into_inner(), "tenant")?;
     authorize(&req, &state, tenant_id, Access::Read).await?;
-    let tenant = state.store().get_tenant(tenant_id).await?;
+    let tenant = state.registry.tenants.get_tenant(tenant_id).await?;
     Ok(item_response(&req, StatusCode::OK, &json!({ "Id": tenant.id, "Name": tenant.name })))
 }
 
@@ -37,7 +37,7 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let tenant_id = path_id(&path.into_inner(), "tenant")?;
     authorize(&req, &state, tenant_id, Access::Read).await?;
-    let page = state.store().list_users(tenant_id, &list_query(&req, true)?).await?;
+    let page = state.registry.users.list_users(tenant_id, &list_query(&req, true)?).await?;
     let items: Vec<Value> = page.items.iter().map(user_view).collect();
     Ok(list_response(&req, &items, page.total))
 }
@@ -62,7 +62,7 @@ pub async fn create(
     // The cheap rules first, then the slow hash.
     let mut user = User::create(tenant_id, body.changes(Some(String::new())), state.now())?;
     user.password_hash = hash(password).await?;
-    let user = state.store().create_user(user).await?;
+    let user = state.registry.users.create_user(user).await?;
     Ok(HttpResponse::Created().json(user_view(&user)))
 }
 
@@ -74,7 +74,7 @@ pub async fn get(
     let (tenant, user) = path.into_inner();
     let (tenant_id, user_id) = item_at(&tenant, &user, "user")?;
     authorize(&req, &state, tenant_id, Access::Read).await?;
-    let user = state.store().get_user(tenant_id, user_id).await?;
+    let user = state.registry.users.get_user(tenant_id, user_id).await?;
     Ok(item_response(&req, StatusCode::OK, &user_view(&user)))
 }
 
@@ -94,9 +94,9 @@ pub async fn update(
     };
     if hash.is_some() {
         // What the old password obtained ends first; a failed update leaves it ended.
-        state.store().revoke_user_grants(tenant_id, user_id).await?;
+        state.registry.grants.revoke_user_grants(tenant_id, user_id).await?;
     }
-    let user = state.store().update_user(tenant_id, user_id, body.changes(hash)).await?;
+    let user = state.registry.users.update_user(tenant_id, user_id, body.changes(hash)).await?;
     Ok(HttpResponse::Ok().json(user_view(&user)))
 }
 
@@ -111,9 +111,10 @@ pub async fn set_password(
     authorize(&req, &state, tenant_id, Access::Write).await?;
     let body: PasswordBody = json_object(payload).await?;
     let hash = hash(SecretValue::new(body.password)).await?;
-    state.store().revoke_user_grants(tenant_id, user_id).await?;
+    state.registry.grants.revoke_user_grants(tenant_id, user_id).await?;
     state
-        .store()
+        .registry
+        .users
         .update_user(tenant_id, user_id, UserChanges { password_hash: Some(hash), ..Default::default() })
         .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -127,6 +128,6 @@ pub async fn delete(
     let (tenant, user) = path.into_inner();
     let (tenant_id, user_id) = item_at(&tenant, &user, "user")?;
     authorize(&req, &state, tenant_id, Access::Write).await?;
-    state.store().delete_user(tenant_id, user_id).await?;
+    state.registry.users.delete_user(tenant_id, user_id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

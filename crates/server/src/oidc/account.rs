@@ -134,7 +134,7 @@ async fn tenant_of(state: &AppState, given: &str) -> Option<Uuid> {
     if let Ok(id) = Uuid::parse_str(given) {
         return Some(id);
     }
-    match state.store().list_tenants().await {
+    match state.registry.tenants.list_tenants().await {
         Ok(t) if t.len() == 1 => Some(t[0].id),
         _ => None,
     }

@@ -26,7 +26,7 @@ pub async fn cors(
         return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
     };
     let allowed = match req.app_data::<web::Data<AppState>>() {
-        Some(state) => state.store().cors_origin_allowed(&origin.to_ascii_lowercase()).await.unwrap_or(false),
+        Some(state) => state.registry.clients.cors_origin_allowed(&origin.to_ascii_lowercase()).await.unwrap_or(false),
         None => false,
     };
     let preflight =

@@ -15,10 +15,10 @@ use rusqlite_migration::{Migrations, M};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{KeyStore, RoleStore, TenantStore};
-use crate::error::{RegistryError, Result};
-use crate::role::{Role, RoleChanges};
-use crate::tenant::{SigningKeyRecord, Tenant, TenantSeed};
+use gatehouse_registry::error::{RegistryError, Result};
+use gatehouse_registry::role::{Role, RoleChanges};
+use gatehouse_registry::store::{KeyStore, RoleStore, TenantStore};
+use gatehouse_registry::tenant::{SigningKeyRecord, Tenant, TenantSeed};
 
 mod clients;
 mod grants;
@@ -310,6 +310,15 @@ fn key_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SigningKeyRecord> {
 
 #[async_trait]
 impl KeyStore for SqliteStore {
+    async fn server_secret(&self, name: &str, candidate: Vec<u8>) -> Result<Vec<u8>> {
+        let name = name.to_owned();
+        self.write(move |tx| {
+            tx.execute("INSERT OR IGNORE INTO server_secrets (name, value) VALUES (?1, ?2)", params![name, candidate])
+                .map_err(storage)?;
+            tx.query_row("SELECT value FROM server_secrets WHERE name = ?1", [name], |r| r.get(0)).map_err(storage)
+        })
+        .await
+    }
     async fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>> {
         self.read(|c| {
             let mut st = c
@@ -382,7 +391,7 @@ mod tests {
         assert_eq!(user.await.expect("read"), ("Old".into(), String::new(), String::new()));
     }
 
-    crate::store_suite!({
+    gatehouse_registry::store_suite!({
         let dir = tempfile::tempdir().expect("tempdir");
         let store = SqliteStore::open(&dir.path().join("test.db")).expect("open");
         (store, dir)

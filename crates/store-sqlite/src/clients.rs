@@ -4,11 +4,13 @@ use async_trait::async_trait;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use uuid::Uuid;
 
-use super::{from_ts, json_col, role_exists, storage, tenant_exists, ts, uuid_col, SqliteStore};
-use crate::client::{Client, ClientChanges, ClientKind};
-use crate::error::{RegistryError, Result};
-use crate::secret::{ClientSecret, NewSecret, SecretHash};
-use crate::store::{check_role_refs, next_secret, tenant_full, ClientRef, ClientStore, ListQuery, Page, SecretChanges};
+use crate::{from_ts, json_col, role_exists, storage, tenant_exists, ts, uuid_col, SqliteStore};
+use gatehouse_registry::client::{Client, ClientChanges, ClientKind};
+use gatehouse_registry::error::{RegistryError, Result};
+use gatehouse_registry::secret::{ClientSecret, NewSecret, SecretHash};
+use gatehouse_registry::store::{
+    check_role_refs, next_secret, tenant_full, ClientRef, ClientStore, ListQuery, Page, SecretChanges,
+};
 
 /// One row per client, lists gathered by sub-select: a client is one query.
 const SELECT: &str = "SELECT c.tenant_id, c.id, c.kind, c.name, c.enabled, c.access_token_lifetime,

@@ -4,10 +4,10 @@ use async_trait::async_trait;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use uuid::Uuid;
 
-use super::{from_ts, json_col, role_exists, storage, tenant_exists, ts, uuid_col, SqliteStore};
-use crate::error::{RegistryError, Result};
-use crate::store::{check_role_refs, ListQuery, Page, UserStore};
-use crate::user::{User, UserChanges};
+use crate::{from_ts, json_col, role_exists, storage, tenant_exists, ts, uuid_col, SqliteStore};
+use gatehouse_registry::error::{RegistryError, Result};
+use gatehouse_registry::store::{check_role_refs, ListQuery, Page, UserStore};
+use gatehouse_registry::user::{User, UserChanges};
 
 const SELECT: &str = "SELECT u.tenant_id, u.id, u.user_name, u.given_name, u.surname, u.email, u.enabled,
     u.password_hash, u.created,

@@ -2,15 +2,15 @@
 //!
 //! Compare within one run (the machine is shared): `find_client` at 1,000 and at 50,000
 //! clients in a tenant should cost the same; a secret check should cost a hash, not a
-//! password hash. Run with `cargo bench -p gatehouse-registry`.
+//! password hash. Run with `cargo bench -p gatehouse-store-sqlite`.
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion};
-use gatehouse_registry::store::sqlite::SqliteStore;
 use gatehouse_registry::store::{ClientStore, TenantStore};
 use gatehouse_registry::user::{hash_password, verify_password};
 use gatehouse_registry::{
     secret, Client, ClientChanges, ClientKind, ListQuery, NewSecret, SecretValue, Tenant, TenantSeed,
 };
+use gatehouse_store_sqlite::SqliteStore;
 use time::OffsetDateTime;
 use uuid::Uuid;
 

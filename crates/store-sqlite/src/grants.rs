@@ -5,12 +5,12 @@ use rusqlite::{params, Connection, OptionalExtension};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{from_ts, storage, ts, uuid_col, SqliteStore};
-use crate::error::Result;
-use crate::grant::{
+use crate::{from_ts, storage, ts, uuid_col, SqliteStore};
+use gatehouse_registry::error::Result;
+use gatehouse_registry::grant::{
     refresh_step, AuthorizationCode, CodeUse, RefreshStep, RefreshToken, RefreshUse, SecretHashKey, Session,
 };
-use crate::store::GrantStore;
+use gatehouse_registry::store::GrantStore;
 
 const REFRESH: &str = "SELECT handle, family, client_id, tenant_id, user_id, scope, sid, auth_time, created,
     absolute_expiry, expires, consumed FROM refresh_tokens";
@@ -267,16 +267,6 @@ impl GrantStore for SqliteStore {
                 gone += tx.execute(sql, [ts(now)]).map_err(storage)? as u64;
             }
             Ok(gone)
-        })
-        .await
-    }
-
-    async fn server_secret(&self, name: &str, candidate: Vec<u8>) -> Result<Vec<u8>> {
-        let name = name.to_owned();
-        self.write(move |tx| {
-            tx.execute("INSERT OR IGNORE INTO server_secrets (name, value) VALUES (?1, ?2)", params![name, candidate])
-                .map_err(storage)?;
-            tx.query_row("SELECT value FROM server_secrets WHERE name = ?1", [name], |r| r.get(0)).map_err(storage)
         })
         .await
     }
