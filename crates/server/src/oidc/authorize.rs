@@ -5,7 +5,6 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use gatehouse_provider::authorize::{Authorize, ResponseMode};
 use gatehouse_provider::params::Params;
 use gatehouse_registry::grant::Session;
-use gatehouse_registry::SecretValue;
 
 use super::account::{confirm_logout, end_session, SESSION_COOKIE};
 use super::html;
@@ -43,8 +42,7 @@ pub async fn authorize(req: HttpRequest, state: web::Data<AppState>, body: web::
             HttpResponse::Found().insert_header((header::LOCATION, format!("/identity/account/login?{query}"))).finish()
         }
         Ok(Authorize::Respond(answer)) if answer.mode == ResponseMode::FormPost => {
-            let nonce = SecretValue::generate().map(|s| s.expose().to_owned()).unwrap_or_default();
-            html::form_post(&answer.redirect_uri, &answer.params, &nonce)
+            html::form_post(&answer.redirect_uri, &answer.params)
         }
         Ok(Authorize::Respond(answer)) => {
             HttpResponse::Found().insert_header((header::LOCATION, answer.location())).finish()

@@ -5,6 +5,7 @@ use actix_web::http::header;
 use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
 use gatehouse_provider::authorize::RequestingClient;
+use gatehouse_registry::SecretValue;
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;background:#f4f6f8;margin:0;display:flex;min-height:100vh;\
@@ -13,6 +14,11 @@ box-shadow:0 1px 4px rgba(0,0,0,.15);width:min(22rem,90vw)}h1{font-size:1.3rem;m
 margin:.8rem 0 .3rem}input[type=text],input[type=password]{width:100%;box-sizing:border-box;padding:.5rem;\
 font-size:1rem}button{margin-top:1.2rem;width:100%;padding:.6rem;font-size:1rem;background:#1f5fa8;color:#fff;\
 border:0;border-radius:4px;cursor:pointer}.error{color:#a40000;background:#fdecec;padding:.5rem;border-radius:4px}.app{color:#444;margin-top:-.5rem}";
+
+/// A fresh CSP nonce for a page's one script (256 random bits).
+fn nonce() -> String {
+    SecretValue::generate().map(|s| s.expose().to_owned()).unwrap_or_default()
+}
 
 /// A page with the security headers every one of ours carries.
 /// `form_action` is the CSP source list forms may post to: `'self'`, or the client's
@@ -86,19 +92,27 @@ fn asking(app: &RequestingClient) -> String {
 }
 
 /// The page that ends a form submission whose next step may redirect to a client. Chromium
-/// (and Firefox) apply the page's CSP `form-action` to every redirect that follows a form
-/// submission, so a 303 from our form to a chain that ends at the client's origin would be
-/// blocked by `form-action 'self'`. This page ends the submission; its refresh is a new
-/// navigation, to which `form-action` does not apply (docs/decisions.md, "Form
-/// submissions that lead to a client end in a page of ours"). `target` is ours.
+/// applies the page's CSP `form-action` to every redirect that follows a form submission, so
+/// a 303 from our form to a chain that ends at the client's origin would be blocked by
+/// `form-action 'self'`. This page ends the submission; the navigation it starts is a new
+/// one, to which `form-action` does not apply (docs/decisions.md, "Form submissions that
+/// lead to a client end in a page of ours"). `target` is ours, or a registered URI.
+///
+/// The script moves on 300 ms after the page has loaded; without script, the refresh does
+/// after 1 s, and the link is there. A navigation that starts while the page loads (a
+/// refresh of 0 s, or a script at once) is waited for by WebDriver's click, which deadlocks
+/// the vendor's own Selenium test against its one-shot callback listener.
 pub fn continue_to(heading: &str, target: &str) -> HttpResponse {
+    let nonce = nonce();
     let body = format!(
-        "<meta http-equiv=\"refresh\" content=\"0;url={0}\"><h1>{1}</h1>\
-         <p><a id=\"continue\" href=\"{0}\">Continue</a></p>",
+        "<meta http-equiv=\"refresh\" content=\"1;url={0}\"><h1>{1}</h1>\
+         <p><a id=\"continue\" href=\"{0}\">Continue</a></p><script nonce=\"{nonce}\">\
+         addEventListener(\"load\",function(){{setTimeout(function(){{\
+         location.replace(document.getElementById(\"continue\").href)}},300)}})</script>",
         attr(target),
         text(heading)
     );
-    page(StatusCode::OK, heading, &body, None, "'self'")
+    page(StatusCode::OK, heading, &body, Some(&nonce), "'self'")
 }
 
 /// Asks the person before a session ends (RP-Initiated Logout 1.0 §2): a form that posts
@@ -126,7 +140,8 @@ pub fn message(status: StatusCode, title: &str, message: &str) -> HttpResponse {
 }
 
 /// OAuth 2.0 Form Post Response Mode: a form that posts itself to the client.
-pub fn form_post(action: &str, params: &[(String, String)], nonce: &str) -> HttpResponse {
+pub fn form_post(action: &str, params: &[(String, String)]) -> HttpResponse {
+    let nonce = nonce();
     let origin = url::Url::parse(action).map(|u| u.origin().ascii_serialization()).unwrap_or_else(|_| "'none'".into());
     let fields: String = params
         .iter()
@@ -137,5 +152,5 @@ pub fn form_post(action: &str, params: &[(String, String)], nonce: &str) -> Http
          <script nonce=\"{nonce}\">document.forms[0].submit()</script>",
         attr(action)
     );
-    page(StatusCode::OK, "Signing in", &body, Some(nonce), &origin)
+    page(StatusCode::OK, "Signing in", &body, Some(&nonce), &origin)
 }
