@@ -11,9 +11,23 @@ use serde_json::json;
 use tokio::process::{Child, Command};
 
 pub struct Chrome {
-    _driver: Child,
+    driver: Child,
     _profile: tempfile::TempDir,
     pub client: Client,
+}
+
+impl Drop for Chrome {
+    /// chromedriver starts Chromium as its child, in its process group: the whole group
+    /// ends with the test (whether it passed or panicked), or every test would leave a
+    /// browser behind.
+    fn drop(&mut self) {
+        if let Some(pid) = self.driver.id() {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", "--", &format!("-{pid}")])
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
 }
 
 pub fn free_port() -> u16 {
@@ -29,6 +43,7 @@ pub async fn chrome() -> Chrome {
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
+        .process_group(0)
         .kill_on_drop(true)
         .spawn()
         .unwrap_or_else(|e| {
@@ -50,7 +65,7 @@ pub async fn chrome() -> Chrome {
     let url = format!("http://127.0.0.1:{port}");
     for _ in 0..100 {
         if let Ok(client) = ClientBuilder::rustls().expect("tls").capabilities(caps.clone()).connect(&url).await {
-            return Chrome { _driver: driver, _profile: profile, client };
+            return Chrome { driver, _profile: profile, client };
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
