@@ -210,8 +210,10 @@ impl KeyRing {
         let ring = Self { keys: RwLock::new(Arc::new(Vec::new())), publish_after_retirement };
         ring.reload(store).await?;
         for alg in Alg::ALL {
+            // Of instances starting at once on an empty store, one key per algorithm is kept;
+            // the others read it.
             if ring.signer(alg, now).is_err() {
-                store.rotate_signing_key(generate(alg, now)?, now).await?;
+                store.add_first_signing_key(generate(alg, now)?).await?;
                 ring.reload(store).await?;
             }
         }

@@ -23,7 +23,9 @@ pub struct FirstStart {
     pub bootstrap_client: Option<(Uuid, Option<SecretValue>)>,
 }
 
-/// Creates the first tenant if the store is empty; `None` when it was not.
+/// Creates the first tenant if the store is empty; `None` when it was not. Of several
+/// instances starting at once on one empty store, exactly one creates it (the store's
+/// `create_first_tenant` is one exclusive transaction); the others answer `None` and serve.
 pub async fn first_start(
     store: &dyn TenantStore,
     config: &Config,
@@ -77,7 +79,9 @@ pub async fn first_start(
         clients.push((client, Some(record)));
     }
     let tenant = Tenant { id: tenant_id, name: "Default tenant".into(), created: now };
-    store.create_tenant(TenantSeed { tenant, users: vec![admin], clients }).await?;
+    if !store.create_first_tenant(TenantSeed { tenant, users: vec![admin], clients }).await? {
+        return Ok(None);
+    }
     Ok(Some(FirstStart {
         tenant_id,
         admin_username: config.admin_username.clone(),

@@ -186,21 +186,21 @@ impl TenantStore for SqliteStore {
             if tenant_exists(tx, seed.tenant.id).is_ok() {
                 return Err(RegistryError::Conflict(format!("tenant {} already exists", seed.tenant.id)));
             }
-            tx.execute(
-                "INSERT INTO tenants (id, name, created) VALUES (?1, ?2, ?3)",
-                params![seed.tenant.id.to_string(), seed.tenant.name, ts(seed.tenant.created)],
-            )
-            .map_err(storage)?;
-            for role in Role::built_ins() {
-                insert_role(tx, seed.tenant.id, &role)?;
+            insert_seed(tx, seed)
+        })
+        .await
+    }
+
+    async fn create_first_tenant(&self, seed: TenantSeed) -> Result<bool> {
+        // BEGIN IMMEDIATE: the write lock is held from the check to the commit, so a second
+        // first start (another process on the same file) waits, then finds the tenant.
+        self.write(move |tx| {
+            let empty: bool =
+                tx.query_row("SELECT NOT EXISTS (SELECT 1 FROM tenants)", [], |r| r.get(0)).map_err(storage)?;
+            if !empty {
+                return Ok(false);
             }
-            for user in &seed.users {
-                users::insert(tx, user)?;
-            }
-            for (client, secret) in seed.clients {
-                clients::insert(tx, &client, secret)?;
-            }
-            Ok(())
+            insert_seed(tx, seed).map(|()| true)
         })
         .await
     }
@@ -308,6 +308,25 @@ fn key_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SigningKeyRecord> {
     })
 }
 
+/// Writes a tenant's seed: the tenant, its built-in roles, its users and clients.
+fn insert_seed(tx: &Transaction<'_>, seed: TenantSeed) -> Result<()> {
+    tx.execute(
+        "INSERT INTO tenants (id, name, created) VALUES (?1, ?2, ?3)",
+        params![seed.tenant.id.to_string(), seed.tenant.name, ts(seed.tenant.created)],
+    )
+    .map_err(storage)?;
+    for role in Role::built_ins() {
+        insert_role(tx, seed.tenant.id, &role)?;
+    }
+    for user in &seed.users {
+        users::insert(tx, user)?;
+    }
+    for (client, secret) in seed.clients {
+        clients::insert(tx, &client, secret)?;
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl KeyStore for SqliteStore {
     async fn server_secret(&self, name: &str, candidate: Vec<u8>) -> Result<Vec<u8>> {
@@ -343,6 +362,28 @@ impl KeyStore for SqliteStore {
             )
             .map_err(storage)?;
             Ok(())
+        })
+        .await
+    }
+
+    async fn add_first_signing_key(&self, key: SigningKeyRecord) -> Result<bool> {
+        self.write(move |tx| {
+            let signing: bool = tx
+                .query_row(
+                    "SELECT EXISTS (SELECT 1 FROM signing_keys WHERE alg = ?1 AND retired IS NULL)",
+                    [&key.alg],
+                    |r| r.get(0),
+                )
+                .map_err(storage)?;
+            if signing {
+                return Ok(false);
+            }
+            tx.execute(
+                "INSERT INTO signing_keys (kid, alg, private_der, created, retired) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![key.kid, key.alg, key.private_der, ts(key.created), key.retired.map(ts)],
+            )
+            .map_err(storage)?;
+            Ok(true)
         })
         .await
     }

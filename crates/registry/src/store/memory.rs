@@ -140,18 +140,15 @@ impl TenantStore for MemoryStore {
         if guard.tenants.contains_key(&seed.tenant.id) {
             return Err(RegistryError::Conflict(format!("tenant {} already exists", seed.tenant.id)));
         }
-        // Work on a copy so that a failure part-way leaves nothing behind.
-        let mut next = guard.clone();
-        next.tenants.insert(seed.tenant.id, seed.tenant.clone());
-        next.roles.insert(seed.tenant.id, Role::built_ins().to_vec());
-        for user in seed.users {
-            next.insert_user(user)?;
+        insert_seed(&mut guard, seed)
+    }
+
+    async fn create_first_tenant(&self, seed: TenantSeed) -> Result<bool> {
+        let mut guard = self.lock()?;
+        if !guard.tenants.is_empty() {
+            return Ok(false);
         }
-        for (client, secret) in seed.clients {
-            next.insert_client(client, secret)?;
-        }
-        *guard = next;
-        Ok(())
+        insert_seed(&mut guard, seed).map(|()| true)
     }
 
     async fn get_tenant(&self, id: Uuid) -> Result<Tenant> {
@@ -380,6 +377,22 @@ impl UserStore for MemoryStore {
     }
 }
 
+/// Writes a tenant's seed, all or nothing: the work is done on a copy that replaces the
+/// state only when every part succeeded.
+fn insert_seed(state: &mut State, seed: TenantSeed) -> Result<()> {
+    let mut next = state.clone();
+    next.tenants.insert(seed.tenant.id, seed.tenant.clone());
+    next.roles.insert(seed.tenant.id, Role::built_ins().to_vec());
+    for user in seed.users {
+        next.insert_user(user)?;
+    }
+    for (client, secret) in seed.clients {
+        next.insert_client(client, secret)?;
+    }
+    *state = next;
+    Ok(())
+}
+
 #[async_trait]
 impl KeyStore for MemoryStore {
     async fn server_secret(&self, name: &str, candidate: Vec<u8>) -> Result<Vec<u8>> {
@@ -396,6 +409,15 @@ impl KeyStore for MemoryStore {
         }
         state.keys.push(key);
         Ok(())
+    }
+
+    async fn add_first_signing_key(&self, key: SigningKeyRecord) -> Result<bool> {
+        let mut state = self.lock()?;
+        if state.keys.iter().any(|k| k.alg == key.alg && k.retired.is_none()) {
+            return Ok(false);
+        }
+        state.keys.push(key);
+        Ok(true)
     }
 
     async fn prune_signing_keys(&self, before: OffsetDateTime) -> Result<()> {

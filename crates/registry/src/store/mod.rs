@@ -70,6 +70,11 @@ pub trait TenantStore: Send + Sync {
     /// Creates the tenant, its built-in roles, and the seed's users and clients (with their
     /// secrets). `Conflict` when the tenant exists.
     async fn create_tenant(&self, seed: TenantSeed) -> Result<()>;
+    /// The first start: creates the seed as [`TenantStore::create_tenant`] does, but only
+    /// while no tenant exists at all, in one transaction that no other first start (on any
+    /// instance sharing the store) can interleave with. `true` when it created the tenant,
+    /// `false` when a tenant existed (the seed is dropped).
+    async fn create_first_tenant(&self, seed: TenantSeed) -> Result<bool>;
     /// `NotFound("tenant")` when absent.
     async fn get_tenant(&self, id: Uuid) -> Result<Tenant>;
     async fn list_tenants(&self) -> Result<Vec<Tenant>>;
@@ -142,6 +147,10 @@ pub trait KeyStore: Send + Sync {
     /// Adds a key and retires (`retired = at`) every key of the same algorithm that was
     /// still signing, in one transaction.
     async fn rotate_signing_key(&self, key: SigningKeyRecord, at: OffsetDateTime) -> Result<()>;
+    /// Stores `key` only while no key of its algorithm is signing (unretired), atomically:
+    /// of several instances starting at once on an empty store, one key per algorithm is
+    /// kept. `true` when `key` was stored.
+    async fn add_first_signing_key(&self, key: SigningKeyRecord) -> Result<bool>;
     /// Deletes retired keys retired before `before`.
     async fn prune_signing_keys(&self, before: OffsetDateTime) -> Result<()>;
 }

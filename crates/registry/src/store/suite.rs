@@ -7,6 +7,7 @@
 //! The expression yields the store and a guard that lives as long as the test (a temporary
 //! directory, a database schema). Build with the `test-suite` feature from outside.
 
+use futures_util::future::join_all;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -26,6 +27,8 @@ macro_rules! store_suite {
     ($make:expr) => {
         $crate::store_suite!(@cases $make;
             tenants_are_created_once_and_atomically,
+            the_first_tenant_is_created_once_under_concurrency,
+            the_first_signing_key_is_kept_once_under_concurrency,
             clients_round_trip_and_ids_are_unique,
             clients_are_reached_only_through_their_tenant_and_kind,
             lists_page_in_creation_order_and_filter,
@@ -92,6 +95,42 @@ fn new_secret(description: &str) -> NewSecret {
 
 fn at(c: &Client) -> ClientRef {
     ClientRef { tenant_id: c.tenant_id, kind: c.kind, id: c.id }
+}
+
+/// Several first starts at once, as several instances on one empty store: one creates its
+/// tenant, the others find it and create nothing.
+pub async fn the_first_tenant_is_created_once_under_concurrency<S: Store>(store: &S) {
+    let seed = || {
+        let id = Uuid::new_v4();
+        TenantSeed {
+            tenant: Tenant { id, name: "first".into(), created: NOW },
+            users: vec![user(id, "admin")],
+            clients: vec![],
+        }
+    };
+    let created = join_all((0..8).map(|_| store.create_first_tenant(seed()))).await;
+    let created: Vec<bool> = created.into_iter().map(|r| r.expect("first start")).collect();
+    assert_eq!(created.iter().filter(|c| **c).count(), 1, "{created:?}");
+    assert_eq!(store.list_tenants().await.expect("list").len(), 1);
+    assert!(!store.create_first_tenant(seed()).await.expect("later start"));
+}
+
+/// Several instances generating their first key of an algorithm at once keep one.
+pub async fn the_first_signing_key_is_kept_once_under_concurrency<S: Store>(store: &S) {
+    let key = |kid: &str| SigningKeyRecord {
+        kid: kid.into(),
+        alg: "ES256".into(),
+        private_der: vec![1, 2, 3],
+        created: NOW,
+        retired: None,
+    };
+    let kids: Vec<String> = (0..8).map(|i| format!("k{i}")).collect();
+    let stored = join_all(kids.iter().map(|k| store.add_first_signing_key(key(k)))).await;
+    let stored: Vec<bool> = stored.into_iter().map(|r| r.expect("add")).collect();
+    assert_eq!(stored.iter().filter(|s| **s).count(), 1, "{stored:?}");
+    let keys = store.signing_keys().await.expect("keys");
+    assert_eq!(keys.iter().filter(|k| k.alg == "ES256" && k.retired.is_none()).count(), 1);
+    assert!(!store.add_first_signing_key(key("later")).await.expect("later"));
 }
 
 fn user(tenant_id: Uuid, name: &str) -> User {
