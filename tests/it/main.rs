@@ -13,4 +13,5 @@ mod relying_party;
 mod rules;
 mod secrets;
 mod support;
+mod throttle;
 mod token;

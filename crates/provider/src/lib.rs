@@ -4,7 +4,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use gatehouse_registry::store::{ClientStore, GrantStore, KeyStore, UserStore};
+use gatehouse_registry::store::{ClientStore, GrantStore, KeyStore, ThrottleStore, UserStore};
 use gatehouse_registry::{Client, ClientKind, SecretValue, Store};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -81,12 +81,20 @@ pub struct Stores {
     pub users: Arc<dyn UserStore>,
     pub grants: Arc<dyn GrantStore>,
     pub keys: Arc<dyn KeyStore>,
+    /// The sign-in throttle's counters, shared by every instance.
+    pub throttle: Arc<dyn ThrottleStore>,
 }
 
 impl Stores {
     /// Every part from one store that keeps them all.
     pub fn of(store: Arc<dyn Store>) -> Self {
-        Self { clients: store.clone(), users: store.clone(), grants: store.clone(), keys: store }
+        Self {
+            clients: store.clone(),
+            users: store.clone(),
+            grants: store.clone(),
+            keys: store.clone(),
+            throttle: store,
+        }
     }
 }
 
@@ -137,10 +145,12 @@ impl Provider {
         self.keys.reload(self.stores.keys.as_ref()).await
     }
 
-    /// Deletes the sessions, codes and refresh tokens that can no longer be used now.
-    /// Answers how many went.
+    /// Deletes the sessions, codes and refresh tokens that can no longer be used now, and
+    /// the sign-in counters whose window has passed. Answers how many went.
     pub async fn purge_expired(&self) -> Result<u64, ProtocolError> {
-        Ok(self.stores.grants.purge_expired(self.clock.now()).await?)
+        let now = self.clock.now();
+        let grants = self.stores.grants.purge_expired(now).await?;
+        Ok(grants + self.stores.throttle.purge_attempts(now - session::THROTTLE_WINDOW).await?)
     }
 
     /// Makes new keys the signers; the old ones stay published while they may still

@@ -1,15 +1,87 @@
 //! Browser sessions: started by a sign-in, found by their cookie, ended by sign-out or
 //! logout. Password checks are the server's (they run on its blocking pool).
 
+use std::net::IpAddr;
+
 use gatehouse_registry::grant::Session;
+use gatehouse_registry::user::USER_NAME_MAX;
 use gatehouse_registry::{SecretValue, User};
+use time::Duration;
 use uuid::Uuid;
 
 use crate::error::ProtocolError;
 use crate::handles::{key_of, new_handle};
 use crate::Provider;
 
+/// Sign-in attempts allowed within [`THROTTLE_WINDOW`] per user name in a tenant (against
+/// guessing one password) and per client address (against spraying one password over many
+/// names; higher, because many users may share an address behind a proxy).
+pub const MAX_ATTEMPTS_PER_USER: u32 = 5;
+pub const MAX_ATTEMPTS_PER_ADDRESS: u32 = 50;
+pub const THROTTLE_WINDOW: Duration = Duration::minutes(15);
+
+/// What may happen to a sign-in attempt before its password is checked.
+#[derive(Debug, Clone)]
+pub enum Admission {
+    /// Counted; its password may be checked.
+    Admitted(Attempt),
+    /// The user name or the address has had its share within the window.
+    Throttled,
+    /// No user can have this name (too long): refused before anything is counted or stored.
+    Refused,
+}
+
+/// A sign-in attempt that was counted, and what to clear if its password is right.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    user_key: String,
+    address_key: String,
+}
+
+/// The throttle key of a client address: IPv4 as it is, IPv6 by its /64 (one host usually
+/// holds a whole /64, so a key per address would let it rotate addresses).
+fn address_key(address: Option<IpAddr>) -> String {
+    match address.map(|a| a.to_canonical()) {
+        Some(IpAddr::V4(v4)) => format!("addr/{v4}"),
+        Some(IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            format!("addr/{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        None => "addr/unknown".to_owned(),
+    }
+}
+
 impl Provider {
+    /// Counts a sign-in attempt before its password is checked, atomically in the store that
+    /// every instance shares, so that no number of attempts at once gets more checks than
+    /// the limits allow. A throttled attempt waits even with the right password.
+    pub async fn admit_sign_in(
+        &self,
+        tenant_id: Uuid,
+        user_name: &str,
+        address: Option<IpAddr>,
+    ) -> Result<Admission, ProtocolError> {
+        if user_name.chars().count() > USER_NAME_MAX {
+            return Ok(Admission::Refused);
+        }
+        let attempt = Attempt {
+            user_key: format!("user/{tenant_id}/{}", user_name.trim().to_lowercase()),
+            address_key: address_key(address),
+        };
+        let keys = [attempt.user_key.clone(), attempt.address_key.clone()];
+        let counts = self.stores.throttle.count_attempt(&keys, self.clock.now(), THROTTLE_WINDOW).await?;
+        let within = counts.first().is_some_and(|n| *n <= MAX_ATTEMPTS_PER_USER)
+            && counts.get(1).is_some_and(|n| *n <= MAX_ATTEMPTS_PER_ADDRESS);
+        Ok(if within { Admission::Admitted(attempt) } else { Admission::Throttled })
+    }
+
+    /// The attempt's password was right: its user name starts afresh, and it does not count
+    /// against its address.
+    pub async fn sign_in_succeeded(&self, attempt: &Attempt) -> Result<(), ProtocolError> {
+        self.stores.throttle.clear_attempts(&attempt.user_key).await?;
+        Ok(self.stores.throttle.forgive_attempt(&attempt.address_key).await?)
+    }
+
     /// The live session behind a cookie value.
     pub async fn session(&self, cookie: &str) -> Result<Option<Session>, ProtocolError> {
         Ok(self.stores.grants.find_session(&key_of(cookie), self.clock.now()).await?)
@@ -39,5 +111,21 @@ impl Provider {
 
     pub async fn end_session_cookie(&self, cookie: &str) -> Result<(), ProtocolError> {
         Ok(self.stores.grants.delete_session(&key_of(cookie)).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::address_key;
+
+    #[test]
+    fn ipv6_addresses_count_by_their_64_and_mapped_ipv4_as_ipv4() {
+        let key = |a: &str| address_key(Some(a.parse().expect("address")));
+        assert_eq!(key("2001:db8:1:2:aaaa::1"), key("2001:db8:1:2:ffff:1:2:3"));
+        assert_eq!(key("2001:db8:1:2::1"), "addr/2001:db8:1:2::/64");
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+        assert_eq!(key("::ffff:192.0.2.7"), key("192.0.2.7"));
+        assert_eq!(key("192.0.2.7"), "addr/192.0.2.7");
+        assert_eq!(address_key(None), "addr/unknown");
     }
 }

@@ -10,6 +10,9 @@ use crate::client::with_member_role;
 use crate::error::{RegistryError, Result};
 use crate::secret::SecretValue;
 
+/// The longest user name, in characters.
+pub const USER_NAME_MAX: usize = 128;
+
 pub const PASSWORD_MIN: usize = 8;
 pub const PASSWORD_MAX: usize = 1024;
 
@@ -97,7 +100,7 @@ impl User {
         }
         if let Some(name) = changes.user_name {
             let name = name.trim().to_owned();
-            if name.is_empty() || name.chars().count() > 128 || name.chars().any(char::is_control) {
+            if name.is_empty() || name.chars().count() > USER_NAME_MAX || name.chars().any(char::is_control) {
                 return Err(RegistryError::invalid("UserName", "must be 1 to 128 printable characters"));
             }
             self.user_name = name;

@@ -58,7 +58,6 @@ pub struct AppState {
     pub provider: Arc<Provider>,
     pub registry: Registry,
     pub clock: Arc<dyn Clock>,
-    pub throttle: Arc<oidc::account::Throttle>,
     /// An argon2id hash of nothing anyone knows: a sign-in for an unknown user is checked
     /// against it, so it costs what a real check costs.
     pub dummy_hash: String,
@@ -169,7 +168,7 @@ pub async fn start(config: Config, store: Arc<dyn Store>, clock: Arc<dyn Clock>)
             }
         }
     });
-    let state = AppState { provider, registry, clock, throttle: Arc::default(), dummy_hash };
+    let state = AppState { provider, registry, clock, dummy_hash };
     let server = HttpServer::new(move || {
         App::new()
             .app_data(web::Data::new(state.clone()))

@@ -22,13 +22,18 @@ use gatehouse_registry::tenant::{SigningKeyRecord, Tenant, TenantSeed};
 
 mod clients;
 mod grants;
+mod throttle;
 mod users;
 
 const POOL_SIZE: u32 = 8;
 
 /// The schema's versions, oldest first. Append; never edit one that has shipped.
-const MIGRATIONS: [&str; 3] =
-    [include_str!("schema.sql"), include_str!("grants.sql"), include_str!("users_contact.sql")];
+const MIGRATIONS: [&str; 4] = [
+    include_str!("schema.sql"),
+    include_str!("grants.sql"),
+    include_str!("users_contact.sql"),
+    include_str!("throttle.sql"),
+];
 
 fn migrations() -> Migrations<'static> {
     Migrations::new(MIGRATIONS.iter().map(|sql| M::up(sql)).collect())

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::{
     check_role_refs, next_secret, tenant_full, ClientRef, ClientStore, GrantStore, KeyStore, ListQuery, Page,
-    RoleStore, SecretChanges, TenantStore, UserStore,
+    RoleStore, SecretChanges, TenantStore, ThrottleStore, UserStore,
 };
 use crate::client::{Client, ClientChanges, ClientKind};
 use crate::error::{RegistryError, Result};
@@ -47,6 +47,8 @@ struct State {
     successors: HashMap<SecretHashKey, SecretHashKey>,
     revoked_families: std::collections::HashSet<Uuid>,
     server_secrets: HashMap<String, Vec<u8>>,
+    /// Attempts per throttle key: (count, start of its window).
+    attempts: HashMap<String, (u32, OffsetDateTime)>,
 }
 
 impl State {
@@ -530,6 +532,43 @@ impl GrantStore for MemoryStore {
         state.codes.retain(|_, (c, _)| now < c.expires);
         state.refresh.retain(|_, r| now < r.absolute_expiry);
         Ok((before - state.sessions.len() - state.codes.len() - state.refresh.len()) as u64)
+    }
+}
+
+#[async_trait]
+impl ThrottleStore for MemoryStore {
+    async fn count_attempt(&self, keys: &[String], now: OffsetDateTime, window: time::Duration) -> Result<Vec<u32>> {
+        let mut state = self.lock()?;
+        Ok(keys
+            .iter()
+            .map(|key| {
+                let entry = state.attempts.entry(key.clone()).or_insert((0, now));
+                if entry.1 + window <= now {
+                    *entry = (0, now);
+                }
+                entry.0 = entry.0.saturating_add(1);
+                entry.0
+            })
+            .collect())
+    }
+
+    async fn clear_attempts(&self, key: &str) -> Result<()> {
+        self.lock()?.attempts.remove(key);
+        Ok(())
+    }
+
+    async fn forgive_attempt(&self, key: &str) -> Result<()> {
+        if let Some(entry) = self.lock()?.attempts.get_mut(key) {
+            entry.0 = entry.0.saturating_sub(1);
+        }
+        Ok(())
+    }
+
+    async fn purge_attempts(&self, before: OffsetDateTime) -> Result<u64> {
+        let mut state = self.lock()?;
+        let count = state.attempts.len();
+        state.attempts.retain(|_, (_, since)| *since >= before);
+        Ok((count - state.attempts.len()) as u64)
     }
 }
 

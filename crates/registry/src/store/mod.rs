@@ -156,9 +156,9 @@ pub trait KeyStore: Send + Sync {
 }
 
 /// Everything the server needs from storage.
-pub trait Store: TenantStore + ClientStore + RoleStore + UserStore + KeyStore + GrantStore {}
+pub trait Store: TenantStore + ClientStore + RoleStore + UserStore + KeyStore + GrantStore + ThrottleStore {}
 
-impl<T: TenantStore + ClientStore + RoleStore + UserStore + KeyStore + GrantStore> Store for T {}
+impl<T: TenantStore + ClientStore + RoleStore + UserStore + KeyStore + GrantStore + ThrottleStore> Store for T {}
 
 /// Checks that every role id names a role of the tenant, naming the first that does not.
 pub fn check_role_refs(role_ids: &[Uuid], exists: impl Fn(&Uuid) -> bool) -> Result<()> {
@@ -196,6 +196,24 @@ pub fn tenant_full(count: u64) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// Counters of attempts (sign-ins) per key, shared by every instance on the store, so that a
+/// failure counted on one instance counts on all. Keys are short strings the caller builds
+/// (a user name in a tenant, a client address); each lives for its window.
+#[async_trait]
+pub trait ThrottleStore: Send + Sync {
+    /// Counts one attempt against each of `keys` and answers, for each, how many attempts it
+    /// has had in its current window, this one included, in one transaction: of N attempts at
+    /// once, each sees a different count. A key whose window (`window` from its first counted
+    /// attempt) has passed at `now` starts again at 1.
+    async fn count_attempt(&self, keys: &[String], now: OffsetDateTime, window: time::Duration) -> Result<Vec<u32>>;
+    /// Forgets every attempt of `key` (a sign-in that succeeded clears its user name).
+    async fn clear_attempts(&self, key: &str) -> Result<()>;
+    /// Takes back one attempt of `key`, if it has any (a success from an address).
+    async fn forgive_attempt(&self, key: &str) -> Result<()>;
+    /// Deletes the counters whose window began before `before`. Answers how many went.
+    async fn purge_attempts(&self, before: OffsetDateTime) -> Result<u64>;
 }
 
 /// What the protocol remembers between requests. Handles are looked up by their hash.

@@ -29,6 +29,7 @@ macro_rules! store_suite {
             tenants_are_created_once_and_atomically,
             the_first_tenant_is_created_once_under_concurrency,
             the_first_signing_key_is_kept_once_under_concurrency,
+            attempts_are_counted_once_each_under_concurrency_and_windows_restart,
             clients_round_trip_and_ids_are_unique,
             clients_are_reached_only_through_their_tenant_and_kind,
             lists_page_in_creation_order_and_filter,
@@ -131,6 +132,30 @@ pub async fn the_first_signing_key_is_kept_once_under_concurrency<S: Store>(stor
     let keys = store.signing_keys().await.expect("keys");
     assert_eq!(keys.iter().filter(|k| k.alg == "ES256" && k.retired.is_none()).count(), 1);
     assert!(!store.add_first_signing_key(key("later")).await.expect("later"));
+}
+
+/// The sign-in throttle's counters: every attempt of many at once gets its own count; a
+/// window restarts; clearing, forgiving and purging do what they say.
+pub async fn attempts_are_counted_once_each_under_concurrency_and_windows_restart<S: Store>(store: &S) {
+    let window = Duration::minutes(15);
+    let keys = vec!["user/t/alice".to_owned(), "addr/192.0.2.1".to_owned()];
+    let counted = join_all((0..10).map(|_| store.count_attempt(&keys, NOW, window))).await;
+    let mut user_counts: Vec<u32> = counted.iter().map(|c| c.as_ref().expect("count")[0]).collect();
+    user_counts.sort_unstable();
+    assert_eq!(user_counts, (1..=10).collect::<Vec<u32>>(), "each attempt sees its own count");
+    let later = NOW + Duration::minutes(14);
+    assert_eq!(store.count_attempt(&keys, later, window).await.expect("count"), vec![11, 11]);
+    store.clear_attempts("user/t/alice").await.expect("clear");
+    store.forgive_attempt("addr/192.0.2.1").await.expect("forgive");
+    store.forgive_attempt("addr/unknown").await.expect("forgive unknown");
+    assert_eq!(store.count_attempt(&keys, later, window).await.expect("count"), vec![1, 11]);
+    // The address's window began at NOW: after it, counting starts again.
+    let after = NOW + window;
+    assert_eq!(store.count_attempt(&keys[1..], after, window).await.expect("count"), vec![1]);
+    // Purging drops windows that began before the cut: the user's began at `later`.
+    assert_eq!(store.purge_attempts(later).await.expect("purge"), 0);
+    assert_eq!(store.purge_attempts(after + Duration::seconds(1)).await.expect("purge"), 2);
+    assert_eq!(store.count_attempt(&keys[..1], after, window).await.expect("count"), vec![1]);
 }
 
 fn user(tenant_id: Uuid, name: &str) -> User {

@@ -1,15 +1,12 @@
 //! Sign-in and sign-out pages for the tenant's local users. The form has a CSRF token
 //! (double submit: a SameSite=Strict cookie and a hidden field), pages refuse framing,
-//! passwords are checked on the blocking pool, failures are throttled, and a wrong user
-//! name and a wrong password get the same answer.
-
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+//! passwords are checked on the blocking pool, attempts are throttled (counted before the
+//! check, in the store), and a wrong user name and a wrong password get the same answer.
 
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
+use gatehouse_provider::session::Admission;
 use gatehouse_registry::user::verify_password;
 use gatehouse_registry::SecretValue;
 use serde::Deserialize;
@@ -21,42 +18,7 @@ use crate::AppState;
 
 pub const SESSION_COOKIE: &str = "gatehouse_session";
 const CSRF_COOKIE: &str = "gatehouse_csrf";
-/// Failures allowed per user name in one window (against guessing one password), and per
-/// client address (against spraying one password over many names; higher, because many
-/// users may share an address behind a proxy).
-const MAX_FAILURES: u32 = 5;
-const MAX_FAILURES_PER_ADDRESS: u32 = 50;
-const WINDOW: Duration = Duration::from_secs(15 * 60);
 const GENERIC: &str = "The user name or password is incorrect.";
-
-/// Counts recent sign-in failures per key (a user name in a tenant, a client address).
-#[derive(Debug, Default)]
-pub struct Throttle {
-    failures: Mutex<HashMap<String, (u32, Instant)>>,
-}
-
-impl Throttle {
-    fn blocked(&self, keys: &[(String, u32)]) -> bool {
-        let Ok(map) = self.failures.lock() else { return true };
-        keys.iter().any(|(k, max)| map.get(k).is_some_and(|(n, since)| n >= max && since.elapsed() < WINDOW))
-    }
-
-    fn fail(&self, keys: &[(String, u32)]) {
-        if let Ok(mut map) = self.failures.lock() {
-            map.retain(|_, (_, since)| since.elapsed() < WINDOW);
-            for (k, _) in keys {
-                let entry = map.entry(k.clone()).or_insert((0, Instant::now()));
-                entry.0 += 1;
-            }
-        }
-    }
-
-    fn clear(&self, key: &str) {
-        if let Ok(mut map) = self.failures.lock() {
-            map.remove(key);
-        }
-    }
-}
 
 /// Cookies are `Secure` unless the issuer is plain http on a loopback host (protocol.md).
 pub fn cookie<'a>(state: &AppState, name: &'a str, value: String, same_site: SameSite) -> Cookie<'a> {
@@ -157,27 +119,38 @@ pub async fn login(req: HttpRequest, state: web::Data<AppState>, form: web::Form
     let Some(tenant_id) = tenant_of(&state, &form.tenant).await else {
         return html::message(StatusCode::BAD_REQUEST, "Unknown tenant", "Start again from the application.");
     };
-    let user_key = format!("{tenant_id}/{}", form.username.trim().to_lowercase());
-    let addr_key = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
-    let keys = [(user_key.clone(), MAX_FAILURES), (format!("addr/{addr_key}"), MAX_FAILURES_PER_ADDRESS)];
     let again = |message: &'static str, status| {
         form_page(&state, &form.tenant, &return_to, &form.username, Some(message), status)
     };
-    if state.throttle.blocked(&keys) {
-        return again("Too many failed attempts. Wait a few minutes, then try again.", StatusCode::TOO_MANY_REQUESTS)
-            .await;
-    }
+    // Counted before the password is checked, in the store every instance shares.
+    let admission = state.provider.admit_sign_in(tenant_id, &form.username, req.peer_addr().map(|a| a.ip())).await;
+    let attempt = match admission {
+        Ok(Admission::Admitted(attempt)) => attempt,
+        Ok(Admission::Throttled) => {
+            return again(
+                "Too many failed attempts. Wait a few minutes, then try again.",
+                StatusCode::TOO_MANY_REQUESTS,
+            )
+            .await
+        }
+        Ok(Admission::Refused) => return again(GENERIC, StatusCode::UNAUTHORIZED).await,
+        Err(e) => {
+            tracing::error!(detail = ?e.detail, "sign-in throttle unavailable");
+            return html::message(StatusCode::INTERNAL_SERVER_ERROR, "Sign-in failed", "Try again later.");
+        }
+    };
     let user = state.provider.user_for_sign_in(tenant_id, &form.username).await.ok().flatten();
     // Without a user the same work is done against a dummy hash, so timing tells nothing.
     let hash = user.as_ref().map(|u| u.password_hash.clone()).unwrap_or_else(|| state.dummy_hash.clone());
     let password = SecretValue::new(form.password);
     let verified = web::block(move || verify_password(&hash, &password)).await.unwrap_or(false);
     let Some(user) = user.filter(|_| verified) else {
-        state.throttle.fail(&keys);
         tracing::info!(tenant = %tenant_id, "sign-in failed");
         return again(GENERIC, StatusCode::UNAUTHORIZED).await;
     };
-    state.throttle.clear(&user_key);
+    if let Err(e) = state.provider.sign_in_succeeded(&attempt).await {
+        tracing::warn!(detail = ?e.detail, "could not clear the sign-in counters");
+    }
     let Ok((value, _)) = state.provider.start_session(&user).await else {
         return html::message(StatusCode::INTERNAL_SERVER_ERROR, "Sign-in failed", "Try again later.");
     };
