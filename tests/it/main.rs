@@ -7,6 +7,7 @@ mod clients;
 mod console;
 mod dialect;
 mod flows;
+mod health;
 mod lifecycle;
 mod python;
 mod relying_party;

@@ -16,6 +16,7 @@ pub mod admin;
 pub mod bootstrap;
 pub mod config;
 pub mod console;
+pub mod health;
 pub mod http_error;
 pub mod oidc;
 
@@ -179,6 +180,7 @@ pub async fn start(config: Config, store: Arc<dyn Store>, clock: Arc<dyn Clock>)
                     .custom_request_replace("METHOD", |req| req.method().to_string()),
             )
             .wrap(actix_web::middleware::from_fn(admin::dialect::dialect))
+            .configure(health::routes)
             .configure(oidc::routes)
             .configure(console::routes)
             .configure(admin::routes)
