@@ -152,6 +152,15 @@ async fn rotate_keys_publishes_new_keys_and_old_tokens_keep_working() {
         .expect("run rotate-keys");
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     assert!(String::from_utf8_lossy(&output.stdout).contains("new signing keys"));
+    // The running server publishes them within about a second, without a restart.
+    let started = std::time::Instant::now();
+    while jwks(&server).await["keys"].as_array().map(Vec::len) != Some(4) {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "the rotation was not seen by the running server"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     let tmp = server.stop().await;
     let server = TestServer::start_with(&dir, &[("GATEHOUSE_LISTEN", &listen)]).await;
     let keys = jwks(&server).await;

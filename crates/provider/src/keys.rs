@@ -180,7 +180,7 @@ struct ParsedHeader {
 }
 
 /// How long a new key is published before it signs, so that relying parties that cached
-/// the JWKS (we allow 60 s) and other instances (they reload every 60 s) know it first.
+/// the JWKS (we allow 60 s) and other instances (they look every second) know it first.
 pub const PUBLISH_AHEAD: Duration = Duration::minutes(5);
 
 /// The keys in force. Of each algorithm, the oldest key not yet retired signs; a rotation
@@ -221,8 +221,19 @@ impl KeyRing {
     }
 
     /// Reads the keys again from the store (after a rotation, here or by another instance).
+    /// Keys are parsed again only when the stored set differs (ids and retirements), so a
+    /// server can afford to look every second.
     pub async fn reload(&self, store: &dyn KeyStore) -> Result<(), ProtocolError> {
-        let loaded = store.signing_keys().await?.iter().map(LoadedKey::from_record).collect::<Result<Vec<_>, _>>()?;
+        let records = store.signing_keys().await?;
+        let unchanged = {
+            let current = self.keys.read().map_err(|_| ProtocolError::server("key ring lock poisoned"))?;
+            current.len() == records.len()
+                && current.iter().zip(&records).all(|(k, r)| k.kid == r.kid && k.retired == r.retired)
+        };
+        if unchanged {
+            return Ok(());
+        }
+        let loaded = records.iter().map(LoadedKey::from_record).collect::<Result<Vec<_>, _>>()?;
         *self.keys.write().map_err(|_| ProtocolError::server("key ring lock poisoned"))? = Arc::new(loaded);
         Ok(())
     }

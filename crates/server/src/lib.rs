@@ -107,11 +107,15 @@ impl Running {
     }
 }
 
-/// How often a running server reads the signing keys again.
-const KEY_RELOAD: std::time::Duration = std::time::Duration::from_secs(60);
+/// How often a running server looks at the stored signing keys: a rotation by another
+/// instance, or by `gatehouse rotate-keys`, is in force here within this (issue 8: within a
+/// second). A look that fails (the database is away) is simply made again a second later.
+const KEY_LOOK: std::time::Duration = std::time::Duration::from_secs(1);
+/// How often expired grants and sign-in counters are deleted.
+const PURGE: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// `gatehouse rotate-keys`: adds new signing keys to `store`. They are published at once
-/// and sign from `PUBLISH_AHEAD` on; running servers pick them up within a minute. Answers
+/// and sign from `PUBLISH_AHEAD` on; running servers pick them up within a second. Answers
 /// the new key ids.
 pub async fn rotate_keys(
     config: &Config,
@@ -152,19 +156,33 @@ pub async fn start(config: Config, store: Arc<dyn Store>, clock: Arc<dyn Clock>)
     {
         tracing::error!(error = %e, "could not register the console client");
     }
-    // Another instance, or `gatehouse rotate-keys`, may rotate the keys: read them again
-    // well within PUBLISH_AHEAD, so a new key is known here before it signs anywhere. The
-    // same tick purges expired grants.
-    let reloading = Arc::clone(&provider);
+    // Another instance, or `gatehouse rotate-keys`, may rotate the keys: look every second,
+    // well within PUBLISH_AHEAD, so a new key is known here before it signs anywhere.
+    let looking = Arc::clone(&provider);
     actix_web::rt::spawn(async move {
-        let mut tick = tokio::time::interval(KEY_RELOAD);
+        let mut tick = tokio::time::interval(KEY_LOOK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut failing = false;
         loop {
             tick.tick().await;
-            if let Err(e) = reloading.reload_keys().await {
-                tracing::warn!(error = %e, "could not reload signing keys");
+            match looking.reload_keys().await {
+                // Said once per outage, not every second.
+                Err(e) if !failing => {
+                    failing = true;
+                    tracing::warn!(error = %e, "could not read the signing keys; trying every second");
+                }
+                Err(_) => {}
+                Ok(()) => failing = false,
             }
-            // Sessions, codes and refresh tokens that can no longer be used go too.
-            if let Err(e) = reloading.purge_expired().await {
+        }
+    });
+    // Sessions, codes, refresh tokens and sign-in counters that can no longer matter go.
+    let purging = Arc::clone(&provider);
+    actix_web::rt::spawn(async move {
+        let mut tick = tokio::time::interval(PURGE);
+        loop {
+            tick.tick().await;
+            if let Err(e) = purging.purge_expired().await {
                 tracing::warn!(error = %e, "could not purge expired grants");
             }
         }
