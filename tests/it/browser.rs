@@ -68,6 +68,11 @@ impl Browser {
         Self { http, base: server.base.clone() }
     }
 
+    /// The same browser (its cookies) talking to another instance of the server.
+    pub fn to(&self, server: &TestServer) -> Self {
+        Self { http: self.http.clone(), base: server.base.clone() }
+    }
+
     /// Follows redirects within our server; stops at the client or at a page.
     pub async fn visit(&self, url: &str) -> Landing {
         let mut next = url.to_owned();

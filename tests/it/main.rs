@@ -9,6 +9,7 @@ mod dialect;
 mod flows;
 mod health;
 mod lifecycle;
+mod multi;
 mod python;
 mod relying_party;
 mod rules;

@@ -49,6 +49,16 @@ pub(crate) fn storage(e: impl std::fmt::Display) -> RegistryError {
     RegistryError::Storage(e.to_string())
 }
 
+/// A migration's failure in one line: the cause, not the migration's SQL.
+fn migration_failed(e: rusqlite_migration::Error) -> RegistryError {
+    match e {
+        rusqlite_migration::Error::RusqliteError { err, .. } => {
+            storage(format!("the schema cannot be migrated: {err}"))
+        }
+        other => storage(format!("the schema cannot be migrated: {other}")),
+    }
+}
+
 pub(crate) fn ts(t: OffsetDateTime) -> i64 {
     t.unix_timestamp()
 }
@@ -79,9 +89,14 @@ impl SqliteStore {
             c.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
         });
         let mut first = Connection::open(path).map_err(storage)?;
+        first.busy_timeout(Duration::from_secs(10)).map_err(storage)?;
         first.pragma_update(None, "journal_mode", "WAL").map_err(storage)?;
         first.pragma_update(None, "foreign_keys", "ON").map_err(storage)?;
-        migrations().to_latest(&mut first).map_err(storage)?;
+        // Several processes may open a new file at the same moment: the migrations of one
+        // fail on what another has just created, and then find the schema current.
+        if migrations().to_latest(&mut first).is_err() {
+            migrations().to_latest(&mut first).map_err(migration_failed)?;
+        }
         drop(first);
         let pool = Pool::builder().max_size(POOL_SIZE).build(manager).map_err(storage)?;
         Ok(Self { pool })
