@@ -4,7 +4,10 @@ COPY . .
 RUN cargo build --release --locked --bin gatehouse
 
 FROM debian:bookworm-slim
-RUN useradd --system --uid 10001 gatehouse && mkdir /data && chown gatehouse /data
+# curl: the compose files' health checks call /health/ready.
+RUN apt-get update && apt-get install -y --no-install-recommends curl ca-certificates \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --uid 10001 gatehouse && mkdir /data && chown gatehouse /data
 COPY --from=build /src/target/release/gatehouse /usr/local/bin/gatehouse
 USER gatehouse
 VOLUME /data
