@@ -21,6 +21,9 @@ use crate::secret::{NewSecret, SecretValue};
 use crate::tenant::{SigningKeyRecord, Tenant, TenantSeed};
 use crate::user::{User, UserChanges};
 
+mod concurrent;
+pub use concurrent::*;
+
 /// Generates one `#[tokio::test]` per case of the suite for the store `$make` yields.
 #[macro_export]
 macro_rules! store_suite {
@@ -44,6 +47,10 @@ macro_rules! store_suite {
             sessions_expire_and_end,
             codes_are_spent_once,
             refresh_tokens_rotate_retry_and_detect_reuse,
+            codes_are_spent_once_under_concurrency,
+            refresh_tokens_rotate_once_under_concurrency,
+            secrets_stay_within_the_limit_under_concurrency,
+            ids_and_user_names_are_taken_once_under_concurrency,
             server_secrets_are_kept_once,
             expired_grants_are_purged,
             a_users_grants_are_revoked_together,

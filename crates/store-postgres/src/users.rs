@@ -1,0 +1,207 @@
+//! Local users in PostgreSQL.
+
+use async_trait::async_trait;
+use deadpool_postgres::GenericClient;
+use tokio_postgres::Row;
+use uuid::Uuid;
+
+use crate::{
+    col, execute, existing_roles, insert as insert_row, limit, query, query_one, query_opt, read_tx, storage,
+    tenant_exists, write_tx, PgStore,
+};
+use gatehouse_registry::error::{RegistryError, Result};
+use gatehouse_registry::store::{check_role_refs, ListQuery, Page, UserStore};
+use gatehouse_registry::user::{User, UserChanges};
+
+/// A user's columns (of `users u`), its roles gathered by sub-select.
+const COLUMNS: &str = "u.tenant_id, u.id, u.user_name, u.given_name, u.surname, u.email,
+    u.contact_given_name, u.contact_surname, u.enabled, u.password_hash, u.created,
+    ARRAY(SELECT r.role_id FROM user_roles r WHERE r.user_id = u.id ORDER BY r.position)";
+
+fn user_row(r: &Row) -> Result<User> {
+    Ok(User {
+        tenant_id: col(r, 0)?,
+        id: col(r, 1)?,
+        user_name: col(r, 2)?,
+        given_name: col(r, 3)?,
+        surname: col(r, 4)?,
+        email: col(r, 5)?,
+        contact_given_name: col(r, 6)?,
+        contact_surname: col(r, 7)?,
+        enabled: col(r, 8)?,
+        password_hash: col(r, 9)?,
+        created: col(r, 10)?,
+        role_ids: col(r, 11)?,
+    })
+}
+
+async fn load(c: &impl GenericClient, tenant_id: Uuid, id: Uuid) -> Result<User> {
+    let row = query_opt(
+        c,
+        &format!("SELECT {COLUMNS} FROM users u WHERE u.tenant_id = $1 AND u.id = $2"),
+        &[&tenant_id, &id],
+    )
+    .await?;
+    row.as_ref().map(user_row).transpose()?.ok_or(RegistryError::NotFound("user"))
+}
+
+fn name_taken(user: &User) -> String {
+    format!("the user name {} is taken", user.user_name)
+}
+
+/// Refuses a user name another user of the tenant has, in any case. A concurrent insert of
+/// the same name is caught by the unique index instead (also answered `Conflict`).
+async fn check_name(c: &impl GenericClient, user: &User) -> Result<()> {
+    let taken: bool = col(
+        &query_one(
+            c,
+            "SELECT EXISTS (SELECT 1 FROM users WHERE tenant_id = $1 AND name_key = $2 AND id <> $3)",
+            &[&user.tenant_id, &User::name_key(&user.user_name), &user.id],
+        )
+        .await?,
+        0,
+    )?;
+    if taken {
+        return Err(RegistryError::Conflict(name_taken(user)));
+    }
+    Ok(())
+}
+
+/// Rewrites a user's role rows; every role must exist (and stays locked until the commit).
+async fn write_roles(c: &impl GenericClient, user: &User) -> Result<()> {
+    let found = existing_roles(c, user.tenant_id, &user.role_ids).await?;
+    check_role_refs(&user.role_ids, |id| found.contains(id))?;
+    execute(c, "DELETE FROM user_roles WHERE user_id = $1", &[&user.id]).await?;
+    let positions: Vec<i32> =
+        (0..user.role_ids.len()).map(|i| i32::try_from(i).map_err(storage)).collect::<Result<_>>()?;
+    execute(
+        c,
+        "INSERT INTO user_roles (user_id, tenant_id, position, role_id)
+         SELECT $1, $2, p, r FROM unnest($3::integer[], $4::uuid[]) AS u(p, r)",
+        &[&user.id, &user.tenant_id, &positions, &user.role_ids],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Inserts a user; the caller owns the transaction.
+pub(crate) async fn insert(c: &impl GenericClient, user: &User) -> Result<()> {
+    tenant_exists(c, user.tenant_id).await?;
+    if query_opt(c, "SELECT 1 FROM users WHERE id = $1", &[&user.id]).await?.is_some() {
+        return Err(RegistryError::Conflict(format!("a user with id {} already exists", user.id)));
+    }
+    check_name(c, user).await?;
+    insert_row(
+        c,
+        "INSERT INTO users (id, tenant_id, user_name, name_key, given_name, surname, email, contact_given_name,
+            contact_surname, enabled, password_hash, created)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        &[
+            &user.id,
+            &user.tenant_id,
+            &user.user_name,
+            &User::name_key(&user.user_name),
+            &user.given_name,
+            &user.surname,
+            &user.email,
+            &user.contact_given_name,
+            &user.contact_surname,
+            &user.enabled,
+            &user.password_hash,
+            &user.created,
+        ],
+        || name_taken(user),
+    )
+    .await?;
+    write_roles(c, user).await
+}
+
+#[async_trait]
+impl UserStore for PgStore {
+    async fn create_user(&self, user: User) -> Result<User> {
+        let mut conn = self.conn().await?;
+        let tx = write_tx!(conn);
+        insert(&tx, &user).await?;
+        tx.commit().await.map_err(storage)?;
+        Ok(user)
+    }
+
+    async fn get_user(&self, tenant_id: Uuid, id: Uuid) -> Result<User> {
+        let conn = self.conn().await?;
+        load(&conn, tenant_id, id).await
+    }
+
+    async fn find_user_by_name(&self, tenant_id: Uuid, user_name: &str) -> Result<Option<User>> {
+        let conn = self.conn().await?;
+        let row = query_opt(
+            &conn,
+            &format!("SELECT {COLUMNS} FROM users u WHERE u.tenant_id = $1 AND u.name_key = $2"),
+            &[&tenant_id, &User::name_key(user_name)],
+        )
+        .await?;
+        row.as_ref().map(user_row).transpose()
+    }
+
+    async fn list_users(&self, tenant_id: Uuid, query_: &ListQuery) -> Result<Page<User>> {
+        let mut conn = self.conn().await?;
+        let tx = read_tx!(conn);
+        tenant_exists(&tx, tenant_id).await?;
+        const FILTER: &str = "u.tenant_id = $1 AND (cardinality($2::uuid[]) = 0 OR u.id = ANY($2))";
+        let total: i64 = col(
+            &query_one(&tx, &format!("SELECT count(*) FROM users u WHERE {FILTER}"), &[&tenant_id, &query_.ids])
+                .await?,
+            0,
+        )?;
+        let rows = query(
+            &tx,
+            &format!("SELECT {COLUMNS} FROM users u WHERE {FILTER} ORDER BY u.seq LIMIT $3 OFFSET $4"),
+            &[&tenant_id, &query_.ids, &limit(query_.count), &limit(query_.skip)],
+        )
+        .await?;
+        let items = rows.iter().map(user_row).collect::<Result<_>>()?;
+        Ok(Page { items, total: u64::try_from(total).map_err(storage)? })
+    }
+
+    async fn update_user(&self, tenant_id: Uuid, id: Uuid, changes: UserChanges) -> Result<User> {
+        let mut conn = self.conn().await?;
+        let tx = write_tx!(conn);
+        query_opt(&tx, "SELECT 1 FROM users WHERE tenant_id = $1 AND id = $2 FOR UPDATE", &[&tenant_id, &id])
+            .await?
+            .ok_or(RegistryError::NotFound("user"))?;
+        let mut user = load(&tx, tenant_id, id).await?;
+        user.apply(changes)?;
+        check_name(&tx, &user).await?;
+        insert_row(
+            &tx,
+            "UPDATE users SET user_name = $2, name_key = $3, given_name = $4, surname = $5, email = $6,
+                contact_given_name = $7, contact_surname = $8, enabled = $9, password_hash = $10
+             WHERE id = $1",
+            &[
+                &user.id,
+                &user.user_name,
+                &User::name_key(&user.user_name),
+                &user.given_name,
+                &user.surname,
+                &user.email,
+                &user.contact_given_name,
+                &user.contact_surname,
+                &user.enabled,
+                &user.password_hash,
+            ],
+            || name_taken(&user),
+        )
+        .await?;
+        write_roles(&tx, &user).await?;
+        tx.commit().await.map_err(storage)?;
+        Ok(user)
+    }
+
+    async fn delete_user(&self, tenant_id: Uuid, id: Uuid) -> Result<()> {
+        let conn = self.conn().await?;
+        let n = execute(&conn, "DELETE FROM users WHERE tenant_id = $1 AND id = $2", &[&tenant_id, &id]).await?;
+        if n == 0 {
+            return Err(RegistryError::NotFound("user"));
+        }
+        Ok(())
+    }
+}
