@@ -28,14 +28,16 @@ fn the_compose_files_are_valid_and_the_ha_one_runs_three_instances_behind_a_bala
     let resolved = String::from_utf8_lossy(&out.stdout);
     assert!(resolved.contains("postgres://gatehouse:"), "the instances use PostgreSQL");
     assert!(resolved.contains("/health/ready"), "health checks");
+    assert!(resolved.contains("GATEHOUSE_TRUSTED_PROXIES: 172.28.0.10"), "the balancer is trusted: {resolved}");
+    assert!(resolved.contains("ipv4_address: 172.28.0.10"), "at the trusted address");
 }
 
 #[test]
 fn the_balancer_configuration_is_valid_and_checks_readiness() {
     let out = run("haproxy", &["-c", "-f", "deploy/haproxy.cfg"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let config = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/haproxy.cfg"))
-        .expect("haproxy.cfg");
+    let config =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/haproxy.cfg")).expect("haproxy.cfg");
     assert!(config.contains("uri /health/ready"));
     assert_eq!(config.matches("\n    server gatehouse-").count(), 3);
 }

@@ -5,7 +5,7 @@
 use futures_util::future::join_all;
 use reqwest::StatusCode;
 
-use crate::browser::{Browser, Landing};
+use crate::browser::{hidden, Browser, Landing};
 use crate::support::{TestServer, ADMIN_PASSWORD};
 
 /// A fresh browser's sign-in attempt as `user`: the status of the answer.
@@ -18,6 +18,46 @@ async fn attempt(server: &TestServer, user: &str, password: &str) -> StatusCode 
         Landing::Page(status, _) => status,
         Landing::Redirect(url) => panic!("unexpected redirect to {url}"),
     }
+}
+
+/// A sign-in attempt through a load balancer that says the client is `client`.
+async fn attempt_via_balancer(server: &TestServer, user: &str, client: &str) -> StatusCode {
+    let http = reqwest::Client::builder().cookie_store(true).build().expect("client");
+    let page = http.get(server.url("/identity/account/login")).send().await.expect("get").text().await.expect("page");
+    let form = [
+        ("csrf", hidden(&page, "csrf").expect("csrf")),
+        ("tenant", String::new()),
+        ("return", String::new()),
+        ("username", user.to_owned()),
+        ("password", "wrong-password".to_owned()),
+    ];
+    let response = http
+        .post(server.url("/identity/account/login"))
+        .header("X-Forwarded-For", format!("203.0.113.66, {client}"))
+        .form(&form)
+        .send()
+        .await
+        .expect("post");
+    response.status()
+}
+
+#[tokio::test]
+async fn behind_a_trusted_balancer_each_client_address_has_its_own_counter() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let env = [("GATEHOUSE_TRUSTED_PROXIES", "127.0.0.1"), ("GATEHOUSE_ADMIN_PASSWORD", ADMIN_PASSWORD)];
+    let server = TestServer::start_with(dir.path(), &env).await;
+    // 50 failures from one client (over many user names) use up its address's share.
+    let statuses = join_all((0..50).map(|i| {
+        let user = format!("user-{i}");
+        let server = &server;
+        async move { attempt_via_balancer(server, &user, "198.51.100.1").await }
+    }))
+    .await;
+    assert!(statuses.iter().all(|s| *s == StatusCode::UNAUTHORIZED), "{statuses:?}");
+    assert_eq!(attempt_via_balancer(&server, "another", "198.51.100.1").await, StatusCode::TOO_MANY_REQUESTS);
+    // Another client behind the same balancer is not blocked by it; the address the client
+    // wrote itself (left of the balancer's) counts for nothing.
+    assert_eq!(attempt_via_balancer(&server, "another", "198.51.100.2").await, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]

@@ -34,6 +34,10 @@ pub struct Config {
     pub refresh_sliding_days: u32,
     /// `GATEHOUSE_SESSION_HOURS` (default 8): how long a browser stays signed in.
     pub session_hours: u32,
+    /// `GATEHOUSE_TRUSTED_PROXIES`: addresses or CIDR ranges (comma-separated) of the load
+    /// balancers in front; from them, the client's address is read from `X-Forwarded-For`.
+    /// Empty (the default): the TCP peer is the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// Where the data lives: the binary opens the store this names; nothing else knows which
@@ -63,6 +67,23 @@ impl Database {
     }
 }
 
+/// `10.0.0.0/8, 192.0.2.7, 2001:db8::/32`: an address alone is a network of one.
+fn parse_networks(value: &str) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(|v| {
+            v.parse::<ipnet::IpNet>().or_else(|_| v.parse::<std::net::IpAddr>().map(ipnet::IpNet::from)).map_err(|_| {
+                ConfigError {
+                    key: "GATEHOUSE_TRUSTED_PROXIES",
+                    problem: format!("{v} is not an IP address or CIDR range"),
+                }
+            })
+        })
+        .collect()
+}
+
 /// A configuration value that could not be used.
 #[derive(Debug, thiserror::Error)]
 #[error("{key}: {problem}")]
@@ -86,6 +107,7 @@ impl Default for Config {
             refresh_absolute_days: 30,
             refresh_sliding_days: 15,
             session_hours: 8,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -137,6 +159,10 @@ impl Config {
             refresh_absolute_days: number("GATEHOUSE_REFRESH_ABSOLUTE_DAYS", defaults.refresh_absolute_days, 3650)?,
             refresh_sliding_days: number("GATEHOUSE_REFRESH_SLIDING_DAYS", defaults.refresh_sliding_days, 3650)?,
             session_hours: number("GATEHOUSE_SESSION_HOURS", defaults.session_hours, 24 * 90)?.max(1),
+            trusted_proxies: get("GATEHOUSE_TRUSTED_PROXIES")
+                .map(|v| parse_networks(&v))
+                .transpose()?
+                .unwrap_or_default(),
         })
     }
 
@@ -192,6 +218,16 @@ mod tests {
         for bad in ["sqlite://", "mysql://db/g", "postgres://u@h/db"] {
             assert_eq!(db(bad).expect_err(bad).key, "GATEHOUSE_DATABASE");
         }
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_ranges() {
+        let c = Config::from_lookup(lookup(&[("GATEHOUSE_TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.7,2001:db8::/32")]))
+            .expect("valid");
+        let shown: Vec<String> = c.trusted_proxies.iter().map(ToString::to_string).collect();
+        assert_eq!(shown, ["10.0.0.0/8", "192.0.2.7/32", "2001:db8::/32"]);
+        let err = Config::from_lookup(lookup(&[("GATEHOUSE_TRUSTED_PROXIES", "10.0.0.0/8, proxy")])).expect_err("bad");
+        assert!(err.to_string().contains("proxy is not an IP address"), "{err}");
     }
 
     #[test]

@@ -14,6 +14,7 @@ use time::OffsetDateTime;
 
 pub mod admin;
 pub mod bootstrap;
+pub mod client_address;
 pub mod config;
 pub mod console;
 pub mod health;
@@ -59,6 +60,8 @@ pub struct AppState {
     pub provider: Arc<Provider>,
     pub registry: Registry,
     pub clock: Arc<dyn Clock>,
+    /// The load balancers whose `X-Forwarded-For` names the client (`client_address`).
+    pub trusted_proxies: Arc<[ipnet::IpNet]>,
     /// An argon2id hash of nothing anyone knows: a sign-in for an unknown user is checked
     /// against it, so it costs what a real check costs.
     pub dummy_hash: String,
@@ -187,7 +190,8 @@ pub async fn start(config: Config, store: Arc<dyn Store>, clock: Arc<dyn Clock>)
             }
         }
     });
-    let state = AppState { provider, registry, clock, dummy_hash };
+    let trusted_proxies = config.trusted_proxies.clone().into();
+    let state = AppState { provider, registry, clock, trusted_proxies, dummy_hash };
     let server = HttpServer::new(move || {
         App::new()
             .app_data(web::Data::new(state.clone()))

@@ -14,6 +14,7 @@ use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
 use super::html;
+use crate::client_address::client_address;
 use crate::AppState;
 
 pub const SESSION_COOKIE: &str = "gatehouse_session";
@@ -123,7 +124,8 @@ pub async fn login(req: HttpRequest, state: web::Data<AppState>, form: web::Form
         form_page(&state, &form.tenant, &return_to, &form.username, Some(message), status)
     };
     // Counted before the password is checked, in the store every instance shares.
-    let admission = state.provider.admit_sign_in(tenant_id, &form.username, req.peer_addr().map(|a| a.ip())).await;
+    let address = client_address(&req, &state.trusted_proxies);
+    let admission = state.provider.admit_sign_in(tenant_id, &form.username, address).await;
     let attempt = match admission {
         Ok(Admission::Admitted(attempt)) => attempt,
         Ok(Admission::Throttled) => {
