@@ -5,13 +5,15 @@
 use std::sync::Arc;
 
 use gatehouse_provider::{Clock, SystemClock};
+use gatehouse_registry::store::TenantStore;
 use gatehouse_registry::{RegistryError, Store};
 use gatehouse_server::{start, Config, Database};
+use gatehouse_store_postgres::PgStore;
 use gatehouse_store_sqlite::SqliteStore;
 
 /// Opens the configured store. `must_exist`: refuse to create an empty one (a command that
 /// acts on a server's data must find it).
-fn open_store(database: &Database, must_exist: bool) -> Result<Arc<dyn Store>, RegistryError> {
+async fn open_store(database: &Database, must_exist: bool) -> Result<Arc<dyn Store>, RegistryError> {
     match database {
         Database::Sqlite(path) => {
             if must_exist && !path.exists() {
@@ -21,6 +23,16 @@ fn open_store(database: &Database, must_exist: bool) -> Result<Arc<dyn Store>, R
                 )));
             }
             Ok(Arc::new(SqliteStore::open(path)?))
+        }
+        Database::Postgres { url, pool_size } => {
+            let store = PgStore::connect(url.expose(), *pool_size).await?;
+            if must_exist && store.is_empty().await? {
+                return Err(RegistryError::Storage(format!(
+                    "the PostgreSQL database at {} holds no Gatehouse data (set GATEHOUSE_DATABASE to the server's)",
+                    store.target()
+                )));
+            }
+            Ok(Arc::new(store))
         }
     }
 }
@@ -51,10 +63,10 @@ async fn main() -> std::process::ExitCode {
         }
     }
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let store = match open_store(&config.database, false) {
+    let store = match open_store(&config.database, false).await {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("gatehouse: cannot start: storage: {e}");
+            eprintln!("gatehouse: cannot start: {e}");
             return std::process::ExitCode::FAILURE;
         }
     };
@@ -80,10 +92,10 @@ async fn main() -> std::process::ExitCode {
 
 #[allow(clippy::print_stdout)]
 async fn rotate(config: &Config) -> std::process::ExitCode {
-    let store = match open_store(&config.database, true) {
+    let store = match open_store(&config.database, true).await {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("gatehouse: cannot rotate keys: storage: {e}");
+            eprintln!("gatehouse: cannot rotate keys: {e}");
             return std::process::ExitCode::FAILURE;
         }
     };

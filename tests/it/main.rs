@@ -11,6 +11,7 @@ mod flows;
 mod health;
 mod lifecycle;
 mod multi;
+mod postgres;
 mod python;
 mod relying_party;
 mod rules;

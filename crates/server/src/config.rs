@@ -6,6 +6,9 @@ use std::path::PathBuf;
 use gatehouse_registry::SecretValue;
 use uuid::Uuid;
 
+mod postgres_url;
+pub use postgres_url::PostgresUrl;
+
 #[derive(Debug, Clone)]
 pub struct Config {
     /// `GATEHOUSE_LISTEN`: the address to bind; port 0 picks a free port.
@@ -46,18 +49,29 @@ pub struct Config {
 pub enum Database {
     /// A file path, or `sqlite://PATH`: the embedded default.
     Sqlite(PathBuf),
+    /// `postgres://` or `postgresql://` as libpq spells it, with `GATEHOUSE_DATABASE_POOL_SIZE`
+    /// connections at most: PostgreSQL, which many instances share.
+    Postgres { url: PostgresUrl, pool_size: usize },
 }
 
+/// The default of `GATEHOUSE_DATABASE_POOL_SIZE`, and its largest value.
+pub const DEFAULT_POOL_SIZE: usize = 16;
+pub const MAX_POOL_SIZE: usize = 1000;
+
 impl Database {
-    fn parse(value: &str) -> Result<Self, ConfigError> {
+    fn parse(value: &str, pool_size: usize) -> Result<Self, ConfigError> {
         let bad = |problem: &str| ConfigError { key: "GATEHOUSE_DATABASE", problem: problem.to_owned() };
         let lower = value.to_ascii_lowercase();
         if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
-            return Err(bad("PostgreSQL is not supported by this build; use a file path or sqlite://PATH"));
+            // The store reads the rest as libpq does, and a wrong URL fails the start there,
+            // in one line without the password.
+            return Ok(Self::Postgres { url: PostgresUrl::new(value), pool_size });
         }
         let path = match lower.strip_prefix("sqlite://") {
             Some(_) => &value["sqlite://".len()..],
-            None if lower.contains("://") => return Err(bad("must be a file path or sqlite://PATH")),
+            None if lower.contains("://") => {
+                return Err(bad("must be a file path, sqlite://PATH, or a postgres:// or postgresql:// URL"))
+            }
             None => value,
         };
         if path.is_empty() {
@@ -131,6 +145,18 @@ impl Config {
                 _ => Err(ConfigError { key, problem: format!("must be a whole number from 0 to {max}") }),
             },
         };
+        let pool_size = match get("GATEHOUSE_DATABASE_POOL_SIZE") {
+            None => DEFAULT_POOL_SIZE,
+            Some(v) => match v.trim().parse::<usize>() {
+                Ok(n) if (1..=MAX_POOL_SIZE).contains(&n) => n,
+                _ => {
+                    return Err(ConfigError {
+                        key: "GATEHOUSE_DATABASE_POOL_SIZE",
+                        problem: format!("must be a whole number from 1 to {MAX_POOL_SIZE}"),
+                    })
+                }
+            },
+        };
         let public_url = get("GATEHOUSE_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_owned());
         if let Some(u) = &public_url {
             url::Url::parse(u).map_err(|e| ConfigError { key: "GATEHOUSE_PUBLIC_URL", problem: e.to_string() })?;
@@ -147,7 +173,7 @@ impl Config {
             listen: get("GATEHOUSE_LISTEN").unwrap_or(defaults.listen),
             public_url,
             database: get("GATEHOUSE_DATABASE")
-                .map(|v| Database::parse(v.trim()))
+                .map(|v| Database::parse(v.trim(), pool_size))
                 .transpose()?
                 .unwrap_or(defaults.database),
             tenant_id: uuid("GATEHOUSE_TENANT_ID")?,
@@ -215,9 +241,29 @@ mod tests {
         assert_eq!(db("data/g.db").expect("path"), Database::Sqlite("data/g.db".into()));
         assert_eq!(db("sqlite:///var/lib/g.db").expect("url"), Database::Sqlite("/var/lib/g.db".into()));
         assert_eq!(db("SQLITE://rel.db").expect("any case"), Database::Sqlite("rel.db".into()));
-        for bad in ["sqlite://", "mysql://db/g", "postgres://u@h/db"] {
+        for bad in ["sqlite://", "mysql://db/g"] {
             assert_eq!(db(bad).expect_err(bad).key, "GATEHOUSE_DATABASE");
         }
+    }
+
+    #[test]
+    fn a_postgres_url_takes_the_pool_size_and_never_shows_its_password() {
+        let config = |pairs: &[(&str, &str)]| Config::from_lookup(lookup(pairs));
+        let url = "postgresql://gate:pw-s3cret@db.example.com:5432/gatehouse?sslmode=require";
+        let c = config(&[("GATEHOUSE_DATABASE", url)]).expect("postgres");
+        let Database::Postgres { url: parsed, pool_size } = &c.database else { panic!("{:?}", c.database) };
+        assert_eq!((parsed.expose(), *pool_size), (url, DEFAULT_POOL_SIZE));
+        assert!(!format!("{c:?}").contains("pw-s3cret"), "Debug of the configuration shows no password");
+        let c =
+            config(&[("GATEHOUSE_DATABASE", "POSTGRES://h/g"), ("GATEHOUSE_DATABASE_POOL_SIZE", " 4 ")]).expect("4");
+        assert!(matches!(c.database, Database::Postgres { pool_size: 4, .. }));
+        for bad in ["0", "1001", "-1", "many"] {
+            let err = config(&[("GATEHOUSE_DATABASE", url), ("GATEHOUSE_DATABASE_POOL_SIZE", bad)]).expect_err(bad);
+            assert_eq!(err.key, "GATEHOUSE_DATABASE_POOL_SIZE");
+        }
+        // PostgreSQL only: SQLite keeps its own pool, and the key is still checked.
+        let c = config(&[("GATEHOUSE_DATABASE_POOL_SIZE", "32")]).expect("sqlite");
+        assert!(matches!(c.database, Database::Sqlite(_)));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use tokio_postgres::Row;
 use uuid::Uuid;
 
 use crate::{
-    col, execute, existing_roles, insert as insert_row, limit, query, query_one, query_opt, read_tx, storage,
+    col, db, execute, existing_roles, insert as insert_row, limit, query, query_one, query_opt, read_tx, storage,
     tenant_exists, to_i32, to_u32, write_tx, PgStore,
 };
 use gatehouse_registry::client::{Client, ClientChanges, ClientKind};
@@ -197,7 +197,7 @@ impl ClientStore for PgStore {
         let mut conn = self.conn().await?;
         let tx = write_tx!(conn);
         let first = insert(&tx, &client, secret).await?;
-        tx.commit().await.map_err(storage)?;
+        tx.commit().await.map_err(db)?;
         Ok(first)
     }
 
@@ -283,7 +283,7 @@ impl ClientStore for PgStore {
         )
         .await?;
         write_roles(&tx, &client).await?;
-        tx.commit().await.map_err(storage)?;
+        tx.commit().await.map_err(db)?;
         Ok(client)
     }
 
@@ -317,7 +317,7 @@ impl ClientStore for PgStore {
         let count: i64 = col(&row, 0)?;
         let stored = next_secret(usize::try_from(count).map_err(storage)?, to_u32(col(&row, 1)?)?, secret)?;
         insert_secret(&tx, at.id, &stored).await?;
-        tx.commit().await.map_err(storage)?;
+        tx.commit().await.map_err(db)?;
         Ok(stored)
     }
 
@@ -359,7 +359,7 @@ impl ClientStore for PgStore {
             &[&at.id, &id, &secret.description, &secret.expiration],
         )
         .await?;
-        tx.commit().await.map_err(storage)?;
+        tx.commit().await.map_err(db)?;
         Ok(secret)
     }
 
@@ -373,7 +373,7 @@ impl ClientStore for PgStore {
         if n == 0 {
             return Err(RegistryError::NotFound("secret"));
         }
-        tx.commit().await.map_err(storage)
+        tx.commit().await.map_err(db)
     }
 
     async fn cors_origin_allowed(&self, origin: &str) -> Result<bool> {

@@ -26,7 +26,7 @@ use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme
 use tokio_postgres::config::Host;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
-use crate::storage;
+use crate::{cause_chain, storage};
 use gatehouse_registry::error::{RegistryError, Result};
 
 /// The schema's versions, oldest first. Append; never edit one that has shipped.
@@ -81,7 +81,7 @@ fn parse(url: &str) -> Result<Target> {
     }
     let normalised = format!("{scheme}://{}", &base[scheme_end + 3..]);
     let url = if kept.is_empty() { normalised } else { format!("{normalised}?{}", kept.join("&")) };
-    let config: tokio_postgres::Config = url.parse().map_err(bad_url)?;
+    let config: tokio_postgres::Config = url.parse().map_err(|e: tokio_postgres::Error| bad_url(cause_chain(&e)))?;
     Ok(Target { config, verify: verify || root_cert.is_some(), root_cert })
 }
 
@@ -124,7 +124,7 @@ async fn connect(target: Target) -> Result<Connected> {
     let tls = tls(&target).await.map_err(|e| failed(&e))?;
     let (client, connection) = match tokio::time::timeout(CONNECT_TIMEOUT, target.config.connect(tls.clone())).await {
         Ok(Ok(pair)) => pair,
-        Ok(Err(e)) => return Err(failed(&e)),
+        Ok(Err(e)) => return Err(failed(&cause_chain(&e))),
         Err(_) => return Err(failed(&format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()))),
     };
     let driver = tokio::spawn(async move {
@@ -158,7 +158,7 @@ pub(crate) async fn open(url: &str, pool_size: usize) -> Result<(Pool, String)> 
 /// row, while holding the migration lock: instances starting at once take turns, and the
 /// later ones find the work done.
 async fn migrate(client: &mut tokio_postgres::Client) -> std::result::Result<(), String> {
-    let text = |e: tokio_postgres::Error| e.to_string();
+    let text = |e: tokio_postgres::Error| cause_chain(&e);
     client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK]).await.map_err(text)?;
     client
         .batch_execute(
@@ -183,7 +183,7 @@ async fn migrate(client: &mut tokio_postgres::Client) -> std::result::Result<(),
     }
     for (version, name, sql) in MIGRATIONS.iter().filter(|m| !applied.contains(&m.0)) {
         let tx = client.transaction().await.map_err(text)?;
-        tx.batch_execute(sql).await.map_err(|e| format!("version {version} ({name}): {e}"))?;
+        tx.batch_execute(sql).await.map_err(|e| format!("version {version} ({name}): {}", cause_chain(&e)))?;
         tx.execute("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", &[version, name])
             .await
             .map_err(text)?;

@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use tokio_postgres::Row;
 use uuid::Uuid;
 
-use crate::{col, execute, query_one, query_opt, storage, write_tx, PgStore};
+use crate::{col, db, execute, query_one, query_opt, write_tx, PgStore};
 use gatehouse_registry::error::Result;
 use gatehouse_registry::grant::{
     refresh_step, AuthorizationCode, CodeUse, RefreshStep, RefreshToken, RefreshUse, SecretHashKey, Session,
@@ -165,7 +165,7 @@ impl GrantStore for PgStore {
             }
             _ => CodeUse::Unknown,
         };
-        tx.commit().await.map_err(storage)?;
+        tx.commit().await.map_err(db)?;
         Ok(outcome)
     }
 
@@ -226,7 +226,7 @@ impl GrantStore for PgStore {
             }
             _ => RefreshUse::Invalid,
         };
-        tx.commit().await.map_err(storage)?;
+        tx.commit().await.map_err(db)?;
         Ok(outcome)
     }
 
@@ -262,7 +262,7 @@ impl GrantStore for PgStore {
             &[&tenant_id, &user_id],
         )
         .await?;
-        tx.commit().await.map_err(storage)
+        tx.commit().await.map_err(db)
     }
 
     async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64> {
@@ -276,7 +276,7 @@ impl GrantStore for PgStore {
         ] {
             gone += execute(&tx, sql, &[&now]).await?;
         }
-        tx.commit().await.map_err(storage)?;
+        tx.commit().await.map_err(db)?;
         Ok(gone)
     }
 }

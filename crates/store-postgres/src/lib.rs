@@ -93,35 +93,52 @@ pub(crate) fn storage(e: impl std::fmt::Display) -> RegistryError {
     RegistryError::Storage(e.to_string().replace('\n', " "))
 }
 
+/// A database error with its causes ("error connecting to server: Connection refused"), on
+/// one line.
+pub(crate) fn db(e: tokio_postgres::Error) -> RegistryError {
+    storage(cause_chain(&e))
+}
+
+pub(crate) fn cause_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 /// A unique violation becomes `Conflict(message)`; anything else a storage failure.
 pub(crate) fn conflict_or_storage(e: tokio_postgres::Error, message: impl FnOnce() -> String) -> RegistryError {
     if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
         RegistryError::Conflict(message())
     } else {
-        storage(e)
+        db(e)
     }
 }
 
 /// The statements below are prepared once per connection (deadpool's statement cache), so a
 /// query costs one round trip.
 pub(crate) async fn query(c: &impl GenericClient, sql: &str, params: Params<'_>) -> Result<Vec<Row>> {
-    let st = c.prepare_cached(sql).await.map_err(storage)?;
-    c.query(&st, params).await.map_err(storage)
+    let st = c.prepare_cached(sql).await.map_err(db)?;
+    c.query(&st, params).await.map_err(db)
 }
 
 pub(crate) async fn query_opt(c: &impl GenericClient, sql: &str, params: Params<'_>) -> Result<Option<Row>> {
-    let st = c.prepare_cached(sql).await.map_err(storage)?;
-    c.query_opt(&st, params).await.map_err(storage)
+    let st = c.prepare_cached(sql).await.map_err(db)?;
+    c.query_opt(&st, params).await.map_err(db)
 }
 
 pub(crate) async fn query_one(c: &impl GenericClient, sql: &str, params: Params<'_>) -> Result<Row> {
-    let st = c.prepare_cached(sql).await.map_err(storage)?;
-    c.query_one(&st, params).await.map_err(storage)
+    let st = c.prepare_cached(sql).await.map_err(db)?;
+    c.query_one(&st, params).await.map_err(db)
 }
 
 pub(crate) async fn execute(c: &impl GenericClient, sql: &str, params: Params<'_>) -> Result<u64> {
-    let st = c.prepare_cached(sql).await.map_err(storage)?;
-    c.execute(&st, params).await.map_err(storage)
+    let st = c.prepare_cached(sql).await.map_err(db)?;
+    c.execute(&st, params).await.map_err(db)
 }
 
 /// Like [`execute`], with a unique violation answered `Conflict(message)`.
@@ -131,13 +148,13 @@ pub(crate) async fn insert(
     params: Params<'_>,
     message: impl FnOnce() -> String,
 ) -> Result<u64> {
-    let st = c.prepare_cached(sql).await.map_err(storage)?;
+    let st = c.prepare_cached(sql).await.map_err(db)?;
     c.execute(&st, params).await.map_err(|e| conflict_or_storage(e, message))
 }
 
 /// A column of a row, or a storage failure naming the column.
 pub(crate) fn col<'a, T: tokio_postgres::types::FromSql<'a>>(row: &'a Row, idx: usize) -> Result<T> {
-    row.try_get(idx).map_err(storage)
+    row.try_get(idx).map_err(db)
 }
 
 pub(crate) fn to_i32(n: u32) -> Result<i32> {
@@ -176,7 +193,7 @@ impl PgStore {
 /// Starts a read-write transaction (READ COMMITTED) on `conn`.
 macro_rules! write_tx {
     ($conn:expr) => {
-        $conn.transaction().await.map_err($crate::storage)?
+        $conn.transaction().await.map_err($crate::db)?
     };
 }
 
@@ -189,7 +206,7 @@ macro_rules! read_tx {
             .read_only(true)
             .start()
             .await
-            .map_err($crate::storage)?
+            .map_err($crate::db)?
     };
 }
 pub(crate) use {read_tx, write_tx};
@@ -273,7 +290,7 @@ impl TenantStore for PgStore {
             return Err(RegistryError::Conflict(format!("tenant {} already exists", seed.tenant.id)));
         }
         insert_seed(&tx, seed).await?;
-        tx.commit().await.map_err(storage)
+        tx.commit().await.map_err(db)
     }
 
     async fn create_first_tenant(&self, seed: TenantSeed) -> Result<bool> {
@@ -287,7 +304,7 @@ impl TenantStore for PgStore {
             return Ok(false);
         }
         insert_seed(&tx, seed).await?;
-        tx.commit().await.map_err(storage)?;
+        tx.commit().await.map_err(db)?;
         Ok(true)
     }
 
@@ -326,7 +343,7 @@ impl RoleStore for PgStore {
         let tx = write_tx!(conn);
         tenant_exists(&tx, tenant_id).await?;
         insert_role(&tx, tenant_id, &role).await?;
-        tx.commit().await.map_err(storage)?;
+        tx.commit().await.map_err(db)?;
         Ok(role)
     }
 
@@ -344,7 +361,7 @@ impl RoleStore for PgStore {
             &[&tenant_id, &id, &role.name, &role.description],
         )
         .await?;
-        tx.commit().await.map_err(storage)?;
+        tx.commit().await.map_err(db)?;
         Ok(role)
     }
 
@@ -364,7 +381,7 @@ impl RoleStore for PgStore {
             Some(false) => {
                 // References go with it: the foreign keys of client_roles and user_roles cascade.
                 execute(&tx, "DELETE FROM roles WHERE tenant_id = $1 AND id = $2", &[&tenant_id, &id]).await?;
-                tx.commit().await.map_err(storage)
+                tx.commit().await.map_err(db)
             }
         }
     }
@@ -407,7 +424,7 @@ impl KeyStore for PgStore {
         )
         .await?;
         let value = col(&query_one(&tx, "SELECT value FROM server_secrets WHERE name = $1", &[&name]).await?, 0)?;
-        tx.commit().await.map_err(storage)?;
+        tx.commit().await.map_err(db)?;
         Ok(value)
     }
 
@@ -425,7 +442,7 @@ impl KeyStore for PgStore {
         execute(&tx, "UPDATE signing_keys SET retired = $1 WHERE alg = $2 AND retired IS NULL", &[&at, &key.alg])
             .await?;
         insert_key(&tx, &key).await?;
-        tx.commit().await.map_err(storage)
+        tx.commit().await.map_err(db)
     }
 
     async fn add_first_signing_key(&self, key: SigningKeyRecord) -> Result<bool> {
@@ -445,7 +462,7 @@ impl KeyStore for PgStore {
             return Ok(false);
         }
         insert_key(&tx, &key).await?;
-        tx.commit().await.map_err(storage)?;
+        tx.commit().await.map_err(db)?;
         Ok(true)
     }
 

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use crate::{col, execute, query_one, storage, write_tx, PgStore};
+use crate::{col, db, execute, query_one, storage, write_tx, PgStore};
 use gatehouse_registry::error::Result;
 use gatehouse_registry::store::ThrottleStore;
 
@@ -33,7 +33,7 @@ impl ThrottleStore for PgStore {
             .await?;
             counts[i] = u32::try_from(col::<i32>(&row, 0)?).map_err(storage)?;
         }
-        tx.commit().await.map_err(storage)?;
+        tx.commit().await.map_err(db)?;
         Ok(counts)
     }
 

@@ -6,7 +6,7 @@ use tokio_postgres::Row;
 use uuid::Uuid;
 
 use crate::{
-    col, execute, existing_roles, insert as insert_row, limit, query, query_one, query_opt, read_tx, storage,
+    col, db, execute, existing_roles, insert as insert_row, limit, query, query_one, query_opt, read_tx, storage,
     tenant_exists, write_tx, PgStore,
 };
 use gatehouse_registry::error::{RegistryError, Result};
@@ -122,7 +122,7 @@ impl UserStore for PgStore {
         let mut conn = self.conn().await?;
         let tx = write_tx!(conn);
         insert(&tx, &user).await?;
-        tx.commit().await.map_err(storage)?;
+        tx.commit().await.map_err(db)?;
         Ok(user)
     }
 
@@ -192,7 +192,7 @@ impl UserStore for PgStore {
         )
         .await?;
         write_roles(&tx, &user).await?;
-        tx.commit().await.map_err(storage)?;
+        tx.commit().await.map_err(db)?;
         Ok(user)
     }
 
