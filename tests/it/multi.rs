@@ -1,9 +1,11 @@
 //! Several instances on one database, as behind a load balancer: they share everything
-//! through the store (issue 8). Each test starts real `gatehouse` processes on one fresh
-//! database. The instances share one public URL (the balancer's), so each issues tokens the
-//! others accept; requests here go to each instance directly.
+//! through the store (issue 8). Each case starts real `gatehouse` processes on one fresh
+//! database, once on an SQLite file and once on PostgreSQL (a database of its own; skipped
+//! without a server, failing under CI). The instances share one public URL (the balancer's),
+//! so each issues tokens the others accept; requests here go to each instance directly.
 
 use futures_util::future::join_all;
+use gatehouse_store_postgres::testing::TestDatabase;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -16,26 +18,87 @@ const PUBLIC_URL: &str = "http://127.0.0.1:9";
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
-fn env() -> [(&'static str, &'static str); 4] {
-    [
-        ("GATEHOUSE_PUBLIC_URL", PUBLIC_URL),
-        ("GATEHOUSE_BOOTSTRAP_CLIENT_ID", BOOT_ID),
-        ("GATEHOUSE_BOOTSTRAP_CLIENT_SECRET", BOOT_SECRET),
-        ("GATEHOUSE_ADMIN_PASSWORD", ADMIN_PASSWORD),
-    ]
+/// Which database the instances share.
+#[derive(Debug, Clone, Copy)]
+enum Backend {
+    Sqlite,
+    Postgres,
 }
 
-/// `n` instances started at the same moment on one empty database.
-async fn cluster(n: usize) -> (tempfile::TempDir, Vec<TestServer>) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let env = env();
-    let servers = join_all((0..n).map(|_| TestServer::start_with(dir.path(), &env))).await;
-    (dir, servers)
+/// The instances, and what keeps their database alive.
+struct Cluster {
+    servers: Vec<TestServer>,
+    dir: tempfile::TempDir,
+    _postgres: Option<TestDatabase>,
+    env: Vec<(String, String)>,
 }
 
-#[tokio::test]
-async fn instances_started_at_once_on_an_empty_database_make_one_first_start() {
-    let (_dir, servers) = cluster(3).await;
+impl Cluster {
+    /// `n` instances started at the same moment on one empty database; `None` when the
+    /// backend is not there (PostgreSQL outside CI).
+    async fn start(backend: Backend, n: usize) -> Option<Self> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut env: Vec<(String, String)> = [
+            ("GATEHOUSE_PUBLIC_URL", PUBLIC_URL),
+            ("GATEHOUSE_BOOTSTRAP_CLIENT_ID", BOOT_ID),
+            ("GATEHOUSE_BOOTSTRAP_CLIENT_SECRET", BOOT_SECRET),
+            ("GATEHOUSE_ADMIN_PASSWORD", ADMIN_PASSWORD),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+        let postgres = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => {
+                let db = TestDatabase::create().await?;
+                env.push(("GATEHOUSE_DATABASE".into(), db.url().to_owned()));
+                env.push(("GATEHOUSE_DATABASE_POOL_SIZE".into(), "4".into()));
+                Some(db)
+            }
+        };
+        let mut cluster = Self { servers: Vec::new(), dir, _postgres: postgres, env };
+        let servers = join_all((0..n).map(|_| cluster.instance(&[]))).await;
+        cluster.servers = servers;
+        Some(cluster)
+    }
+
+    /// One more instance on the cluster's database, with `extra` environment.
+    async fn instance(&self, extra: &[(&str, &str)]) -> TestServer {
+        let mut env: Vec<(&str, &str)> = self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        env.extend_from_slice(extra);
+        TestServer::start_with(self.dir.path(), &env).await
+    }
+}
+
+/// One `#[tokio::test]` per backend for each case.
+macro_rules! on_both_backends {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                super::$case(super::Backend::Sqlite).await
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                super::$case(super::Backend::Postgres).await
+            })*
+        }
+    };
+}
+
+on_both_backends!(
+    instances_started_at_once_on_an_empty_database_make_one_first_start,
+    a_change_through_one_instance_is_in_force_on_the_others_at_the_next_request,
+    a_sign_in_and_a_refresh_rotation_alternate_between_instances,
+    a_killed_instance_leaves_the_others_serving_and_rejoins_without_a_second_first_start,
+    the_throttle_and_a_key_rotation_are_shared_at_once,
+);
+
+async fn instances_started_at_once_on_an_empty_database_make_one_first_start(backend: Backend) {
+    let Some(cluster) = Cluster::start(backend, 3).await else { return };
+    let servers = &cluster.servers;
     let first_starts = servers
         .iter()
         .filter(|s| s.banner.iter().any(|l| l.starts_with("gatehouse: first start, created tenant")))
@@ -45,7 +108,7 @@ async fn instances_started_at_once_on_an_empty_database_make_one_first_start() {
     assert!(tenants.iter().all(|t| *t == tenants[0]), "{tenants:?}");
     // One key set: every instance publishes the same keys.
     let mut published = Vec::new();
-    for server in &servers {
+    for server in servers {
         let jwks: Value = server.get_json("/identity/.well-known/openid-configuration/jwks").await;
         let mut kids: Vec<String> =
             jwks["keys"].as_array().expect("keys").iter().map(|k| k["kid"].as_str().expect("kid").to_owned()).collect();
@@ -56,10 +119,9 @@ async fn instances_started_at_once_on_an_empty_database_make_one_first_start() {
     assert!(published.iter().all(|k| *k == published[0]), "{published:?}");
 }
 
-#[tokio::test]
-async fn a_change_through_one_instance_is_in_force_on_the_others_at_the_next_request() {
-    let (_dir, servers) = cluster(2).await;
-    let (a, b) = (&servers[0], &servers[1]);
+async fn a_change_through_one_instance_is_in_force_on_the_others_at_the_next_request(backend: Backend) {
+    let Some(cluster) = Cluster::start(backend, 2).await else { return };
+    let (a, b) = (&cluster.servers[0], &cluster.servers[1]);
     // A token from one is accepted by the other.
     let token = a.admin_token().await;
     let response = b.http.get(b.api("/Roles")).bearer_auth(&token).send().await.expect("roles");
@@ -108,10 +170,9 @@ async fn token(server: &TestServer, form: &[(&str, &str)]) -> (StatusCode, Value
     (response.status(), response.json().await.expect("json"))
 }
 
-#[tokio::test]
-async fn a_sign_in_and_a_refresh_rotation_alternate_between_instances() {
-    let (_dir, servers) = cluster(2).await;
-    let (a, b) = (&servers[0], &servers[1]);
+async fn a_sign_in_and_a_refresh_rotation_alternate_between_instances(backend: Backend) {
+    let Some(cluster) = Cluster::start(backend, 2).await else { return };
+    let (a, b) = (&cluster.servers[0], &cluster.servers[1]);
     let (id, _) = register(a, "AuthorizationCodeClients", json!({ "AllowOfflineAccess": true })).await;
     // Signed in on A; the browser's cookie (one host) is sent to B too.
     let browser = Browser::new(a);
@@ -145,11 +206,10 @@ async fn a_sign_in_and_a_refresh_rotation_alternate_between_instances() {
     assert_eq!(token(b, &form).await.0, StatusCode::BAD_REQUEST, "the family is revoked on every instance");
 }
 
-#[tokio::test]
-async fn a_killed_instance_leaves_the_others_serving_and_rejoins_without_a_second_first_start() {
-    let (dir, mut servers) = cluster(2).await;
-    let b = servers.pop().expect("b");
-    let a = servers.pop().expect("a");
+async fn a_killed_instance_leaves_the_others_serving_and_rejoins_without_a_second_first_start(backend: Backend) {
+    let Some(mut cluster) = Cluster::start(backend, 2).await else { return };
+    let b = cluster.servers.pop().expect("b");
+    let a = cluster.servers.pop().expect("a");
     let (id, secret) = a.new_machine_client(json!({})).await;
     let listen = a.listen();
     // kill -9 (what `stop` does) while B serves.
@@ -164,11 +224,59 @@ async fn a_killed_instance_leaves_the_others_serving_and_rejoins_without_a_secon
     };
     let (ok, _) = tokio::join!(serving, a.stop());
     assert_eq!(ok, 50, "B answered every request while A died");
-    let env = env();
-    let mut again_env: Vec<(&str, &str)> = env.to_vec();
-    again_env.push(("GATEHOUSE_LISTEN", &listen));
-    let a = TestServer::start_with(dir.path(), &again_env).await;
+    let a = cluster.instance(&[("GATEHOUSE_LISTEN", &listen)]).await;
     assert!(!a.banner.iter().any(|l| l.contains("first start")), "{:?}", a.banner);
     assert_eq!(a.tenant, b.tenant);
     assert_eq!(a.client_credentials(&id, &secret).await.status(), StatusCode::OK);
+}
+
+/// A sign-in attempt as `user` on `server`: the status of the answer.
+async fn attempt(server: &TestServer, user: &str, password: &str) -> StatusCode {
+    let browser = Browser::new(server);
+    let Landing::Page(StatusCode::OK, page) = browser.visit(&server.url("/identity/account/login")).await else {
+        panic!("the sign-in page")
+    };
+    match browser.sign_in(&page, user, password).await {
+        Landing::Page(status, _) => status,
+        Landing::Redirect(url) => panic!("unexpected redirect to {url}"),
+    }
+}
+
+async fn the_throttle_and_a_key_rotation_are_shared_at_once(backend: Backend) {
+    let Some(cluster) = Cluster::start(backend, 2).await else { return };
+    let (a, b) = (&cluster.servers[0], &cluster.servers[1]);
+    for _ in 0..5 {
+        assert_eq!(attempt(a, "admin", "wrong-password").await, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(attempt(b, "admin", ADMIN_PASSWORD).await, StatusCode::TOO_MANY_REQUESTS, "blocked on every instance");
+    // `gatehouse rotate-keys` against the database: both instances publish the new keys
+    // within about a second.
+    let database = cluster
+        .env
+        .iter()
+        .find(|(k, _)| k == "GATEHOUSE_DATABASE")
+        .map_or_else(|| cluster.dir.path().join("gatehouse.db").display().to_string(), |(_, v)| v.clone());
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        .arg("rotate-keys")
+        .env_clear()
+        .env("GATEHOUSE_DATABASE", &database)
+        .output()
+        .await
+        .expect("run rotate-keys");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let rotated = std::time::Instant::now();
+    for server in [a, b] {
+        loop {
+            let jwks: Value = server.get_json("/identity/.well-known/openid-configuration/jwks").await;
+            if jwks["keys"].as_array().map(Vec::len) == Some(4) {
+                break;
+            }
+            assert!(
+                rotated.elapsed() < std::time::Duration::from_secs(5),
+                "the rotation was not seen by {}",
+                server.base
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
 }

@@ -61,7 +61,11 @@ pub async fn ensure_console_clients(
             }
             Err(RegistryError::NotFound(_)) => {
                 let client = Client::create(tenant.id, at.kind, ClientChanges { id: Some(at.id), ..changes }, now)?;
-                clients.create_client(client, None).await?;
+                match clients.create_client(client, None).await {
+                    // Another instance, starting at the same moment, registered it first.
+                    Ok(_) | Err(RegistryError::Conflict(_)) => {}
+                    Err(e) => return Err(e),
+                }
             }
             Err(e) => return Err(e),
         }
