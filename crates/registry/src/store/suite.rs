@@ -474,6 +474,24 @@ pub async fn cors_origins_are_answered_live<S: Store>(store: &S) {
     assert!(!store.cors_origin_allowed("https://spa.example.com").await.expect("cors"));
 }
 
+/// A fresh refresh token of a new family, issued at `NOW`.
+fn refresh_token(handle: &str, absolute: Duration, sliding: Duration) -> RefreshToken {
+    RefreshToken {
+        handle: key(handle),
+        family: Uuid::new_v4(),
+        client_id: Uuid::new_v4(),
+        tenant_id: Uuid::new_v4(),
+        user_id: Uuid::new_v4(),
+        scope: "openid offline_access".into(),
+        sid: "sid".into(),
+        auth_time: NOW,
+        created: NOW,
+        absolute_expiry: NOW + absolute,
+        expires: NOW + sliding,
+        consumed: None,
+    }
+}
+
 fn key(name: &str) -> SecretHashKey {
     SecretValue::new(name).hash().into()
 }
@@ -523,20 +541,7 @@ pub async fn codes_are_spent_once<S: Store>(store: &S) {
 pub async fn refresh_tokens_rotate_retry_and_detect_reuse<S: Store>(store: &S) {
     let sliding = Duration::days(15);
     let grace = Duration::seconds(10);
-    let first = RefreshToken {
-        handle: key("r1"),
-        family: Uuid::new_v4(),
-        client_id: Uuid::new_v4(),
-        tenant_id: Uuid::new_v4(),
-        user_id: Uuid::new_v4(),
-        scope: "openid offline_access".into(),
-        sid: "sid".into(),
-        auth_time: NOW,
-        created: NOW,
-        absolute_expiry: NOW + Duration::days(20),
-        expires: NOW + sliding,
-        consumed: None,
-    };
+    let first = refresh_token("r1", Duration::days(20), sliding);
     store.save_refresh(first.clone()).await.expect("save");
     let t1 = NOW + Duration::days(10);
     let RefreshUse::Rotated(used) =

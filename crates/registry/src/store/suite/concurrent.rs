@@ -6,9 +6,9 @@ use futures_util::future::join_all;
 use time::Duration;
 use uuid::Uuid;
 
-use super::{at, hybrid, key, new_secret, tenant, user, NOW};
+use super::{at, hybrid, key, new_secret, refresh_token, tenant, user, NOW};
 use crate::error::RegistryError;
-use crate::grant::{AuthorizationCode, CodeUse, RefreshToken, RefreshUse};
+use crate::grant::{AuthorizationCode, CodeUse, RefreshUse};
 use crate::secret::MAX_SECRETS_PER_CLIENT;
 use crate::store::Store;
 
@@ -41,20 +41,7 @@ pub async fn codes_are_spent_once_under_concurrency<S: Store>(store: &S) {
 /// rotates it, the seven others are retries within the grace window and store nothing.
 pub async fn refresh_tokens_rotate_once_under_concurrency<S: Store>(store: &S) {
     let (sliding, grace) = (Duration::days(15), Duration::seconds(10));
-    let token = RefreshToken {
-        handle: key("race-r1"),
-        family: Uuid::new_v4(),
-        client_id: Uuid::new_v4(),
-        tenant_id: Uuid::new_v4(),
-        user_id: Uuid::new_v4(),
-        scope: "openid offline_access".into(),
-        sid: "sid".into(),
-        auth_time: NOW,
-        created: NOW,
-        absolute_expiry: NOW + Duration::days(30),
-        expires: NOW + sliding,
-        consumed: None,
-    };
+    let token = refresh_token("race-r1", Duration::days(30), sliding);
     store.save_refresh(token.clone()).await.expect("save");
     let handle = key("race-r1");
     let uses =
