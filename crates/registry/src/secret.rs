@@ -86,7 +86,7 @@ impl fmt::Debug for SecretHash {
 pub type Expiration = Option<OffsetDateTime>;
 
 /// A secret as stored: everything but the value.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ClientSecret {
     /// Per client, counting from 1, never reused.
     pub id: u32,

@@ -26,7 +26,7 @@ pub struct TenantSeed {
 }
 
 /// A private signing key as stored. `Debug` never shows the key material.
-#[derive(Clone)]
+#[derive(Clone, PartialEq)]
 pub struct SigningKeyRecord {
     pub kid: String,
     /// JOSE algorithm name, such as `ES256` or `RS256`.

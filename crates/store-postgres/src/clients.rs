@@ -18,13 +18,13 @@ use gatehouse_registry::store::{
 
 /// A client's columns (of `clients c`), its roles gathered by sub-select: a client is one
 /// query.
-const COLUMNS: &str = "c.tenant_id, c.id, c.kind, c.name, c.enabled, c.access_token_lifetime,
+pub(crate) const COLUMNS: &str = "c.tenant_id, c.id, c.kind, c.name, c.enabled, c.access_token_lifetime,
     c.redirect_uris, c.post_logout_redirect_uris, c.allowed_cors_origins, c.allow_offline_access,
     c.allow_access_tokens_via_browser, c.client_uri, c.logo_uri, c.tags, c.created,
     ARRAY(SELECT r.role_id FROM client_roles r WHERE r.client_id = c.id ORDER BY r.position)";
 
 /// How many [`COLUMNS`]; a secret's columns follow them in `find_client`.
-const CLIENT_COLUMNS: usize = 16;
+pub(crate) const CLIENT_COLUMNS: usize = 16;
 
 /// The filter of a list, all of it parameters: `$3` ids (empty: any), `$4` tags (empty:
 /// any), `$5` a LIKE pattern on the ASCII-lower-cased name (NULL: any).
@@ -34,7 +34,7 @@ const FILTER: &str = "c.tenant_id = $1 AND c.kind = $2
     AND ($5::text IS NULL
         OR translate(c.name, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') LIKE $5 ESCAPE '\\')";
 
-fn client_row(r: &Row) -> Result<Client> {
+pub(crate) fn client_row(r: &Row) -> Result<Client> {
     let kind: String = col(r, 2)?;
     Ok(Client {
         tenant_id: col(r, 0)?,
@@ -90,7 +90,7 @@ async fn load_at(c: &impl GenericClient, at: ClientRef) -> Result<Client> {
     row.as_ref().map(client_row).transpose()?.ok_or(RegistryError::NotFound("client"))
 }
 
-async fn secrets(c: &impl GenericClient, id: Uuid) -> Result<Vec<ClientSecret>> {
+pub(crate) async fn secrets(c: &impl GenericClient, id: Uuid) -> Result<Vec<ClientSecret>> {
     let rows = query(
         c,
         "SELECT id, description, expiration, hash, created FROM client_secrets WHERE client_id = $1 ORDER BY id",
@@ -117,7 +117,7 @@ async fn write_roles(c: &impl GenericClient, client: &Client) -> Result<()> {
     Ok(())
 }
 
-async fn insert_secret(c: &impl GenericClient, client_id: Uuid, s: &ClientSecret) -> Result<()> {
+pub(crate) async fn insert_secret(c: &impl GenericClient, client_id: Uuid, s: &ClientSecret) -> Result<()> {
     let id = to_i32(s.id)?;
     execute(
         c,

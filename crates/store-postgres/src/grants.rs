@@ -13,10 +13,10 @@ use gatehouse_registry::grant::{
 };
 use gatehouse_registry::store::GrantStore;
 
-const REFRESH: &str = "SELECT handle, family, client_id, tenant_id, user_id, scope, sid, auth_time, created,
+pub(crate) const REFRESH: &str = "SELECT handle, family, client_id, tenant_id, user_id, scope, sid, auth_time, created,
     absolute_expiry, expires, consumed, successor FROM refresh_tokens";
 
-fn refresh_row(r: &Row) -> Result<RefreshToken> {
+pub(crate) fn refresh_row(r: &Row) -> Result<RefreshToken> {
     Ok(RefreshToken {
         handle: SecretHashKey(col(r, 0)?),
         family: col(r, 1)?,
@@ -33,7 +33,11 @@ fn refresh_row(r: &Row) -> Result<RefreshToken> {
     })
 }
 
-fn code_row(r: &Row) -> Result<AuthorizationCode> {
+/// A code's columns, in [`code_row`]'s order.
+pub(crate) const CODE_COLUMNS: &str = "SELECT handle, client_id, tenant_id, user_id, redirect_uri, scope, nonce,
+    code_challenge, sid, auth_time, expires, family";
+
+pub(crate) fn code_row(r: &Row) -> Result<AuthorizationCode> {
     Ok(AuthorizationCode {
         handle: SecretHashKey(col(r, 0)?),
         client_id: col(r, 1)?,
@@ -50,7 +54,7 @@ fn code_row(r: &Row) -> Result<AuthorizationCode> {
     })
 }
 
-async fn insert_refresh(c: &impl GenericClient, t: &RefreshToken) -> Result<()> {
+pub(crate) async fn insert_refresh(c: &impl GenericClient, t: &RefreshToken) -> Result<()> {
     execute(
         c,
         "INSERT INTO refresh_tokens (handle, family, client_id, tenant_id, user_id, scope, sid, auth_time, created,
@@ -68,6 +72,30 @@ async fn insert_refresh(c: &impl GenericClient, t: &RefreshToken) -> Result<()> 
             &t.absolute_expiry,
             &t.expires,
             &t.consumed,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn insert_code(c: &impl GenericClient, code: &AuthorizationCode) -> Result<()> {
+    execute(
+        c,
+        "INSERT INTO authorization_codes (handle, client_id, tenant_id, user_id, redirect_uri, scope, nonce,
+            code_challenge, sid, auth_time, expires, family) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        &[
+            &code.handle.0,
+            &code.client_id,
+            &code.tenant_id,
+            &code.user_id,
+            &code.redirect_uri,
+            &code.scope,
+            &code.nonce,
+            &code.code_challenge,
+            &code.sid,
+            &code.auth_time,
+            &code.expires,
+            &code.family,
         ],
     )
     .await?;
@@ -121,27 +149,7 @@ impl GrantStore for PgStore {
 
     async fn save_code(&self, code: AuthorizationCode) -> Result<()> {
         let conn = self.conn().await?;
-        execute(
-            &conn,
-            "INSERT INTO authorization_codes (handle, client_id, tenant_id, user_id, redirect_uri, scope, nonce,
-                code_challenge, sid, auth_time, expires, family) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-            &[
-                &code.handle.0,
-                &code.client_id,
-                &code.tenant_id,
-                &code.user_id,
-                &code.redirect_uri,
-                &code.scope,
-                &code.nonce,
-                &code.code_challenge,
-                &code.sid,
-                &code.auth_time,
-                &code.expires,
-                &code.family,
-            ],
-        )
-        .await?;
-        Ok(())
+        insert_code(&conn, &code).await
     }
 
     async fn use_code(&self, handle: &SecretHashKey, now: OffsetDateTime) -> Result<CodeUse> {

@@ -68,6 +68,7 @@ use gatehouse_registry::tenant::{SigningKeyRecord, Tenant, TenantSeed};
 mod clients;
 mod connect;
 mod grants;
+mod snapshot;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;
 mod throttle;
@@ -233,7 +234,7 @@ pub(crate) async fn existing_roles(c: &impl GenericClient, tenant_id: Uuid, role
     rows.iter().map(|r| col(r, 0)).collect()
 }
 
-async fn insert_role(c: &impl GenericClient, tenant_id: Uuid, role: &Role) -> Result<()> {
+pub(crate) async fn insert_role(c: &impl GenericClient, tenant_id: Uuid, role: &Role) -> Result<()> {
     insert(
         c,
         "INSERT INTO roles (tenant_id, id, name, description, built_in) VALUES ($1, $2, $3, $4, $5)",
@@ -246,11 +247,11 @@ async fn insert_role(c: &impl GenericClient, tenant_id: Uuid, role: &Role) -> Re
 
 const ROLE: &str = "SELECT id, name, description, built_in FROM roles";
 
-fn role_row(r: &Row) -> Result<Role> {
+pub(crate) fn role_row(r: &Row) -> Result<Role> {
     Ok(Role { id: col(r, 0)?, name: col(r, 1)?, description: col(r, 2)?, built_in: col(r, 3)? })
 }
 
-fn tenant_row(r: &Row) -> Result<Tenant> {
+pub(crate) fn tenant_row(r: &Row) -> Result<Tenant> {
     Ok(Tenant { id: col(r, 0)?, name: col(r, 1)?, created: col(r, 2)? })
 }
 
@@ -387,7 +388,7 @@ impl RoleStore for PgStore {
     }
 }
 
-fn key_row(r: &Row) -> Result<SigningKeyRecord> {
+pub(crate) fn key_row(r: &Row) -> Result<SigningKeyRecord> {
     Ok(SigningKeyRecord {
         kid: col(r, 0)?,
         alg: col(r, 1)?,
@@ -397,7 +398,7 @@ fn key_row(r: &Row) -> Result<SigningKeyRecord> {
     })
 }
 
-async fn insert_key(c: &impl GenericClient, key: &SigningKeyRecord) -> Result<()> {
+pub(crate) async fn insert_key(c: &impl GenericClient, key: &SigningKeyRecord) -> Result<()> {
     insert(
         c,
         "INSERT INTO signing_keys (kid, alg, private_der, created, retired) VALUES ($1, $2, $3, $4, $5)",

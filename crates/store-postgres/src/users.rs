@@ -14,11 +14,11 @@ use gatehouse_registry::store::{check_role_refs, ListQuery, Page, UserStore};
 use gatehouse_registry::user::{User, UserChanges};
 
 /// A user's columns (of `users u`), its roles gathered by sub-select.
-const COLUMNS: &str = "u.tenant_id, u.id, u.user_name, u.given_name, u.surname, u.email,
+pub(crate) const COLUMNS: &str = "u.tenant_id, u.id, u.user_name, u.given_name, u.surname, u.email,
     u.contact_given_name, u.contact_surname, u.enabled, u.password_hash, u.created,
     ARRAY(SELECT r.role_id FROM user_roles r WHERE r.user_id = u.id ORDER BY r.position)";
 
-fn user_row(r: &Row) -> Result<User> {
+pub(crate) fn user_row(r: &Row) -> Result<User> {
     Ok(User {
         tenant_id: col(r, 0)?,
         id: col(r, 1)?,

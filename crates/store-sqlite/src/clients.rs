@@ -13,7 +13,7 @@ use gatehouse_registry::store::{
 };
 
 /// One row per client, lists gathered by sub-select: a client is one query.
-const SELECT: &str = "SELECT c.tenant_id, c.id, c.kind, c.name, c.enabled, c.access_token_lifetime,
+pub(crate) const SELECT: &str = "SELECT c.tenant_id, c.id, c.kind, c.name, c.enabled, c.access_token_lifetime,
     c.redirect_uris, c.post_logout_redirect_uris, c.allow_offline_access,
     c.allow_access_tokens_via_browser, c.client_uri, c.logo_uri, c.created,
     (SELECT json_group_array(origin) FROM (SELECT origin FROM client_cors_origins WHERE client_id = c.id ORDER BY position)),
@@ -21,7 +21,7 @@ const SELECT: &str = "SELECT c.tenant_id, c.id, c.kind, c.name, c.enabled, c.acc
     (SELECT json_group_array(role_id) FROM (SELECT role_id FROM client_roles WHERE client_id = c.id ORDER BY position))
     FROM clients c";
 
-fn client_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Client> {
+pub(crate) fn client_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Client> {
     let kind: String = r.get(2)?;
     let roles: Vec<String> = json_col(r.get(15)?)?;
     Ok(Client {
@@ -74,7 +74,7 @@ fn load_at(c: &Connection, at: ClientRef) -> Result<Client> {
         .ok_or(RegistryError::NotFound("client"))
 }
 
-fn secrets(c: &Connection, id: Uuid) -> Result<Vec<ClientSecret>> {
+pub(crate) fn secrets(c: &Connection, id: Uuid) -> Result<Vec<ClientSecret>> {
     let mut st = c
         .prepare_cached(
             "SELECT id, description, expiration, hash, created FROM client_secrets WHERE client_id = ?1 ORDER BY id",
@@ -111,7 +111,7 @@ fn write_lists(tx: &Connection, client: &Client) -> Result<()> {
     Ok(())
 }
 
-fn insert_secret(tx: &Connection, client_id: Uuid, s: &ClientSecret) -> Result<()> {
+pub(crate) fn insert_secret(tx: &Connection, client_id: Uuid, s: &ClientSecret) -> Result<()> {
     tx.execute(
         "INSERT INTO client_secrets (client_id, id, description, expiration, hash, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![client_id.to_string(), s.id, s.description, s.expiration.map(ts), s.hash.as_bytes(), ts(s.created)],

@@ -12,10 +12,11 @@ use gatehouse_registry::grant::{
 };
 use gatehouse_registry::store::GrantStore;
 
-const REFRESH: &str = "SELECT handle, family, client_id, tenant_id, user_id, scope, sid, auth_time, created,
-    absolute_expiry, expires, consumed FROM refresh_tokens";
+/// A refresh token's columns, in [`refresh_row`]'s order.
+pub(crate) const REFRESH_COLUMNS: &str = "SELECT handle, family, client_id, tenant_id, user_id, scope, sid, auth_time,
+    created, absolute_expiry, expires, consumed";
 
-fn refresh_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RefreshToken> {
+pub(crate) fn refresh_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RefreshToken> {
     Ok(RefreshToken {
         handle: SecretHashKey(r.get(0)?),
         family: uuid_col(r.get(1)?)?,
@@ -33,10 +34,12 @@ fn refresh_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RefreshToken> {
 }
 
 fn load_refresh(c: &Connection, handle: &[u8]) -> Result<Option<RefreshToken>> {
-    c.query_row(&format!("{REFRESH} WHERE handle = ?1"), [handle], refresh_row).optional().map_err(storage)
+    c.query_row(&format!("{REFRESH_COLUMNS} FROM refresh_tokens WHERE handle = ?1"), [handle], refresh_row)
+        .optional()
+        .map_err(storage)
 }
 
-fn insert_refresh(c: &Connection, t: &RefreshToken) -> Result<()> {
+pub(crate) fn insert_refresh(c: &Connection, t: &RefreshToken) -> Result<()> {
     c.execute(
         "INSERT INTO refresh_tokens (handle, family, client_id, tenant_id, user_id, scope, sid, auth_time, created,
             absolute_expiry, expires, consumed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",

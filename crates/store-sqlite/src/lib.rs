@@ -22,8 +22,30 @@ use gatehouse_registry::tenant::{SigningKeyRecord, Tenant, TenantSeed};
 
 mod clients;
 mod grants;
+mod snapshot;
 mod throttle;
 mod users;
+
+/// Every table that holds data (the migrations' own table aside): an import needs them all
+/// empty.
+const TABLES: [&str; 16] = [
+    "tenants",
+    "roles",
+    "clients",
+    "client_tags",
+    "client_cors_origins",
+    "client_roles",
+    "client_secrets",
+    "users",
+    "user_roles",
+    "signing_keys",
+    "sessions",
+    "authorization_codes",
+    "refresh_tokens",
+    "revoked_families",
+    "server_secrets",
+    "attempts",
+];
 
 const POOL_SIZE: u32 = 8;
 
@@ -166,7 +188,7 @@ pub(crate) fn role_exists(c: &Connection, tenant_id: Uuid) -> impl Fn(&Uuid) -> 
     }
 }
 
-fn insert_role(tx: &Connection, tenant_id: Uuid, role: &Role) -> Result<()> {
+pub(crate) fn insert_role(tx: &Connection, tenant_id: Uuid, role: &Role) -> Result<()> {
     tx.execute(
         "INSERT INTO roles (tenant_id, id, name, description, built_in) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![tenant_id.to_string(), role.id.to_string(), role.name, role.description, role.built_in],
@@ -175,7 +197,7 @@ fn insert_role(tx: &Connection, tenant_id: Uuid, role: &Role) -> Result<()> {
     Ok(())
 }
 
-fn role_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Role> {
+pub(crate) fn role_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Role> {
     Ok(Role { id: uuid_col(r.get(0)?)?, name: r.get(1)?, description: r.get(2)?, built_in: r.get(3)? })
 }
 
@@ -191,7 +213,7 @@ fn load_role(c: &Connection, tenant_id: Uuid, id: Uuid) -> Result<Role> {
     .ok_or(RegistryError::NotFound("role"))
 }
 
-fn tenant_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Tenant> {
+pub(crate) fn tenant_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Tenant> {
     Ok(Tenant { id: uuid_col(r.get(0)?)?, name: r.get(1)?, created: from_ts(r.get(2)?)? })
 }
 
@@ -318,7 +340,7 @@ impl RoleStore for SqliteStore {
     }
 }
 
-fn key_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SigningKeyRecord> {
+pub(crate) fn key_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SigningKeyRecord> {
     Ok(SigningKeyRecord {
         kid: r.get(0)?,
         alg: r.get(1)?,

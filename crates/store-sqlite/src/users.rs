@@ -9,13 +9,13 @@ use gatehouse_registry::error::{RegistryError, Result};
 use gatehouse_registry::store::{check_role_refs, ListQuery, Page, UserStore};
 use gatehouse_registry::user::{User, UserChanges};
 
-const SELECT: &str = "SELECT u.tenant_id, u.id, u.user_name, u.given_name, u.surname, u.email, u.enabled,
+pub(crate) const SELECT: &str = "SELECT u.tenant_id, u.id, u.user_name, u.given_name, u.surname, u.email, u.enabled,
     u.password_hash, u.created,
     (SELECT json_group_array(role_id) FROM (SELECT role_id FROM user_roles WHERE user_id = u.id ORDER BY position)),
     u.contact_given_name, u.contact_surname
     FROM users u";
 
-fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
+pub(crate) fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
     let roles: Vec<String> = json_col(r.get(9)?)?;
     Ok(User {
         tenant_id: uuid_col(r.get(0)?)?,

@@ -23,6 +23,8 @@ use crate::secret::{ClientSecret, NewSecret};
 use crate::tenant::{SigningKeyRecord, Tenant, TenantSeed};
 use crate::user::{User, UserChanges};
 
+mod snapshot;
+
 #[derive(Debug, Default, Clone)]
 struct Entry {
     client: Option<Client>,

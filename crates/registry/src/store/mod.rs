@@ -19,8 +19,11 @@ use crate::tenant::{SigningKeyRecord, Tenant, TenantSeed};
 use crate::user::{User, UserChanges};
 
 pub mod memory;
+pub mod snapshot;
 #[cfg(any(test, feature = "test-suite"))]
 pub mod suite;
+
+pub use snapshot::{Snapshot, SnapshotStore};
 
 /// Which client: its tenant, the collection (kind) it is reached through, its id.
 /// A client reached through another kind's collection does not exist there.
@@ -155,10 +158,16 @@ pub trait KeyStore: Send + Sync {
     async fn prune_signing_keys(&self, before: OffsetDateTime) -> Result<()>;
 }
 
-/// Everything the server needs from storage.
-pub trait Store: TenantStore + ClientStore + RoleStore + UserStore + KeyStore + GrantStore + ThrottleStore {}
+/// Everything the server (and `gatehouse copy-data`) needs from storage.
+pub trait Store:
+    TenantStore + ClientStore + RoleStore + UserStore + KeyStore + GrantStore + ThrottleStore + SnapshotStore
+{
+}
 
-impl<T: TenantStore + ClientStore + RoleStore + UserStore + KeyStore + GrantStore + ThrottleStore> Store for T {}
+impl<T> Store for T where
+    T: TenantStore + ClientStore + RoleStore + UserStore + KeyStore + GrantStore + ThrottleStore + SnapshotStore
+{
+}
 
 /// Checks that every role id names a role of the tenant, naming the first that does not.
 pub fn check_role_refs(role_ids: &[Uuid], exists: impl Fn(&Uuid) -> bool) -> Result<()> {

@@ -22,7 +22,9 @@ use crate::tenant::{SigningKeyRecord, Tenant, TenantSeed};
 use crate::user::{User, UserChanges};
 
 mod concurrent;
+mod snapshot;
 pub use concurrent::*;
+pub use snapshot::*;
 
 /// Generates one `#[tokio::test]` per case of the suite for the store `$make` yields.
 #[macro_export]
@@ -55,6 +57,10 @@ macro_rules! store_suite {
             expired_grants_are_purged,
             a_users_grants_are_revoked_together,
         );
+        $crate::store_suite!(@pairs $make;
+            a_snapshot_copies_everything_into_an_empty_store,
+            an_import_into_a_store_that_is_not_empty_is_refused,
+        );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
         $(
@@ -62,6 +68,17 @@ macro_rules! store_suite {
             async fn $case() {
                 let (store, _guard) = $make;
                 $crate::store::suite::$case(&store).await;
+            }
+        )*
+    };
+    // Cases that need a second, fresh store of the same backend: `$make` once more.
+    (@pairs $make:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let (store, _guard) = $make;
+                let (fresh, _fresh_guard) = $make;
+                $crate::store::suite::$case(&store, &fresh).await;
             }
         )*
     };
