@@ -11,6 +11,16 @@ use gatehouse_server::{start, Config, Database};
 use gatehouse_store_postgres::PgStore;
 use gatehouse_store_sqlite::SqliteStore;
 
+const USAGE: &str = "usage: gatehouse [serve | rotate-keys | copy-data --to DATABASE]  (configuration: GATEHOUSE_* variables, see docs/configuration.md)";
+
+/// Where a database is, for messages: a file, or a PostgreSQL URL without its password.
+fn describe(database: &Database) -> String {
+    match database {
+        Database::Sqlite(path) => path.display().to_string(),
+        Database::Postgres { url, .. } => url.masked(),
+    }
+}
+
 /// Opens the configured store. `must_exist`: refuse to create an empty one (a command that
 /// acts on a server's data must find it).
 async fn open_store(database: &Database, must_exist: bool) -> Result<Arc<dyn Store>, RegistryError> {
@@ -57,8 +67,9 @@ async fn main() -> std::process::ExitCode {
     match std::env::args().nth(1).as_deref() {
         None | Some("serve") => {}
         Some("rotate-keys") => return rotate(&config).await,
+        Some("copy-data") => return copy_data(&config, std::env::args().skip(2).collect()).await,
         Some(other) => {
-            eprintln!("gatehouse: unknown command {other}\nusage: gatehouse [serve | rotate-keys]  (configuration: GATEHOUSE_* variables, see docs/configuration.md)");
+            eprintln!("gatehouse: unknown command {other}\n{USAGE}");
             return std::process::ExitCode::FAILURE;
         }
     }
@@ -109,6 +120,45 @@ async fn rotate(config: &Config) -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// `copy-data --to DATABASE`: copies everything in the configured store (which must hold a
+/// server's data) into the store `DATABASE` names (a `GATEHOUSE_DATABASE` value), which must be
+/// empty; one transaction on each side, so a refusal or a failure writes nothing.
+#[allow(clippy::print_stdout)]
+async fn copy_data(config: &Config, args: Vec<String>) -> std::process::ExitCode {
+    let fail = |e: &dyn std::fmt::Display| {
+        eprintln!("gatehouse: cannot copy the data: {e}");
+        std::process::ExitCode::FAILURE
+    };
+    let target = match args.as_slice() {
+        [flag, value] if flag == "--to" => value.trim(),
+        [flag] if flag.starts_with("--to=") => flag["--to=".len()..].trim(),
+        _ => return fail(&format!("give the target database as --to DATABASE\n{USAGE}")),
+    };
+    // The import is one transaction on one connection.
+    let target = match Database::parse(target, 2) {
+        Ok(t) => t,
+        Err(e) => return fail(&format!("--to: {}", e.problem)),
+    };
+    let source = match open_store(&config.database, true).await {
+        Ok(s) => s,
+        Err(e) => return fail(&e),
+    };
+    let snapshot = match source.export().await {
+        Ok(s) => s,
+        Err(e) => return fail(&format!("reading {}: {e}", describe(&config.database))),
+    };
+    let into = match open_store(&target, false).await {
+        Ok(s) => s,
+        Err(e) => return fail(&e),
+    };
+    let counts = snapshot.counts();
+    if let Err(e) = into.import(snapshot).await {
+        return fail(&format!("{}: {e}", describe(&target)));
+    }
+    println!("gatehouse: copied {counts} from {} to {}", describe(&config.database), describe(&target));
+    std::process::ExitCode::SUCCESS
 }
 
 /// The one time generated credentials are shown (admin-api.md: printed once, clearly).

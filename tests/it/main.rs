@@ -5,6 +5,7 @@ mod browser;
 mod chrome;
 mod clients;
 mod console;
+mod copy;
 mod deploy;
 mod dialect;
 mod flows;

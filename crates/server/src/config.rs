@@ -59,7 +59,8 @@ pub const DEFAULT_POOL_SIZE: usize = 16;
 pub const MAX_POOL_SIZE: usize = 1000;
 
 impl Database {
-    fn parse(value: &str, pool_size: usize) -> Result<Self, ConfigError> {
+    /// Reads a `GATEHOUSE_DATABASE` value (also the target of `gatehouse copy-data --to`).
+    pub fn parse(value: &str, pool_size: usize) -> Result<Self, ConfigError> {
         let bad = |problem: &str| ConfigError { key: "GATEHOUSE_DATABASE", problem: problem.to_owned() };
         let lower = value.to_ascii_lowercase();
         if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
