@@ -39,6 +39,10 @@
 //! - The throttle's `count_attempt` is one `INSERT ... ON CONFLICT DO UPDATE ... RETURNING`
 //!   per key (keys locked in sorted order), so each of N parallel attempts sees its own count.
 //!
+//! - **An import goes only into an empty database** (`snapshot.rs`): it locks every table
+//!   `IN EXCLUSIVE MODE` (reads go on, writes wait) before checking that all are empty, and
+//!   writes everything in that one transaction; `export` reads in one REPEATABLE READ snapshot.
+//!
 //! Reads of more than one statement (lists with their totals) run in a `REPEATABLE READ
 //! READ ONLY` transaction, so the page and its total come from one snapshot.
 //!
