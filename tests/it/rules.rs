@@ -482,3 +482,47 @@ async fn a_password_reset_ends_sessions_and_post_authorize_becomes_a_get() {
     let after = browser.visit(&silent).await.redirect();
     assert_eq!(Landing::param(&after, "error").as_deref(), Some("login_required"), "the old session ended");
 }
+
+#[tokio::test]
+async fn a_sign_in_answers_browsers_with_a_page_and_programs_with_a_redirect() {
+    let server = TestServer::start().await;
+    let (id, _) = register(&server, "AuthorizationCodeClients", json!({})).await;
+    for browser_says in [Some("navigate"), None] {
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        let login = http.get(authorize_url(&server, &code_request(&id, &[]))).send().await.expect("authorize");
+        let location = login.headers()["location"].to_str().expect("location").to_owned();
+        let page = http.get(server.url(&location)).send().await.expect("login").text().await.expect("page");
+        let form = [
+            ("csrf", crate::browser::hidden(&page, "csrf").expect("csrf")),
+            ("tenant", crate::browser::hidden(&page, "tenant").expect("tenant")),
+            ("return", crate::browser::hidden(&page, "return").expect("return")),
+            ("username", "admin".to_owned()),
+            ("password", ADMIN_PASSWORD.to_owned()),
+        ];
+        let mut post = http.post(server.url("/identity/account/login")).form(&form);
+        if let Some(mode) = browser_says {
+            post = post.header("Sec-Fetch-Mode", mode);
+        }
+        let answer = post.send().await.expect("sign in");
+        let return_to = crate::browser::hidden(&page, "return").expect("return");
+        match browser_says {
+            // A browser: a page of ours, whose CSP allows no redirect chain to the app.
+            Some(_) => {
+                assert_eq!(answer.status(), StatusCode::OK);
+                let csp = answer.headers()["content-security-policy"].to_str().expect("csp").to_owned();
+                assert!(csp.contains("form-action 'self'") && csp.contains("script-src 'nonce-"), "{csp}");
+                let body = answer.text().await.expect("body");
+                assert_eq!(crate::browser::continue_link(&body), Some(return_to));
+            }
+            // A program: the redirect it follows.
+            None => {
+                assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+                assert_eq!(answer.headers()["location"].to_str().expect("location"), return_to);
+            }
+        }
+    }
+}

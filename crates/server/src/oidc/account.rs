@@ -163,10 +163,21 @@ pub async fn login(req: HttpRequest, state: web::Data<AppState>, form: web::Form
             .cookie(session)
             .finish();
     }
-    // The authorize request may now redirect to the client: not from this form's response.
-    let mut page = html::continue_to("Signing in", &return_to);
-    let _ = page.add_cookie(&session);
-    page
+    let mut next = move_on(&req, "Signing in", &return_to);
+    let _ = next.add_cookie(&session);
+    next
+}
+
+/// The answer to a form of ours whose next step may redirect to a client. A browser (it says
+/// so with `Sec-Fetch-Mode: navigate`) applies the page's `form-action` to every redirect
+/// after the submission, so it gets a page of ours that moves on (`html::continue_to`). A
+/// program speaking HTTP neither enforces CSP nor runs a page: it gets the 303 it follows.
+fn move_on(req: &HttpRequest, heading: &str, target: &str) -> HttpResponse {
+    let browser = req.headers().get("sec-fetch-mode").is_some_and(|m| m.as_bytes().eq_ignore_ascii_case(b"navigate"));
+    if browser {
+        return html::continue_to(heading, target);
+    }
+    HttpResponse::SeeOther().insert_header((header::LOCATION, target)).finish()
 }
 
 pub async fn signed_in() -> HttpResponse {
@@ -180,7 +191,7 @@ pub fn confirm_logout(state: &AppState, params: &[(String, String)]) -> HttpResp
 
 /// `POST /identity/account/logout`: the person confirmed. The end-session request is checked
 /// again as it came (nothing in the form is trusted), the session ends, and the browser goes
-/// back to a registered URI, through a page of ours (see [`html::continue_to`]).
+/// back to a registered URI (see [`move_on`]).
 pub async fn logout(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
     let mut pairs: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
     let csrf = pairs.iter().position(|(k, _)| k == "csrf").map(|i| pairs.remove(i).1).unwrap_or_default();
@@ -190,7 +201,7 @@ pub async fn logout(req: HttpRequest, state: web::Data<AppState>, body: web::Byt
     let params = gatehouse_provider::params::Params::new(pairs);
     let redirect = state.provider.logout(&params, None).await.ok().and_then(|l| l.redirect);
     let mut response = match redirect {
-        Some(url) => html::continue_to("Signed out", &url),
+        Some(url) => move_on(&req, "Signed out", &url),
         None => html::signed_out(),
     };
     end_session(&req, &state, &mut response).await;
