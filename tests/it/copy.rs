@@ -12,13 +12,11 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::browser::{Browser, Landing};
-use crate::flows::{register, APP};
+use crate::flows::{offline_authorize_url, register, token, APP, VERIFIER};
 use crate::support::{claims, TestServer, ADMIN_PASSWORD, BOOT_ID, BOOT_SECRET};
 
 /// Both servers name the same public URL, so tokens of one are tokens of the other.
 const PUBLIC_URL: &str = "http://127.0.0.1:9";
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 /// The store's own copy, SQLite to PostgreSQL: everything the suite fills arrives equal and
 /// behaves as it did.
@@ -43,29 +41,9 @@ async fn gatehouse(args: &[&str], env: &[(&str, &str)]) -> Output {
         .expect("run gatehouse")
 }
 
-fn authorize_url(server: &TestServer, client: &str) -> String {
-    let query = url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs([
-            ("client_id", client),
-            ("redirect_uri", APP),
-            ("response_type", "code"),
-            ("scope", "openid offline_access"),
-            ("state", "s"),
-            ("code_challenge", CHALLENGE),
-            ("code_challenge_method", "S256"),
-        ])
-        .finish();
-    server.url(&format!("/identity/connect/authorize?{query}"))
-}
-
-async fn token(server: &TestServer, form: &[(&str, &str)]) -> (StatusCode, Value) {
-    let response = server.http.post(server.url("/identity/connect/token")).form(form).send().await.expect("token");
-    (response.status(), response.json().await.expect("json"))
-}
-
 /// Signs the administrator in through the browser app `client` and exchanges the code.
 async fn sign_in(server: &TestServer, client: &str) -> Value {
-    let landed = Browser::new(server).authorize_as_admin(&authorize_url(server, client)).await;
+    let landed = Browser::new(server).authorize_as_admin(&offline_authorize_url(server, client)).await;
     let Landing::Redirect(to) = landed else { panic!("signed in and sent back: {landed:?}") };
     let code = Landing::param(&to, "code").expect("code");
     let form = [

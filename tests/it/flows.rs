@@ -14,6 +14,32 @@ use crate::support::{claims, TestServer};
 
 pub const APP: &str = "https://app.example.com/callback";
 
+/// A PKCE verifier and its S256 challenge (RFC 7636, appendix B).
+pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+pub const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+/// A code + PKCE authorize request of `client` to [`APP`], asking for a refresh token.
+pub fn offline_authorize_url(server: &TestServer, client: &str) -> String {
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([
+            ("client_id", client),
+            ("redirect_uri", APP),
+            ("response_type", "code"),
+            ("scope", "openid offline_access"),
+            ("state", "s"),
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+        ])
+        .finish();
+    server.url(&format!("/identity/connect/authorize?{query}"))
+}
+
+/// A token request with `form`: its status and JSON body.
+pub async fn token(server: &TestServer, form: &[(&str, &str)]) -> (StatusCode, Value) {
+    let response = server.http.post(server.url("/identity/connect/token")).form(form).send().await.expect("token");
+    (response.status(), response.json().await.expect("json"))
+}
+
 pub async fn discover(server: &TestServer) -> CoreProviderMetadata {
     let issuer = IssuerUrl::new(format!("{}/identity", server.base)).expect("issuer");
     CoreProviderMetadata::discover_async(issuer, &server.http).await.expect("discovery")

@@ -10,13 +10,11 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::browser::{Browser, Landing};
-use crate::flows::{register, APP};
+use crate::flows::{offline_authorize_url, register, token, APP, VERIFIER};
 use crate::support::{claims, TestServer, ADMIN_PASSWORD, BOOT_ID, BOOT_SECRET};
 
 /// The balancer's address as every instance names it (nothing listens there).
 const PUBLIC_URL: &str = "http://127.0.0.1:9";
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 /// Which database the instances share.
 #[derive(Debug, Clone, Copy)]
@@ -146,28 +144,10 @@ async fn a_change_through_one_instance_is_in_force_on_the_others_at_the_next_req
     )
     .await;
     let browser = Browser::new(b);
-    let Landing::Page(status, _) = browser.visit(&authorize_url(b, &web)).await else { panic!("our error page") };
+    let Landing::Page(status, _) = browser.visit(&offline_authorize_url(b, &web)).await else {
+        panic!("our error page")
+    };
     assert_eq!(status, StatusCode::BAD_REQUEST);
-}
-
-fn authorize_url(server: &TestServer, client: &str) -> String {
-    let query = url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs([
-            ("client_id", client),
-            ("redirect_uri", APP),
-            ("response_type", "code"),
-            ("scope", "openid offline_access"),
-            ("state", "s"),
-            ("code_challenge", CHALLENGE),
-            ("code_challenge_method", "S256"),
-        ])
-        .finish();
-    server.url(&format!("/identity/connect/authorize?{query}"))
-}
-
-async fn token(server: &TestServer, form: &[(&str, &str)]) -> (StatusCode, Value) {
-    let response = server.http.post(server.url("/identity/connect/token")).form(form).send().await.expect("token");
-    (response.status(), response.json().await.expect("json"))
 }
 
 async fn a_sign_in_and_a_refresh_rotation_alternate_between_instances(backend: Backend) {
@@ -176,10 +156,10 @@ async fn a_sign_in_and_a_refresh_rotation_alternate_between_instances(backend: B
     let (id, _) = register(a, "AuthorizationCodeClients", json!({ "AllowOfflineAccess": true })).await;
     // Signed in on A; the browser's cookie (one host) is sent to B too.
     let browser = Browser::new(a);
-    let landed = browser.authorize_as_admin(&authorize_url(a, &id)).await.redirect();
+    let landed = browser.authorize_as_admin(&offline_authorize_url(a, &id)).await.redirect();
     let code = Landing::param(&landed, "code").expect("code");
     let again = browser.to(b);
-    let silently = again.visit(&format!("{}&prompt=none", authorize_url(b, &id))).await.redirect();
+    let silently = again.visit(&format!("{}&prompt=none", offline_authorize_url(b, &id))).await.redirect();
     assert!(Landing::param(&silently, "code").is_some(), "B sees A's session: {silently}");
     // The code from A is exchanged on B, once.
     let form = [

@@ -6,11 +6,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::browser::{Browser, Landing};
-use crate::flows::{register, APP};
+use crate::flows::{register, APP, CHALLENGE, VERIFIER};
 use crate::support::{TestServer, ADMIN_PASSWORD};
-
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 fn authorize_url(server: &TestServer, pairs: &[(&str, &str)]) -> String {
     let query = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();

@@ -13,6 +13,20 @@ use gatehouse_registry::grant::{
 };
 use gatehouse_registry::store::GrantStore;
 
+/// A session's columns, in [`session_row`]'s order.
+pub(crate) const SESSION_COLUMNS: &str = "SELECT handle, sid, tenant_id, user_id, auth_time, expires";
+
+pub(crate) fn session_row(r: &Row) -> Result<Session> {
+    Ok(Session {
+        handle: SecretHashKey(col(r, 0)?),
+        sid: col(r, 1)?,
+        tenant_id: col(r, 2)?,
+        user_id: col(r, 3)?,
+        auth_time: col(r, 4)?,
+        expires: col(r, 5)?,
+    })
+}
+
 pub(crate) const REFRESH: &str = "SELECT handle, family, client_id, tenant_id, user_id, scope, sid, auth_time, created,
     absolute_expiry, expires, consumed, successor FROM refresh_tokens";
 
@@ -124,21 +138,11 @@ impl GrantStore for PgStore {
         let conn = self.conn().await?;
         let row = query_opt(
             &conn,
-            "SELECT handle, sid, tenant_id, user_id, auth_time, expires FROM sessions WHERE handle = $1 AND expires > $2",
+            &format!("{SESSION_COLUMNS} FROM sessions WHERE handle = $1 AND expires > $2"),
             &[&handle.0, &now],
         )
         .await?;
-        row.map(|r| {
-            Ok(Session {
-                handle: SecretHashKey(col(&r, 0)?),
-                sid: col(&r, 1)?,
-                tenant_id: col(&r, 2)?,
-                user_id: col(&r, 3)?,
-                auth_time: col(&r, 4)?,
-                expires: col(&r, 5)?,
-            })
-        })
-        .transpose()
+        row.map(|r| session_row(&r)).transpose()
     }
 
     async fn delete_session(&self, handle: &SecretHashKey) -> Result<()> {

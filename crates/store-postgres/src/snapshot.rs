@@ -12,7 +12,7 @@ use crate::{
     to_u32, users, write_tx, PgStore,
 };
 use gatehouse_registry::error::Result;
-use gatehouse_registry::grant::{SecretHashKey, Session};
+use gatehouse_registry::grant::SecretHashKey;
 use gatehouse_registry::store::snapshot::{
     not_empty, Attempts, ServerSecret, Snapshot, SnapshotStore, StoredClient, StoredCode, StoredRefresh, TenantSnapshot,
 };
@@ -79,16 +79,7 @@ async fn export(c: &impl GenericClient) -> Result<Snapshot> {
         Ok(ServerSecret { name: col(r, 0)?, value: col(r, 1)? })
     })?;
     let sessions =
-        rows(query(c, "SELECT handle, sid, tenant_id, user_id, auth_time, expires FROM sessions", &[]).await?, |r| {
-            Ok(Session {
-                handle: SecretHashKey(col(r, 0)?),
-                sid: col(r, 1)?,
-                tenant_id: col(r, 2)?,
-                user_id: col(r, 3)?,
-                auth_time: col(r, 4)?,
-                expires: col(r, 5)?,
-            })
-        })?;
+        rows(query(c, &format!("{} FROM sessions", grants::SESSION_COLUMNS), &[]).await?, grants::session_row)?;
     let codes = rows(query(c, &format!("{}, used FROM authorization_codes", grants::CODE_COLUMNS), &[]).await?, |r| {
         Ok(StoredCode { code: grants::code_row(r)?, used: col(r, 12)? })
     })?;

@@ -33,6 +33,42 @@ pub(crate) fn refresh_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RefreshToke
     })
 }
 
+/// A session's columns, in [`session_row`]'s order.
+pub(crate) const SESSION_COLUMNS: &str = "SELECT handle, sid, tenant_id, user_id, auth_time, expires";
+
+pub(crate) fn session_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Session> {
+    Ok(Session {
+        handle: SecretHashKey(r.get(0)?),
+        sid: r.get(1)?,
+        tenant_id: uuid_col(r.get(2)?)?,
+        user_id: uuid_col(r.get(3)?)?,
+        auth_time: from_ts(r.get(4)?)?,
+        expires: from_ts(r.get(5)?)?,
+    })
+}
+
+/// A code's columns and whether it was used, in [`code_row`]'s order.
+pub(crate) const CODE_COLUMNS: &str = "SELECT handle, client_id, tenant_id, user_id, redirect_uri, scope, nonce,
+    code_challenge, sid, auth_time, expires, family, used";
+
+pub(crate) fn code_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(AuthorizationCode, bool)> {
+    let code = AuthorizationCode {
+        handle: SecretHashKey(r.get(0)?),
+        client_id: uuid_col(r.get(1)?)?,
+        tenant_id: uuid_col(r.get(2)?)?,
+        user_id: uuid_col(r.get(3)?)?,
+        redirect_uri: r.get(4)?,
+        scope: r.get(5)?,
+        nonce: r.get(6)?,
+        code_challenge: r.get(7)?,
+        sid: r.get(8)?,
+        auth_time: from_ts(r.get(9)?)?,
+        expires: from_ts(r.get(10)?)?,
+        family: uuid_col(r.get(11)?)?,
+    };
+    Ok((code, r.get(12)?))
+}
+
 fn load_refresh(c: &Connection, handle: &[u8]) -> Result<Option<RefreshToken>> {
     c.query_row(&format!("{REFRESH_COLUMNS} FROM refresh_tokens WHERE handle = ?1"), [handle], refresh_row)
         .optional()
@@ -90,18 +126,9 @@ impl GrantStore for SqliteStore {
         let handle = handle.clone();
         self.read(move |c| {
             c.query_row(
-                "SELECT handle, sid, tenant_id, user_id, auth_time, expires FROM sessions WHERE handle = ?1 AND expires > ?2",
+                &format!("{SESSION_COLUMNS} FROM sessions WHERE handle = ?1 AND expires > ?2"),
                 params![handle.0, ts(now)],
-                |r| {
-                    Ok(Session {
-                        handle: SecretHashKey(r.get(0)?),
-                        sid: r.get(1)?,
-                        tenant_id: uuid_col(r.get(2)?)?,
-                        user_id: uuid_col(r.get(3)?)?,
-                        auth_time: from_ts(r.get(4)?)?,
-                        expires: from_ts(r.get(5)?)?,
-                    })
-                },
+                session_row,
             )
             .optional()
             .map_err(storage)
@@ -148,28 +175,7 @@ impl GrantStore for SqliteStore {
         let handle = handle.clone();
         self.write(move |tx| {
             let found = tx
-                .query_row(
-                    "SELECT handle, client_id, tenant_id, user_id, redirect_uri, scope, nonce, code_challenge, sid,
-                        auth_time, expires, family, used FROM authorization_codes WHERE handle = ?1",
-                    [&handle.0],
-                    |r| {
-                        let code = AuthorizationCode {
-                            handle: SecretHashKey(r.get(0)?),
-                            client_id: uuid_col(r.get(1)?)?,
-                            tenant_id: uuid_col(r.get(2)?)?,
-                            user_id: uuid_col(r.get(3)?)?,
-                            redirect_uri: r.get(4)?,
-                            scope: r.get(5)?,
-                            nonce: r.get(6)?,
-                            code_challenge: r.get(7)?,
-                            sid: r.get(8)?,
-                            auth_time: from_ts(r.get(9)?)?,
-                            expires: from_ts(r.get(10)?)?,
-                            family: uuid_col(r.get(11)?)?,
-                        };
-                        Ok((code, r.get::<_, bool>(12)?))
-                    },
-                )
+                .query_row(&format!("{CODE_COLUMNS} FROM authorization_codes WHERE handle = ?1"), [&handle.0], code_row)
                 .optional()
                 .map_err(storage)?;
             Ok(match found {

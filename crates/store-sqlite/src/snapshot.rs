@@ -9,7 +9,7 @@ use rusqlite::{params, Connection};
 use crate::{clients, from_ts, grants, insert_role, key_row, role_row, storage, tenant_row, ts, users, uuid_col};
 use crate::{SqliteStore, TABLES};
 use gatehouse_registry::error::Result;
-use gatehouse_registry::grant::{AuthorizationCode, SecretHashKey, Session};
+use gatehouse_registry::grant::SecretHashKey;
 use gatehouse_registry::store::snapshot::{
     not_empty, Attempts, ServerSecret, Snapshot, SnapshotStore, StoredClient, StoredCode, StoredRefresh, TenantSnapshot,
 };
@@ -67,39 +67,10 @@ fn export(c: &Connection) -> Result<Snapshot> {
     let server_secrets = all(c, "SELECT name, value FROM server_secrets", None, |r| {
         Ok(ServerSecret { name: r.get(0)?, value: r.get(1)? })
     })?;
-    let sessions = all(c, "SELECT handle, sid, tenant_id, user_id, auth_time, expires FROM sessions", None, |r| {
-        Ok(Session {
-            handle: SecretHashKey(r.get(0)?),
-            sid: r.get(1)?,
-            tenant_id: uuid_col(r.get(2)?)?,
-            user_id: uuid_col(r.get(3)?)?,
-            auth_time: from_ts(r.get(4)?)?,
-            expires: from_ts(r.get(5)?)?,
-        })
+    let sessions = all(c, &format!("{} FROM sessions", grants::SESSION_COLUMNS), None, grants::session_row)?;
+    let codes = all(c, &format!("{} FROM authorization_codes", grants::CODE_COLUMNS), None, |r| {
+        grants::code_row(r).map(|(code, used)| StoredCode { code, used })
     })?;
-    let codes = all(
-        c,
-        "SELECT handle, client_id, tenant_id, user_id, redirect_uri, scope, nonce, code_challenge, sid,
-            auth_time, expires, family, used FROM authorization_codes",
-        None,
-        |r| {
-            let code = AuthorizationCode {
-                handle: SecretHashKey(r.get(0)?),
-                client_id: uuid_col(r.get(1)?)?,
-                tenant_id: uuid_col(r.get(2)?)?,
-                user_id: uuid_col(r.get(3)?)?,
-                redirect_uri: r.get(4)?,
-                scope: r.get(5)?,
-                nonce: r.get(6)?,
-                code_challenge: r.get(7)?,
-                sid: r.get(8)?,
-                auth_time: from_ts(r.get(9)?)?,
-                expires: from_ts(r.get(10)?)?,
-                family: uuid_col(r.get(11)?)?,
-            };
-            Ok(StoredCode { code, used: r.get(12)? })
-        },
-    )?;
     let refresh_tokens = all(c, &format!("{}, successor FROM refresh_tokens", grants::REFRESH_COLUMNS), None, |r| {
         Ok(StoredRefresh {
             token: grants::refresh_row(r)?,
