@@ -25,8 +25,10 @@ pub const THROTTLE_WINDOW: Duration = Duration::minutes(15);
 pub enum Admission {
     /// Counted; its password may be checked.
     Admitted(Attempt),
-    /// The user name or the address has had its share within the window.
-    Throttled,
+    /// The user name or the address has had its share within the window, counting the
+    /// attempts still being checked. Withdraw it ([`Provider::withdraw_attempt`]) before
+    /// asking again, or give up.
+    Throttled(Attempt),
     /// No user can have this name (too long): refused before anything is counted or stored.
     Refused,
 }
@@ -72,7 +74,13 @@ impl Provider {
         let counts = self.stores.throttle.count_attempt(&keys, self.clock.now(), THROTTLE_WINDOW).await?;
         let within = counts.first().is_some_and(|n| *n <= MAX_ATTEMPTS_PER_USER)
             && counts.get(1).is_some_and(|n| *n <= MAX_ATTEMPTS_PER_ADDRESS);
-        Ok(if within { Admission::Admitted(attempt) } else { Admission::Throttled })
+        Ok(if within { Admission::Admitted(attempt) } else { Admission::Throttled(attempt) })
+    }
+
+    /// Takes back a throttled attempt: it was not checked, so it counts for nothing.
+    pub async fn withdraw_attempt(&self, attempt: &Attempt) -> Result<(), ProtocolError> {
+        self.stores.throttle.forgive_attempt(&attempt.user_key).await?;
+        Ok(self.stores.throttle.forgive_attempt(&attempt.address_key).await?)
     }
 
     /// The attempt's password was right: its user name starts afresh, and it does not count

@@ -123,12 +123,10 @@ pub async fn login(req: HttpRequest, state: web::Data<AppState>, form: web::Form
     let again = |message: &'static str, status| {
         form_page(&state, &form.tenant, &return_to, &form.username, Some(message), status)
     };
-    // Counted before the password is checked, in the store every instance shares.
     let address = client_address(&req, &state.trusted_proxies);
-    let admission = state.provider.admit_sign_in(tenant_id, &form.username, address).await;
-    let attempt = match admission {
+    let attempt = match admit(&state, tenant_id, &form.username, address).await {
         Ok(Admission::Admitted(attempt)) => attempt,
-        Ok(Admission::Throttled) => {
+        Ok(Admission::Throttled(_)) => {
             return again(
                 "Too many failed attempts. Wait a few minutes, then try again.",
                 StatusCode::TOO_MANY_REQUESTS,
@@ -178,6 +176,34 @@ fn move_on(req: &HttpRequest, heading: &str, target: &str) -> HttpResponse {
         return html::continue_to(heading, target);
     }
     HttpResponse::SeeOther().insert_header((header::LOCATION, target)).finish()
+}
+
+/// How long an attempt over the limit waits for the attempts being checked to settle, and
+/// how often it looks again.
+const SETTLE: std::time::Duration = std::time::Duration::from_secs(2);
+const SETTLE_STEP: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Counts the attempt before its password is checked, in the store every instance shares.
+/// Over the limit, it waits a little: the limit counts attempts still being checked, and
+/// those that succeed clear their user name (several devices signing in to one account at
+/// once). Failures stay counted, so a flood of wrong passwords is refused after the wait and
+/// gets no more checks than the limit allows.
+async fn admit(
+    state: &AppState,
+    tenant_id: Uuid,
+    user_name: &str,
+    address: Option<std::net::IpAddr>,
+) -> Result<Admission, gatehouse_provider::ProtocolError> {
+    let started = std::time::Instant::now();
+    loop {
+        let admission = state.provider.admit_sign_in(tenant_id, user_name, address).await?;
+        let Admission::Throttled(attempt) = &admission else { return Ok(admission) };
+        if started.elapsed() >= SETTLE {
+            return Ok(admission);
+        }
+        state.provider.withdraw_attempt(attempt).await?;
+        tokio::time::sleep(SETTLE_STEP).await;
+    }
 }
 
 pub async fn signed_in() -> HttpResponse {
