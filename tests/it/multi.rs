@@ -148,6 +148,29 @@ async fn a_change_through_one_instance_is_in_force_on_the_others_at_the_next_req
         panic!("our error page")
     };
     assert_eq!(status, StatusCode::BAD_REQUEST);
+    // A secret deleted on B no longer authenticates on A.
+    let (other, first) = a.new_machine_client(json!({})).await;
+    let secrets = format!("/ClientCredentialClients/{other}/Secrets");
+    let (_, second) = b.call(Method::POST, &secrets, Some(json!({ "Expires": false }))).await;
+    let second = second["Secret"].as_str().expect("second secret").to_owned();
+    assert_eq!(b.call(Method::DELETE, &format!("{secrets}/1"), None).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(a.client_credentials(&other, &first).await.status(), StatusCode::UNAUTHORIZED);
+    a.token_for(&other, &second).await;
+    // A CORS origin added on A is answered by B's preflight.
+    let origin = "https://spa.example.com";
+    let preflight = || async {
+        b.http
+            .request(Method::OPTIONS, b.url("/identity/connect/token"))
+            .header("Origin", origin)
+            .header("Access-Control-Request-Method", "POST")
+            .send()
+            .await
+            .expect("preflight")
+    };
+    assert!(preflight().await.headers().get("access-control-allow-origin").is_none());
+    a.call(Method::PUT, &format!("/AuthorizationCodeClients/{web}"), Some(json!({ "AllowedCorsOrigins": [origin] })))
+        .await;
+    assert_eq!(preflight().await.headers()["access-control-allow-origin"], origin);
 }
 
 async fn a_sign_in_and_a_refresh_rotation_alternate_between_instances(backend: Backend) {
