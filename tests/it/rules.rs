@@ -523,3 +523,28 @@ async fn a_sign_in_answers_browsers_with_a_page_and_programs_with_a_redirect() {
         }
     }
 }
+
+#[tokio::test]
+async fn redirect_uris_are_compared_as_the_registered_string() {
+    let server = TestServer::start().await;
+    let registered = "http://127.0.0.1:9/cb";
+    let (id, _) = register(&server, "AuthorizationCodeClients", json!({ "RedirectUris": [registered] })).await;
+    let browser = Browser::new(&server);
+    // RFC 9700 §4.1.3: nothing a URL parser would forgive matches; each is our 400 page, not a
+    // redirect and not a server error.
+    for presented in [
+        "\thttp://127.0.0.1:9/cb",
+        "\0http://127.0.0.1:9/cb",
+        "http://127.0.0.1:9/cb ",
+        "http://127.0.0.1:9/x/../cb",
+        "http://127.0.0.1:9/c%09b",
+    ] {
+        let url = authorize_url(&server, &code_request(&id, &[("redirect_uri", presented)]));
+        let Landing::Page(status, _) = browser.visit(&url).await else { panic!("{presented:?} was redirected to") };
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{presented:?}");
+    }
+    // RFC 8252 §7.3: the loopback IP literal on another port is the one exception.
+    let url = authorize_url(&server, &code_request(&id, &[("redirect_uri", "http://127.0.0.1:51234/cb")]));
+    let Landing::Page(StatusCode::OK, page) = browser.visit(&url).await else { panic!("the sign-in page") };
+    assert!(page.contains("name=\"password\""));
+}

@@ -17,13 +17,13 @@ use oxide_auth::primitives::registrar::{
 use oxide_auth::primitives::scope::Scope;
 use time::OffsetDateTime;
 use tokio::runtime::{Handle, RuntimeFlavor};
-use url::{Host, Url};
+use url::Url;
 use uuid::Uuid;
 
 use crate::client::Client;
 use crate::secret::{self, ClientSecret, SecretValue};
 use crate::store::ClientStore;
-use crate::uri::is_loopback_host;
+use crate::uri::redirect_uri_matches;
 
 /// The oxide-auth this adapter is built against, for callers that do not depend on it.
 pub use oxide_auth;
@@ -124,30 +124,6 @@ impl<S: ClientStore + ?Sized> OxideRegistrar<S> {
         }
         Ok(client)
     }
-}
-
-/// Exact string matching, with one exception: a registered `http` loopback IP literal
-/// matches any port (RFC 8252 §7.3: native apps listen on an ephemeral port), everything
-/// else staying exact. `localhost` is a name, not an IP literal, so it gets no exception.
-/// The rule of `gatehouse_provider::authorize::redirect_uri_matches`, which this crate
-/// cannot depend on.
-fn redirect_uri_matches(registered: &str, presented: &str) -> bool {
-    if registered == presented {
-        return true;
-    }
-    let (Ok(r), Ok(p)) = (Url::parse(registered), Url::parse(presented)) else {
-        return false;
-    };
-    let ip_literal = matches!(r.host(), Some(Host::Ipv4(_) | Host::Ipv6(_)));
-    if !(ip_literal && r.scheme() == "http" && is_loopback_host(&r)) {
-        return false;
-    }
-    let without_port = |u: &Url| {
-        let mut u = u.clone();
-        let _ = u.set_port(None);
-        u.to_string()
-    };
-    p.scheme() == "http" && r.host() == p.host() && without_port(&r) == without_port(&p)
 }
 
 /// Whether a URI bound earlier is still registered. oxide-auth hands it back to

@@ -18,6 +18,34 @@ pub fn is_loopback_host(url: &Url) -> bool {
     }
 }
 
+/// Whether a presented redirect (or post-logout redirect) URI is the registered one: the
+/// same string, byte for byte (RFC 9700 §4.1.3), with one exception: a registered `http`
+/// loopback IP literal matches any port (RFC 8252 §7.3: native apps listen on an ephemeral
+/// port). The comparison is textual, never of parsed URLs, which would forgive what a
+/// parser normalises: whitespace and control characters around or inside the URI, `..`
+/// segments, percent-encodings. `localhost` is a name, not an IP literal: no exception.
+pub fn redirect_uri_matches(registered: &str, presented: &str) -> bool {
+    if registered == presented {
+        return true;
+    }
+    ["http://127.0.0.1", "http://[::1]"].iter().any(|host| {
+        match (registered.strip_prefix(host), presented.strip_prefix(host)) {
+            (Some(r), Some(p)) => without_port(r).is_some_and(|r| Some(r) == without_port(p)),
+            _ => false,
+        }
+    })
+}
+
+/// What follows the host of a loopback URI, without an explicit port (`:` and digits):
+/// `None` when it does not continue with a port or a path (`http://127.0.0.1.evil/`).
+fn without_port(after_host: &str) -> Option<&str> {
+    let rest = match after_host.strip_prefix(':') {
+        Some(port) => port.trim_start_matches(|c: char| c.is_ascii_digit()),
+        None => after_host,
+    };
+    (rest.is_empty() || rest.starts_with('/')).then_some(rest)
+}
+
 /// A redirect or post-logout redirect URI: absolute, no fragment, no wildcard, no
 /// credentials, `https` or `http` on a loopback host. The string is kept exactly as
 /// given, because matching at the authorize step compares strings exactly.
@@ -131,5 +159,45 @@ mod tests {
         ] {
             assert!(cors_origin("f", bad).is_err(), "{bad}");
         }
+    }
+}
+
+#[cfg(test)]
+mod redirect_tests {
+    use super::redirect_uri_matches;
+
+    #[test]
+    fn redirect_uris_match_as_strings_with_the_loopback_port_exception() {
+        assert!(redirect_uri_matches("https://a.example.com/cb", "https://a.example.com/cb"));
+        for no in [
+            "https://a.example.com/cb/",
+            "https://a.example.com/CB",
+            "https://a.example.com/cb?x=1",
+            "https://a.example.com:443/cb",
+            " https://a.example.com/cb",
+            "https://a.example.com/cb ",
+            "https://a.example.com/x/../cb",
+            "https://a.example.com/c%62",
+        ] {
+            assert!(!redirect_uri_matches("https://a.example.com/cb", no), "{no:?}");
+        }
+        assert!(redirect_uri_matches("http://127.0.0.1/cb", "http://127.0.0.1:51234/cb"));
+        assert!(redirect_uri_matches("http://127.0.0.1:9/cb", "http://127.0.0.1/cb"));
+        assert!(redirect_uri_matches("http://[::1]:8080/cb", "http://[::1]:9/cb"));
+        for no in [
+            "\thttp://127.0.0.1:9/cb",
+            "http://127.0.0.1:9/cb ",
+            "http://127.0.0.1:9/x/../cb",
+            "http://127.0.0.1:9/c%09b",
+            "http://127.0.0.1:9/c\u{0}b",
+            "http://127.0.0.1:5/other",
+            "http://127.0.0.2:5/cb",
+            "http://127.0.0.1.evil.example/cb",
+            "http://127.0.0.1:9@evil.example/cb",
+            "http://127.0.0.1:/cb/..",
+        ] {
+            assert!(!redirect_uri_matches("http://127.0.0.1:9/cb", no), "{no:?}");
+        }
+        assert!(!redirect_uri_matches("http://localhost/cb", "http://localhost:5/cb"), "names are not IP literals");
     }
 }
