@@ -548,3 +548,31 @@ async fn redirect_uris_are_compared_as_the_registered_string() {
     let Landing::Page(StatusCode::OK, page) = browser.visit(&url).await else { panic!("the sign-in page") };
     assert!(page.contains("name=\"password\""));
 }
+
+#[tokio::test]
+async fn oversized_state_nonce_and_authorize_bodies_are_refused() {
+    let server = TestServer::start().await;
+    let (id, _) = register(&server, "AuthorizationCodeClients", json!({})).await;
+    let browser = Browser::new(&server);
+    let long = "x".repeat(3000);
+    // A long state goes back to the client as an error, without the state itself.
+    let landed = browser.visit(&authorize_url(&server, &code_request(&id, &[("state", &long)]))).await.redirect();
+    assert_eq!(Landing::param(&landed, "error").as_deref(), Some("invalid_request"));
+    assert!(Landing::param(&landed, "state").is_none() && landed.as_str().len() < 1000, "{landed}");
+    // A long nonce too, with the state.
+    let landed = browser.visit(&authorize_url(&server, &code_request(&id, &[("nonce", &long)]))).await.redirect();
+    assert_eq!(Landing::param(&landed, "error").as_deref(), Some("invalid_request"));
+    assert_eq!(Landing::param(&landed, "state").as_deref(), Some("s-123"));
+    // A POST is not turned into a 20 KB Location.
+    let body = format!("client_id={id}&padding={}", "y".repeat(20 * 1024));
+    let response = server
+        .http
+        .post(server.url("/identity/connect/authorize"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(response.headers().get("location").is_none());
+}

@@ -16,10 +16,17 @@ fn params_of(req: &HttpRequest, body: &web::Bytes) -> Params {
     Params::new(url::form_urlencoded::parse(raw).into_owned().collect())
 }
 
+/// The longest authorize request body read (a request fits in a few KiB).
+const AUTHORIZE_POST_MAX: usize = 16 * 1024;
+
 pub async fn authorize(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
     // A cross-site POST carries no SameSite=Lax session cookie; the same request as a
     // top-level GET does. So a POST is answered with 303 to itself as a GET.
     if req.method() == actix_web::http::Method::POST {
+        // The GET it becomes carries the whole request in its Location.
+        if body.len() > AUTHORIZE_POST_MAX {
+            return html::message(StatusCode::BAD_REQUEST, "This sign-in request cannot be served", "It is too long.");
+        }
         let query: String = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(url::form_urlencoded::parse(&body))
             .finish();
