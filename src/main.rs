@@ -21,6 +21,23 @@ fn describe(database: &Database) -> String {
     }
 }
 
+/// Standard error that never fails: a log destination that is full, closed or gone loses
+/// the lines, and never the requests (tracing-subscriber reports a failed write with
+/// `eprintln!`, which panics on a broken stderr, in the worker serving the request).
+struct LossyStderr;
+
+impl std::io::Write for LossyStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let _ = std::io::stderr().write_all(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let _ = std::io::stderr().flush();
+        Ok(())
+    }
+}
+
 /// Opens the configured store. `must_exist`: refuse to create an empty one (a command that
 /// acts on a server's data must find it).
 async fn open_store(database: &Database, must_exist: bool) -> Result<Arc<dyn Store>, RegistryError> {
@@ -54,7 +71,7 @@ async fn main() -> std::process::ExitCode {
             tracing_subscriber::EnvFilter::try_from_env("GATEHOUSE_LOG")
                 .unwrap_or_else(|_| "info,actix_server=warn".into()),
         )
-        .with_writer(std::io::stderr)
+        .with_writer(|| LossyStderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let config = match Config::from_env() {

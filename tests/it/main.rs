@@ -11,6 +11,7 @@ mod dialect;
 mod flows;
 mod health;
 mod lifecycle;
+mod logging;
 mod multi;
 mod postgres;
 mod python;

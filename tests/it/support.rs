@@ -46,13 +46,18 @@ impl TestServer {
 
     /// A server on the database in `dir`, with extra environment.
     pub async fn start_with(dir: &std::path::Path, env: &[(&str, &str)]) -> Self {
+        Self::start_logging_to(dir, env, Stdio::inherit()).await
+    }
+
+    /// As [`TestServer::start_with`], its log (standard error) going to `stderr`.
+    pub async fn start_logging_to(dir: &std::path::Path, env: &[(&str, &str)], stderr: Stdio) -> Self {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
         cmd.env_clear()
             .env("GATEHOUSE_LISTEN", "127.0.0.1:0")
             .env("GATEHOUSE_DATABASE", dir.join("gatehouse.db"))
             .env("GATEHOUSE_LOG", "warn")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .kill_on_drop(true);
         for (k, v) in env {
             cmd.env(k, v);
