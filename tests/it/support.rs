@@ -103,6 +103,18 @@ impl TestServer {
         claims(&token)["tid"].as_str().expect("tid").to_owned()
     }
 
+    /// The server process's resident memory, in MiB (Linux: `/proc/<pid>/status`).
+    pub fn rss_mib(&self) -> u64 {
+        let pid = self.child.id().expect("running");
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+        let kib: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS");
+        kib / 1024
+    }
+
     /// Stops the server; its database stays in `dir`.
     pub async fn stop(mut self) -> Option<TempDir> {
         let _ = self.child.kill().await;

@@ -97,6 +97,16 @@ impl ApiError {
         )
     }
 
+    /// Password work is queued full (`passwords::PasswordGate`): try again in a moment.
+    pub fn busy() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The server is busy.",
+            "Too many password operations are running at once; nothing was changed.",
+            "Try again in a moment.",
+        )
+    }
+
     pub fn internal(detail: impl Into<String>) -> Self {
         Self {
             detail: Some(detail.into()),
@@ -162,6 +172,9 @@ impl ResponseError for ApiError {
         let mut response = HttpResponse::build(self.status);
         if let Some(challenge) = self.challenge {
             response.insert_header((header::WWW_AUTHENTICATE, challenge));
+        }
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            response.insert_header((header::RETRY_AFTER, crate::passwords::RETRY_AFTER));
         }
         response.json(json!({
             "OperationId": operation_id,

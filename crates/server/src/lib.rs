@@ -20,6 +20,7 @@ pub mod console;
 pub mod health;
 pub mod http_error;
 pub mod oidc;
+pub mod passwords;
 
 pub use config::{Config, Database};
 
@@ -62,6 +63,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// The load balancers whose `X-Forwarded-For` names the client (`client_address`).
     pub trusted_proxies: Arc<[ipnet::IpNet]>,
+    /// Password checks and hashes, a bounded number at once.
+    pub passwords: passwords::PasswordGate,
     /// An argon2id hash of nothing anyone knows: a sign-in for an unknown user is checked
     /// against it, so it costs what a real check costs.
     pub dummy_hash: String,
@@ -191,7 +194,8 @@ pub async fn start(config: Config, store: Arc<dyn Store>, clock: Arc<dyn Clock>)
         }
     });
     let trusted_proxies = config.trusted_proxies.clone().into();
-    let state = AppState { provider, registry, clock, trusted_proxies, dummy_hash };
+    let passwords = passwords::PasswordGate::default();
+    let state = AppState { provider, registry, clock, trusted_proxies, passwords, dummy_hash };
     let server = HttpServer::new(move || {
         App::new()
             .app_data(web::Data::new(state.clone()))

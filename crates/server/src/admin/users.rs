@@ -12,11 +12,8 @@ use super::{authorize, item_at, item_response, json_object, list_query, list_res
 use crate::http_error::ApiError;
 use crate::AppState;
 
-async fn hash(password: SecretValue) -> Result<String, ApiError> {
-    web::block(move || hash_password(&password))
-        .await
-        .map_err(|e| ApiError::internal(e.to_string()))?
-        .map_err(ApiError::from)
+async fn hash(state: &AppState, password: SecretValue) -> Result<String, ApiError> {
+    state.passwords.run(move || hash_password(&password)).await.ok_or_else(ApiError::busy)?.map_err(ApiError::from)
 }
 
 pub async fn tenant(
@@ -61,7 +58,7 @@ pub async fn create(
     };
     // The cheap rules first, then the slow hash.
     let mut user = User::create(tenant_id, body.changes(Some(String::new())), state.now())?;
-    user.password_hash = hash(password).await?;
+    user.password_hash = hash(&state, password).await?;
     let user = state.registry.users.create_user(user).await?;
     Ok(HttpResponse::Created().json(user_view(&user)))
 }
@@ -89,7 +86,7 @@ pub async fn update(
     authorize(&req, &state, tenant_id, Access::Write).await?;
     let mut body: UserBody = json_object(payload).await?;
     let hash = match body.password.take() {
-        Some(password) => Some(hash(SecretValue::new(password)).await?),
+        Some(password) => Some(hash(&state, SecretValue::new(password)).await?),
         None => None,
     };
     if hash.is_some() {
@@ -110,7 +107,7 @@ pub async fn set_password(
     let (tenant_id, user_id) = item_at(&tenant, &user, "user")?;
     authorize(&req, &state, tenant_id, Access::Write).await?;
     let body: PasswordBody = json_object(payload).await?;
-    let hash = hash(SecretValue::new(body.password)).await?;
+    let hash = hash(&state, SecretValue::new(body.password)).await?;
     state.registry.grants.revoke_user_grants(tenant_id, user_id).await?;
     state
         .registry

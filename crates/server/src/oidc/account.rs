@@ -143,7 +143,14 @@ pub async fn login(req: HttpRequest, state: web::Data<AppState>, form: web::Form
     // Without a user the same work is done against a dummy hash, so timing tells nothing.
     let hash = user.as_ref().map(|u| u.password_hash.clone()).unwrap_or_else(|| state.dummy_hash.clone());
     let password = SecretValue::new(form.password);
-    let verified = web::block(move || verify_password(&hash, &password)).await.unwrap_or(false);
+    let Some(verified) = state.passwords.run(move || verify_password(&hash, &password)).await else {
+        // Not checked: it does not count against the user name.
+        let _ = state.provider.withdraw_attempt(&attempt).await;
+        let mut busy =
+            again("Too many sign-ins at once. Try again in a moment.", StatusCode::SERVICE_UNAVAILABLE).await;
+        busy.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static(crate::passwords::RETRY_AFTER));
+        return busy;
+    };
     let Some(user) = user.filter(|_| verified) else {
         tracing::info!(tenant = %tenant_id, "sign-in failed");
         return again(GENERIC, StatusCode::UNAUTHORIZED).await;
