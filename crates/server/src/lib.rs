@@ -132,6 +132,21 @@ pub async fn rotate_keys(
     Ok(provider.rotate_keys().await?)
 }
 
+/// The longest a request may take, body included: a client trickling its body a byte a
+/// second would otherwise hold its connection (and a file descriptor) for as long as it likes.
+const REQUEST_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Answers 408 to a request not done within [`REQUEST_DEADLINE`].
+async fn deadline(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    match tokio::time::timeout(REQUEST_DEADLINE, next.call(req)).await {
+        Ok(response) => response.map(actix_web::dev::ServiceResponse::map_into_boxed_body),
+        Err(_) => Err(actix_web::error::ErrorRequestTimeout("the request took too long")),
+    }
+}
+
 /// Bootstraps an empty `store`, loads the keys, binds and starts serving. The store and the
 /// clock are the caller's: the binary picks the backend from the configuration.
 pub async fn start(config: Config, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Result<Running, StartError> {
@@ -206,11 +221,16 @@ pub async fn start(config: Config, store: Arc<dyn Store>, clock: Arc<dyn Clock>)
                     .custom_request_replace("METHOD", |req| req.method().to_string()),
             )
             .wrap(actix_web::middleware::from_fn(admin::dialect::dialect))
+            .wrap(actix_web::middleware::from_fn(deadline))
             .configure(health::routes)
             .configure(oidc::routes)
             .configure(console::routes)
             .configure(admin::routes)
     })
+    // A request's head must arrive within 5 s (actix-web's default, said here), and a stop
+    // waits at most 5 s for requests in flight.
+    .client_request_timeout(std::time::Duration::from_secs(5))
+    .shutdown_timeout(5)
     .listen(listener)
     .map_err(|e| StartError::Listen(config.listen.clone(), e))?
     .run();
