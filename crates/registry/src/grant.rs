@@ -133,10 +133,13 @@ pub fn refresh_step(
     let Some(token) = token.filter(|t| !family_revoked && t.client_id == client_id) else {
         return RefreshStep::Invalid;
     };
+    // Stores may keep whole seconds (SQLite does): `consumed` is then rounded down, so `now` is
+    // too, and the window is never shorter than `grace` (at most a second longer).
+    let whole_now = now.replace_nanosecond(0).unwrap_or(now);
     match token.consumed {
         None if token.is_live(now) => RefreshStep::Rotate,
         None => RefreshStep::Invalid,
-        Some(at) if now <= at + grace && successor.is_some_and(|s| s.consumed.is_none() && s.is_live(now)) => {
+        Some(at) if whole_now <= at + grace && successor.is_some_and(|s| s.consumed.is_none() && s.is_live(now)) => {
             RefreshStep::Retry
         }
         Some(_) => RefreshStep::Reuse,

@@ -35,6 +35,7 @@ macro_rules! store_suite {
             the_first_tenant_is_created_once_under_concurrency,
             the_first_signing_key_is_kept_once_under_concurrency,
             attempts_are_counted_once_each_under_concurrency_and_windows_restart,
+            the_grace_window_holds_for_a_rotation_late_in_a_second,
             clients_round_trip_and_ids_are_unique,
             clients_are_reached_only_through_their_tenant_and_kind,
             lists_page_in_creation_order_and_filter,
@@ -489,6 +490,20 @@ pub async fn cors_origins_are_answered_live<S: Store>(store: &S) {
     assert!(!store.cors_origin_allowed("https://other.example.com").await.expect("cors"));
     store.update_client(at(&spa), ClientChanges { enabled: Some(false), ..Default::default() }).await.expect("disable");
     assert!(!store.cors_origin_allowed("https://spa.example.com").await.expect("cors"));
+}
+
+/// A rotation at .9 of a second, retried 0.6 s later with a 1 s grace: a retry, whatever
+/// precision the store keeps its times in.
+pub async fn the_grace_window_holds_for_a_rotation_late_in_a_second<S: Store>(store: &S) {
+    let (sliding, grace) = (Duration::days(15), Duration::seconds(1));
+    let token = refresh_token("late", Duration::days(20), sliding);
+    store.save_refresh(token.clone()).await.expect("save");
+    let rotated = NOW + Duration::milliseconds(900);
+    let first = store.use_refresh(token.client_id, &key("late"), key("late-next"), rotated, sliding, grace).await;
+    assert!(matches!(first.expect("use"), RefreshUse::Rotated(_)));
+    let retry = NOW + Duration::milliseconds(1500);
+    let again = store.use_refresh(token.client_id, &key("late"), key("late-other"), retry, sliding, grace).await;
+    assert!(matches!(again.expect("retry"), RefreshUse::Retried(_)), "a retry 0.6 s after the rotation");
 }
 
 /// A fresh refresh token of a new family, issued at `NOW`.
