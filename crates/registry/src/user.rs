@@ -16,7 +16,7 @@ pub const USER_NAME_MAX: usize = 128;
 pub const PASSWORD_MIN: usize = 8;
 pub const PASSWORD_MAX: usize = 1024;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct User {
     pub tenant_id: Uuid,
     pub id: Uuid,
@@ -36,8 +36,20 @@ pub struct User {
     pub created: OffsetDateTime,
 }
 
+/// The password hash is never shown.
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("tenant_id", &self.tenant_id)
+            .field("id", &self.id)
+            .field("user_name", &self.user_name)
+            .field("enabled", &self.enabled)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A create or partial update of a user; `None` leaves a field as it is.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct UserChanges {
     pub id: Option<Uuid>,
     pub user_name: Option<String>,
@@ -56,6 +68,17 @@ pub struct UserChanges {
     pub role_ids: Option<Vec<Uuid>>,
     /// Already hashed with [`hash_password`], so the slow work happens off the store's lock.
     pub password_hash: Option<String>,
+}
+
+/// The password hash is never shown.
+impl std::fmt::Debug for UserChanges {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserChanges")
+            .field("id", &self.id)
+            .field("user_name", &self.user_name)
+            .field("password_hash", &self.password_hash.as_ref().map(|_| "<redacted>"))
+            .finish_non_exhaustive()
+    }
 }
 
 impl User {
@@ -278,5 +301,22 @@ mod tests {
         assert!(verify_password(&hash, &pw));
         assert!(!verify_password(&hash, &SecretValue::new("wrong horse battery")));
         assert!(hash_password(&SecretValue::new("short")).is_err());
+    }
+}
+
+#[cfg(test)]
+mod debug_tests {
+    use super::{User, UserChanges};
+
+    #[test]
+    fn password_hashes_never_show_in_debug() {
+        let changes = UserChanges {
+            user_name: Some("alice".into()),
+            password_hash: Some("$argon2id$secret-hash".into()),
+            ..Default::default()
+        };
+        let user = User::create(uuid::Uuid::new_v4(), changes.clone(), time::OffsetDateTime::UNIX_EPOCH).expect("user");
+        let shown = format!("{user:?} {changes:?}");
+        assert!(!shown.contains("secret-hash") && shown.contains("alice"), "{shown}");
     }
 }

@@ -11,12 +11,23 @@ pub mod client_credentials;
 pub mod refresh_token;
 
 /// A request to the token endpoint, as the server received it.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct TokenRequest {
     /// The form body, in order, repeats kept (so that repeats can be refused).
     pub form: Vec<(String, String)>,
     /// The `Authorization` header, if any.
     pub authorization: Option<String>,
+}
+
+/// The names of the parameters only: their values are codes, tokens and secrets.
+impl std::fmt::Debug for TokenRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.form.iter().map(|(k, _)| k.as_str()).collect();
+        f.debug_struct("TokenRequest")
+            .field("form", &names)
+            .field("authorization", &self.authorization.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
 }
 
 impl Provider {

@@ -140,7 +140,7 @@ pub fn secret_view(s: &ClientSecret) -> Value {
 
 /// A user as created or changed. `Email` is the alias of `ContactEmail` (the product's name);
 /// the product's `IdentityProviderId` may be sent, as null.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Default, Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct UserBody {
     pub id: Option<Uuid>,
@@ -179,10 +179,24 @@ impl UserBody {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct PasswordBody {
     pub password: String,
+}
+
+/// The password is never shown.
+impl std::fmt::Debug for UserBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserBody").field("id", &self.id).field("user_name", &self.user_name).finish_non_exhaustive()
+    }
+}
+
+/// The password is never shown.
+impl std::fmt::Debug for PasswordBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasswordBody").finish_non_exhaustive()
+    }
 }
 
 /// A user as the API shows it: the address under both its names, and the product's

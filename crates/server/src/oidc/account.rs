@@ -82,7 +82,7 @@ pub async fn login_form(state: web::Data<AppState>, query: web::Query<LoginQuery
     form_page(&state, &tenant, &return_to, "", None, StatusCode::OK).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 pub struct LoginForm {
     csrf: String,
     tenant: String,
@@ -90,6 +90,16 @@ pub struct LoginForm {
     return_to: String,
     username: String,
     password: String,
+}
+
+/// The password and the CSRF token are never shown.
+impl std::fmt::Debug for LoginForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginForm")
+            .field("tenant", &self.tenant)
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The tenant a form names, or the only one there is.
