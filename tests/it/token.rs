@@ -6,7 +6,7 @@ use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::support::{claims, TestServer};
+use crate::support::{claims, TestServer, BOOT_ID, BOOT_SECRET};
 
 #[tokio::test]
 async fn tokens_verify_against_the_jwks_and_carry_tenant_roles_and_lifetime() {
@@ -168,4 +168,35 @@ async fn a_revoked_machine_token_stops_working_at_once() {
         .expect("revoke");
     assert_eq!(revoked.status(), StatusCode::OK);
     assert_eq!(server.http.get(&url).bearer_auth(&token).send().await.expect("get").status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn two_authorization_headers_are_refused_not_chosen_from() {
+    let server = TestServer::start().await;
+    let basic = |secret: &str| {
+        use base64::Engine;
+        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{BOOT_ID}:{secret}")))
+    };
+    let response = server
+        .http
+        .post(server.url("/identity/connect/token"))
+        .header("Authorization", basic("wrong-secret"))
+        .header("Authorization", basic(BOOT_SECRET))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .expect("token");
+    assert_eq!(response.status(), reqwest::StatusCode::BAD_REQUEST);
+    let body: serde_json::Value = response.json().await.expect("json");
+    assert_eq!(body["error"], "invalid_request");
+    let token = server.admin_token().await;
+    let response = server
+        .http
+        .get(server.api("/Roles"))
+        .header("Authorization", format!("Bearer {token}"))
+        .header("Authorization", "Bearer other")
+        .send()
+        .await
+        .expect("roles");
+    assert_eq!(response.status(), reqwest::StatusCode::BAD_REQUEST);
 }

@@ -1,7 +1,7 @@
 //! The admin REST API under `/api/v1/Tenants/{tenantId}` (admin-api.md). Handlers extract,
 //! authorise, call the registry, and map the result; the rules live in the registry.
 
-use actix_web::http::header::{HeaderValue, AUTHORIZATION};
+use actix_web::http::header::HeaderValue;
 use actix_web::http::{Method, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
@@ -40,13 +40,13 @@ pub async fn authorize(
     tenant_id: Uuid,
     access: Access,
 ) -> Result<Caller, ApiError> {
-    let Some(header) = req.headers().get(AUTHORIZATION) else {
+    let header = crate::oidc::authorization_header(req)
+        .map_err(|()| ApiError::bad_request("The Authorization header is repeated or unreadable."))?;
+    let Some(header) = header else {
         return Err(ApiError::unauthorized(false));
     };
     let token = header
-        .to_str()
-        .ok()
-        .and_then(|h| h.split_once(' '))
+        .split_once(' ')
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, token)| token.trim())
         .ok_or_else(|| ApiError::unauthorized(true))?;

@@ -37,9 +37,22 @@ async fn form_body(req: &HttpRequest, mut payload: web::Payload) -> Result<Vec<(
     Ok(url::form_urlencoded::parse(&body).into_owned().collect())
 }
 
+/// The `Authorization` header, if there is one. `Err` when it is repeated (refused, rather
+/// than one of the two chosen silently) or not text.
+pub(crate) fn authorization_header(req: &HttpRequest) -> Result<Option<&str>, ()> {
+    let mut all = req.headers().get_all(header::AUTHORIZATION);
+    match (all.next(), all.next()) {
+        (None, _) => Ok(None),
+        (Some(value), None) => value.to_str().map(Some).map_err(|_| ()),
+        (Some(_), Some(_)) => Err(()),
+    }
+}
+
 async fn token_request(req: &HttpRequest, payload: web::Payload) -> Result<TokenRequest, ProtocolError> {
+    let authorization = authorization_header(req)
+        .map_err(|()| ProtocolError::invalid_request("the Authorization header is repeated or unreadable"))?
+        .map(str::to_owned);
     let form = form_body(req, payload).await?;
-    let authorization = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
     Ok(TokenRequest { form, authorization })
 }
 
@@ -81,7 +94,7 @@ async fn discovery(state: web::Data<AppState>) -> Result<HttpResponse, OAuthErro
 /// The bearer token of a request: the header (RFC 6750 §2.1) or, on POST, the form field
 /// `access_token` (§2.2).
 async fn bearer(req: &HttpRequest, payload: web::Payload) -> Option<String> {
-    if let Some(h) = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+    if let Some(h) = authorization_header(req).ok()? {
         return h.split_once(' ').filter(|(s, _)| s.eq_ignore_ascii_case("bearer")).map(|(_, t)| t.trim().to_owned());
     }
     if req.method() == actix_web::http::Method::POST {
