@@ -576,3 +576,16 @@ async fn oversized_state_nonce_and_authorize_bodies_are_refused() {
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert!(response.headers().get("location").is_none());
 }
+
+#[tokio::test]
+async fn over_https_the_cookies_are_secure_and_the_csrf_cookie_host_only() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = TestServer::start_with(dir.path(), &[("GATEHOUSE_PUBLIC_URL", "https://id.example.com")]).await;
+    let page = server.http.get(server.url("/identity/account/login")).send().await.expect("login");
+    let set = page.headers()["set-cookie"].to_str().expect("cookie").to_owned();
+    assert!(set.starts_with("__Host-gatehouse_csrf="), "{set}");
+    for attr in ["Secure", "HttpOnly", "SameSite=Strict", "Path=/;"] {
+        assert!(set.contains(attr) || (attr == "Path=/;" && set.ends_with("Path=/")), "{attr} in {set}");
+    }
+    assert!(!set.contains("Domain"), "{set}");
+}

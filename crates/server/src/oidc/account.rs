@@ -22,11 +22,24 @@ const CSRF_COOKIE: &str = "gatehouse_csrf";
 const GENERIC: &str = "The user name or password is incorrect.";
 
 /// Cookies are `Secure` unless the issuer is plain http on a loopback host (protocol.md).
-pub fn cookie<'a>(state: &AppState, name: &'a str, value: String, same_site: SameSite) -> Cookie<'a> {
+fn secure(state: &AppState) -> bool {
     let issuer = &state.provider.settings().issuer;
-    let insecure_dev =
-        url::Url::parse(issuer).is_ok_and(|u| u.scheme() == "http" && gatehouse_registry::uri::is_loopback_host(&u));
-    Cookie::build(name, value).path("/identity").http_only(true).same_site(same_site).secure(!insecure_dev).finish()
+    !url::Url::parse(issuer).is_ok_and(|u| u.scheme() == "http" && gatehouse_registry::uri::is_loopback_host(&u))
+}
+
+pub fn cookie<'a>(state: &AppState, name: &'a str, value: String, same_site: SameSite) -> Cookie<'a> {
+    Cookie::build(name, value).path("/identity").http_only(true).same_site(same_site).secure(secure(state)).finish()
+}
+
+/// The CSRF cookie's name. Over https it is `__Host-` prefixed: browsers then accept it only
+/// `Secure`, for the whole host (`Path=/`) and without `Domain`, so no sibling subdomain and
+/// no plain-http page can plant a value of its own (RFC 6265bis §4.1.3.2).
+fn csrf_cookie_name(state: &AppState) -> &'static str {
+    if secure(state) {
+        "__Host-gatehouse_csrf"
+    } else {
+        CSRF_COOKIE
+    }
 }
 
 fn csrf_token() -> String {
@@ -44,8 +57,8 @@ fn safe_return(r: &str) -> Option<String> {
 }
 
 /// The double-submit check: the form's `csrf` field equals the SameSite=Strict cookie.
-fn csrf_ok(req: &HttpRequest, field: &str) -> bool {
-    req.cookie(CSRF_COOKIE)
+fn csrf_ok(req: &HttpRequest, state: &AppState, field: &str) -> bool {
+    req.cookie(csrf_cookie_name(state))
         .is_some_and(|c| !field.is_empty() && bool::from(c.value().as_bytes().ct_eq(field.as_bytes())))
 }
 
@@ -53,7 +66,11 @@ fn csrf_ok(req: &HttpRequest, field: &str) -> bool {
 fn with_csrf(state: &AppState, page: impl FnOnce(&str) -> HttpResponse) -> HttpResponse {
     let csrf = csrf_token();
     let mut page = page(&csrf);
-    let _ = page.add_cookie(&cookie(state, CSRF_COOKIE, csrf, SameSite::Strict));
+    let mut csrf_cookie = cookie(state, csrf_cookie_name(state), csrf, SameSite::Strict);
+    if csrf_cookie.name().starts_with("__Host-") {
+        csrf_cookie.set_path("/");
+    }
+    let _ = page.add_cookie(&csrf_cookie);
     page
 }
 
@@ -116,7 +133,7 @@ async fn tenant_of(state: &AppState, given: &str) -> Option<Uuid> {
 pub async fn login(req: HttpRequest, state: web::Data<AppState>, form: web::Form<LoginForm>) -> HttpResponse {
     let form = form.into_inner();
     let return_to = safe_return(&form.return_to).unwrap_or_default();
-    if !csrf_ok(&req, &form.csrf) {
+    if !csrf_ok(&req, &state, &form.csrf) {
         return form_page(
             &state,
             &form.tenant,
@@ -238,7 +255,7 @@ pub fn confirm_logout(state: &AppState, params: &[(String, String)]) -> HttpResp
 pub async fn logout(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
     let mut pairs: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
     let csrf = pairs.iter().position(|(k, _)| k == "csrf").map(|i| pairs.remove(i).1).unwrap_or_default();
-    if !csrf_ok(&req, &csrf) {
+    if !csrf_ok(&req, &state, &csrf) {
         return html::message(StatusCode::FORBIDDEN, "The form expired", "Start again from the application.");
     }
     let params = gatehouse_provider::params::Params::new(pairs);
