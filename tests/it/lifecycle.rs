@@ -169,3 +169,44 @@ async fn rotate_keys_publishes_new_keys_and_old_tokens_keep_working() {
     assert_eq!(response.status(), StatusCode::OK, "a token signed before the rotation still verifies");
     drop(tmp);
 }
+
+#[tokio::test]
+async fn a_deleted_user_created_again_with_its_id_does_not_inherit_its_tokens() {
+    use crate::browser::{Browser, Landing};
+    use crate::flows::{offline_authorize_url, register, token, APP, VERIFIER};
+    let server = TestServer::start().await;
+    let (client, _) = register(&server, "AuthorizationCodeClients", json!({ "AllowOfflineAccess": true })).await;
+    let carol =
+        json!({ "Id": "c0ffee00-0000-4000-8000-0000000ca201", "UserName": "carol", "Password": "carol-password-1" });
+    assert_eq!(server.call(Method::POST, "/Users", Some(carol.clone())).await.0, StatusCode::CREATED);
+    // Carol signs in and gets an access token.
+    let browser = Browser::new(&server);
+    let Landing::Page(_, page) = browser.visit(&offline_authorize_url(&server, &client)).await else { panic!("login") };
+    let landed = browser.sign_in(&page, "carol", "carol-password-1").await.redirect();
+    let code = Landing::param(&landed, "code").expect("code");
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", APP),
+        ("client_id", client.as_str()),
+        ("code_verifier", VERIFIER),
+    ];
+    let (status, tokens) = token(&server, &form).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    let access = tokens["access_token"].as_str().expect("access token").to_owned();
+    let userinfo = |token: String| {
+        let request = server.http.get(server.url("/identity/connect/userinfo")).bearer_auth(token);
+        async move { request.send().await.expect("userinfo").status() }
+    };
+    assert_eq!(userinfo(access.clone()).await, StatusCode::OK);
+    // Deleted, then created again with the same id, a second later.
+    let item = "/Users/c0ffee00-0000-4000-8000-0000000ca201";
+    assert_eq!(server.call(Method::DELETE, item, None).await.0, StatusCode::NO_CONTENT);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(server.call(Method::POST, "/Users", Some(carol)).await.0, StatusCode::CREATED);
+    assert_eq!(userinfo(access).await, StatusCode::UNAUTHORIZED, "the old token died with the old user");
+    // The refresh token too.
+    let refresh = tokens["refresh_token"].as_str().expect("refresh token");
+    let form = [("grant_type", "refresh_token"), ("refresh_token", refresh), ("client_id", client.as_str())];
+    assert_eq!(token(&server, &form).await.0, StatusCode::BAD_REQUEST);
+}

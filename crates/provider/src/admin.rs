@@ -36,7 +36,7 @@ impl Provider {
         } else {
             let user_id = Uuid::parse_str(&claims.sub).map_err(|_| invalid_token("sub is not a GUID"))?;
             match self.stores.users.get_user(claims.tid, user_id).await {
-                Ok(user) if user.enabled => user.role_ids,
+                Ok(user) if user.may_hold(claims.iat) => user.role_ids,
                 Ok(_) | Err(RegistryError::NotFound(_)) => return Err(invalid_token("user is disabled or gone")),
                 Err(e) => return Err(e.into()),
             }

@@ -70,7 +70,7 @@ impl Provider {
         }
         let user_id = Uuid::parse_str(&claims.sub).map_err(|_| invalid_token("sub is not a user"))?;
         let user = match self.stores.users.get_user(claims.tid, user_id).await {
-            Ok(u) if u.enabled => u,
+            Ok(u) if u.may_hold(claims.iat) => u,
             _ => return Err(invalid_token("the user is disabled or gone")),
         };
         serde_json::to_value(standard_claims(&user, &granted)).map_err(ProtocolError::server)
@@ -126,7 +126,8 @@ impl Provider {
         let inactive = json!({ "active": false });
         if let Ok((claims, client)) = self.verify_access_token(token).await {
             // A user's token is only as good as its user is now.
-            let user_ok = claims.sub == claims.client_id || self.user_enabled(claims.tid, &claims.sub).await?;
+            let user_ok =
+                claims.sub == claims.client_id || self.user_holds(claims.tid, &claims.sub, claims.iat).await?;
             if claims.tid != caller.tenant_id || !user_ok || client.tenant_id != caller.tenant_id {
                 return Ok(inactive);
             }
@@ -155,10 +156,11 @@ impl Provider {
         }
     }
 
-    async fn user_enabled(&self, tenant_id: Uuid, sub: &str) -> Result<bool, ProtocolError> {
+    /// Whether the user `sub` may still hold what was issued to it at `issued_at`.
+    async fn user_holds(&self, tenant_id: Uuid, sub: &str, issued_at: i64) -> Result<bool, ProtocolError> {
         let Ok(id) = Uuid::parse_str(sub) else { return Ok(false) };
         match self.stores.users.get_user(tenant_id, id).await {
-            Ok(u) => Ok(u.enabled),
+            Ok(u) => Ok(u.may_hold(issued_at)),
             Err(gatehouse_registry::RegistryError::NotFound(_)) => Ok(false),
             Err(e) => Err(e.into()),
         }
@@ -168,7 +170,7 @@ impl Provider {
     /// enabled and may still refresh, its user is enabled.
     async fn refresh_usable(&self, r: &gatehouse_registry::grant::RefreshToken) -> Result<bool, ProtocolError> {
         let client_ok = matches!(self.stores.clients.find_client(r.client_id).await?, Some((c, _)) if c.enabled && c.allow_offline_access);
-        Ok(client_ok && self.user_enabled(r.tenant_id, &r.user_id.to_string()).await?)
+        Ok(client_ok && self.user_holds(r.tenant_id, &r.user_id.to_string(), r.created.unix_timestamp()).await?)
     }
 
     /// An end-session request, for the browser's `session` if it has one. The browser goes

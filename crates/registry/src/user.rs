@@ -82,6 +82,13 @@ impl std::fmt::Debug for UserChanges {
 }
 
 impl User {
+    /// Whether the user, as stored now, may hold a token issued at `issued_at` (Unix
+    /// seconds): enabled, and not created after it. A deleted id created again does not
+    /// inherit the tokens of the user it was before (both times in whole seconds).
+    pub fn may_hold(&self, issued_at: i64) -> bool {
+        self.enabled && self.created.unix_timestamp() <= issued_at
+    }
+
     /// A new user. `UserName` defaults to the e-mail address (the product's users have no
     /// user name: they sign in with their e-mail address).
     pub fn create(tenant_id: Uuid, mut changes: UserChanges, now: OffsetDateTime) -> Result<Self> {

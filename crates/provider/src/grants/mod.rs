@@ -84,8 +84,9 @@ impl Provider {
         grant: &UserGrant<'_>,
     ) -> Result<TokenResponse, ProtocolError> {
         let now = self.clock.now();
+        // A user created after the sign-in (a deleted id created again) is someone else.
         let user = match self.stores.users.get_user(grant.tenant_id, grant.user_id).await {
-            Ok(u) if u.enabled => u,
+            Ok(u) if u.may_hold(grant.auth_time.unix_timestamp()) => u,
             _ => return Err(ProtocolError::new(ErrorCode::InvalidGrant, "the user is no longer active")),
         };
         let (access_token, _) =

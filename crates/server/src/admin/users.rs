@@ -125,6 +125,9 @@ pub async fn delete(
     let (tenant, user) = path.into_inner();
     let (tenant_id, user_id) = item_at(&tenant, &user, "user")?;
     authorize(&req, &state, tenant_id, Access::Write).await?;
+    // Its sessions and grant families end with it, as after a password reset.
+    state.registry.users.get_user(tenant_id, user_id).await?;
+    state.registry.grants.revoke_user_grants(tenant_id, user_id).await?;
     state.registry.users.delete_user(tenant_id, user_id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
