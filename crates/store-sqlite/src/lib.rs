@@ -48,6 +48,9 @@ const TABLES: [&str; 16] = [
 ];
 
 const POOL_SIZE: u32 = 8;
+/// How many times opening tries to prepare the file (250 ms apart) while other processes
+/// hold it.
+const PREPARE_TRIES: u32 = 40;
 
 /// The schema's versions, oldest first. Append; never edit one that has shipped.
 const MIGRATIONS: [&str; 4] = [
@@ -69,6 +72,13 @@ pub struct SqliteStore {
 
 pub(crate) fn storage(e: impl std::fmt::Display) -> RegistryError {
     RegistryError::Storage(e.to_string())
+}
+
+/// WAL mode, foreign keys, and the schema brought up to date.
+fn prepare(conn: &mut Connection) -> Result<()> {
+    conn.pragma_update(None, "journal_mode", "WAL").map_err(storage)?;
+    conn.pragma_update(None, "foreign_keys", "ON").map_err(storage)?;
+    migrations().to_latest(conn).map_err(migration_failed)
 }
 
 /// A migration's failure in one line: the cause, not the migration's SQL.
@@ -112,12 +122,19 @@ impl SqliteStore {
         });
         let mut first = Connection::open(path).map_err(storage)?;
         first.busy_timeout(Duration::from_secs(10)).map_err(storage)?;
-        first.pragma_update(None, "journal_mode", "WAL").map_err(storage)?;
-        first.pragma_update(None, "foreign_keys", "ON").map_err(storage)?;
-        // Several processes may open a new file at the same moment: the migrations of one
-        // fail on what another has just created, and then find the schema current.
-        if migrations().to_latest(&mut first).is_err() {
-            migrations().to_latest(&mut first).map_err(migration_failed)?;
+        // Several processes may open one file at the same moment, or one may start beside
+        // others that serve from it (after one was killed, say): the migrations of one fail on
+        // what another has just created (and then find the schema current), and SQLite
+        // answers "locked" at once where waiting could deadlock (switching to WAL, recovering
+        // a killed writer's log). So preparing the file is tried again for a while before its
+        // failure counts.
+        let mut tries = 0;
+        while let Err(e) = prepare(&mut first) {
+            tries += 1;
+            if tries >= PREPARE_TRIES {
+                return Err(e);
+            }
+            std::thread::sleep(Duration::from_millis(250));
         }
         drop(first);
         let pool = Pool::builder().max_size(POOL_SIZE).build(manager).map_err(storage)?;
