@@ -69,6 +69,32 @@ pub(crate) fn code_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Authorization
     Ok((code, r.get(12)?))
 }
 
+/// Stores a code, used or not (a snapshot keeps which).
+pub(crate) fn insert_code(tx: &Connection, code: &AuthorizationCode, used: bool) -> Result<()> {
+    tx.execute(
+        "INSERT INTO authorization_codes (handle, client_id, tenant_id, user_id, redirect_uri, scope, nonce,
+            code_challenge, sid, auth_time, expires, family, used)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        params![
+            code.handle.0,
+            code.client_id.to_string(),
+            code.tenant_id.to_string(),
+            code.user_id.to_string(),
+            code.redirect_uri,
+            code.scope,
+            code.nonce,
+            code.code_challenge,
+            code.sid,
+            ts(code.auth_time),
+            ts(code.expires),
+            code.family.to_string(),
+            used,
+        ],
+    )
+    .map(drop)
+    .map_err(storage)
+}
+
 fn load_refresh(c: &Connection, handle: &[u8]) -> Result<Option<RefreshToken>> {
     c.query_row(&format!("{REFRESH_COLUMNS} FROM refresh_tokens WHERE handle = ?1"), [handle], refresh_row)
         .optional()
@@ -146,29 +172,7 @@ impl GrantStore for SqliteStore {
     }
 
     async fn save_code(&self, code: AuthorizationCode) -> Result<()> {
-        self.write(move |tx| {
-            tx.execute(
-                "INSERT INTO authorization_codes (handle, client_id, tenant_id, user_id, redirect_uri, scope, nonce,
-                    code_challenge, sid, auth_time, expires, family) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-                params![
-                    code.handle.0,
-                    code.client_id.to_string(),
-                    code.tenant_id.to_string(),
-                    code.user_id.to_string(),
-                    code.redirect_uri,
-                    code.scope,
-                    code.nonce,
-                    code.code_challenge,
-                    code.sid,
-                    ts(code.auth_time),
-                    ts(code.expires),
-                    code.family.to_string(),
-                ],
-            )
-            .map_err(storage)?;
-            Ok(())
-        })
-        .await
+        self.write(move |tx| insert_code(tx, &code, false)).await
     }
 
     async fn use_code(&self, handle: &SecretHashKey, now: OffsetDateTime) -> Result<CodeUse> {

@@ -144,27 +144,7 @@ fn import(tx: &Connection, snapshot: Snapshot) -> Result<()> {
         .map_err(storage)?;
     }
     for StoredCode { code, used } in &snapshot.codes {
-        tx.execute(
-            "INSERT INTO authorization_codes (handle, client_id, tenant_id, user_id, redirect_uri, scope, nonce,
-                code_challenge, sid, auth_time, expires, family, used)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-            params![
-                code.handle.0,
-                code.client_id.to_string(),
-                code.tenant_id.to_string(),
-                code.user_id.to_string(),
-                code.redirect_uri,
-                code.scope,
-                code.nonce,
-                code.code_challenge,
-                code.sid,
-                ts(code.auth_time),
-                ts(code.expires),
-                code.family.to_string(),
-                used,
-            ],
-        )
-        .map_err(storage)?;
+        grants::insert_code(tx, code, *used)?;
     }
     for r in &snapshot.refresh_tokens {
         grants::insert_refresh(tx, &r.token)?;
