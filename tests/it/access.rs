@@ -154,3 +154,36 @@ async fn unknown_routes_and_methods_answer_the_contract_body() {
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     assert_contract_error(&response.json().await.expect("json"));
 }
+
+/// Any administrator (a client-credentials client here) deleting, disabling or demoting the
+/// tenant's last enabled Tenant Administrator user is refused with 409 and a reason, and
+/// changes nothing; with a second one, the first may go (issue 9, item 7).
+#[tokio::test]
+async fn the_last_tenant_administrator_stays() {
+    let server = TestServer::start().await;
+    let (_, users) = server.call(Method::GET, "/Users", None).await;
+    let admin = users[0].clone();
+    let path = format!("/Users/{}", admin["Id"].as_str().expect("id"));
+    let member = json!([gatehouse_registry::TENANT_MEMBER]);
+    for (method, body) in [
+        (Method::DELETE, None),
+        (Method::PUT, Some(json!({ "Enabled": false }))),
+        (Method::PUT, Some(json!({ "RoleIds": member }))),
+    ] {
+        let (status, error) = server.call(method.clone(), &path, body.clone()).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{method} {body:?}: {error}");
+        assert!(
+            assert_contract_error(&error).contains("last enabled user with the Tenant Administrator role"),
+            "{error}"
+        );
+        assert_eq!(server.call(Method::GET, &path, None).await, (StatusCode::OK, admin.clone()), "nothing changed");
+    }
+    let second = json!({ "UserName": "second", "Password": "second-password-1", "RoleIds": [TENANT_ADMINISTRATOR] });
+    let (status, second) = server.call(Method::POST, "/Users", Some(second)).await;
+    assert_eq!(status, StatusCode::CREATED, "{second}");
+    let (status, demoted) = server.call(Method::PUT, &path, Some(json!({ "RoleIds": member }))).await;
+    assert_eq!((status, &demoted["RoleIds"]), (StatusCode::OK, &member), "{demoted}");
+    let (status, _) =
+        server.call(Method::DELETE, &format!("/Users/{}", second["Id"].as_str().expect("id")), None).await;
+    assert_eq!(status, StatusCode::CONFLICT, "now the second one is the last");
+}

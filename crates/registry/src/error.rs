@@ -36,6 +36,10 @@ pub enum RegistryError {
     /// The id (or user name) is taken.
     #[error("{0}")]
     Conflict(String),
+    /// The change would leave the tenant with no enabled user holding the Tenant
+    /// Administrator role (named: the user it would have taken out); nothing was written.
+    #[error("{0} is the last enabled user with the Tenant Administrator role")]
+    LastAdministrator(String),
     /// The store failed; the detail is for the log, never for the wire.
     #[error("storage failure: {0}")]
     Storage(String),

@@ -89,6 +89,25 @@ impl User {
         self.enabled && self.created.unix_timestamp() <= issued_at
     }
 
+    /// Whether the user can administer the tenant: enabled, with the Tenant Administrator
+    /// role.
+    pub fn administers(&self) -> bool {
+        self.enabled && self.role_ids.contains(&crate::role::TENANT_ADMINISTRATOR)
+    }
+
+    /// Whether a change (`after`; `None` for a delete) takes `self` out of the tenant's
+    /// administrators. A store refuses such a change with [`User::last_administrator`] when
+    /// no other enabled user has the role, checking inside the change's transaction so that
+    /// two administrators removing each other at once cannot both succeed.
+    pub fn removes_administrator(&self, after: Option<&User>) -> bool {
+        self.administers() && !after.is_some_and(User::administers)
+    }
+
+    /// Why the change was refused: the tenant would be locked out of its console for good.
+    pub fn last_administrator(&self) -> RegistryError {
+        RegistryError::LastAdministrator(self.user_name.clone())
+    }
+
     /// A new user. `UserName` defaults to the e-mail address (the product's users have no
     /// user name: they sign in with their e-mail address).
     pub fn create(tenant_id: Uuid, mut changes: UserChanges, now: OffsetDateTime) -> Result<Self> {

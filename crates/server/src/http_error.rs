@@ -137,6 +137,12 @@ impl From<RegistryError> for ApiError {
                 format!("{reason}."),
                 "Use another identifier, or update the existing object.",
             ),
+            RegistryError::LastAdministrator(user_name) => Self::new(
+                StatusCode::CONFLICT,
+                "The change would lock the tenant out of its administration.",
+                format!("{user_name} is the last enabled user with the Tenant Administrator role."),
+                "Give the Tenant Administrator role to another enabled user first.",
+            ),
             RegistryError::Storage(detail) => Self::internal(detail),
         }
     }

@@ -10,6 +10,7 @@ use crate::{
     tenant_exists, write_tx, PgStore,
 };
 use gatehouse_registry::error::{RegistryError, Result};
+use gatehouse_registry::role::TENANT_ADMINISTRATOR;
 use gatehouse_registry::store::{check_role_refs, ListQuery, Page, UserStore};
 use gatehouse_registry::user::{User, UserChanges};
 
@@ -43,6 +44,29 @@ async fn load(c: &impl GenericClient, tenant_id: Uuid, id: Uuid) -> Result<User>
     )
     .await?;
     row.as_ref().map(user_row).transpose()?.ok_or(RegistryError::NotFound("user"))
+}
+
+/// Loads a user for a change. The tenant's row is locked first (FOR NO KEY UPDATE: inserts
+/// that reference the tenant still go on), so that the changes to one tenant's users run one
+/// at a time and the last-administrator check sees every earlier one.
+async fn lock_user(tx: &impl GenericClient, tenant_id: Uuid, id: Uuid) -> Result<User> {
+    query_opt(tx, "SELECT 1 FROM tenants WHERE id = $1 FOR NO KEY UPDATE", &[&tenant_id]).await?;
+    query_opt(tx, "SELECT 1 FROM users WHERE tenant_id = $1 AND id = $2 FOR UPDATE", &[&tenant_id, &id])
+        .await?
+        .ok_or(RegistryError::NotFound("user"))?;
+    load(tx, tenant_id, id).await
+}
+
+/// Whether an enabled user of the tenant other than `id` has the Tenant Administrator role.
+async fn other_administrator(c: &impl GenericClient, tenant_id: Uuid, id: Uuid) -> Result<bool> {
+    let row = query_opt(
+        c,
+        "SELECT 1 FROM users u JOIN user_roles r ON r.user_id = u.id
+         WHERE u.tenant_id = $1 AND u.id <> $2 AND u.enabled AND r.role_id = $3 LIMIT 1",
+        &[&tenant_id, &id, &TENANT_ADMINISTRATOR],
+    )
+    .await?;
+    Ok(row.is_some())
 }
 
 fn name_taken(user: &User) -> String {
@@ -165,11 +189,12 @@ impl UserStore for PgStore {
     async fn update_user(&self, tenant_id: Uuid, id: Uuid, changes: UserChanges) -> Result<User> {
         let mut conn = self.conn().await?;
         let tx = write_tx!(conn);
-        query_opt(&tx, "SELECT 1 FROM users WHERE tenant_id = $1 AND id = $2 FOR UPDATE", &[&tenant_id, &id])
-            .await?
-            .ok_or(RegistryError::NotFound("user"))?;
-        let mut user = load(&tx, tenant_id, id).await?;
+        let before = lock_user(&tx, tenant_id, id).await?;
+        let mut user = before.clone();
         user.apply(changes)?;
+        if before.removes_administrator(Some(&user)) && !other_administrator(&tx, tenant_id, id).await? {
+            return Err(before.last_administrator());
+        }
         check_name(&tx, &user).await?;
         insert_row(
             &tx,
@@ -197,11 +222,14 @@ impl UserStore for PgStore {
     }
 
     async fn delete_user(&self, tenant_id: Uuid, id: Uuid) -> Result<()> {
-        let conn = self.conn().await?;
-        let n = execute(&conn, "DELETE FROM users WHERE tenant_id = $1 AND id = $2", &[&tenant_id, &id]).await?;
-        if n == 0 {
-            return Err(RegistryError::NotFound("user"));
+        let mut conn = self.conn().await?;
+        let tx = write_tx!(conn);
+        let before = lock_user(&tx, tenant_id, id).await?;
+        if before.removes_administrator(None) && !other_administrator(&tx, tenant_id, id).await? {
+            return Err(before.last_administrator());
         }
+        execute(&tx, "DELETE FROM users WHERE tenant_id = $1 AND id = $2", &[&tenant_id, &id]).await?;
+        tx.commit().await.map_err(db)?;
         Ok(())
     }
 }

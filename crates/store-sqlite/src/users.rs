@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use crate::{from_ts, json_col, role_exists, storage, tenant_exists, ts, uuid_col, SqliteStore};
 use gatehouse_registry::error::{RegistryError, Result};
+use gatehouse_registry::role::TENANT_ADMINISTRATOR;
 use gatehouse_registry::store::{check_role_refs, ListQuery, Page, UserStore};
 use gatehouse_registry::user::{User, UserChanges};
 
@@ -56,6 +57,17 @@ fn name_taken(c: &Connection, user: &User) -> Result<()> {
         return Err(RegistryError::Conflict(format!("the user name {} is taken", user.user_name)));
     }
     Ok(())
+}
+
+/// Whether an enabled user of the tenant other than `id` has the Tenant Administrator role.
+fn other_administrator(c: &Connection, tenant_id: Uuid, id: Uuid) -> Result<bool> {
+    c.query_row(
+        "SELECT EXISTS (SELECT 1 FROM users u JOIN user_roles r ON r.user_id = u.id
+            WHERE u.tenant_id = ?1 AND u.id <> ?2 AND u.enabled AND r.role_id = ?3)",
+        params![tenant_id.to_string(), id.to_string(), TENANT_ADMINISTRATOR.to_string()],
+        |r| r.get(0),
+    )
+    .map_err(storage)
 }
 
 fn write_roles(tx: &Connection, user: &User) -> Result<()> {
@@ -164,8 +176,12 @@ impl UserStore for SqliteStore {
 
     async fn update_user(&self, tenant_id: Uuid, id: Uuid, changes: UserChanges) -> Result<User> {
         self.write(move |tx| {
-            let mut user = load(tx, tenant_id, id)?;
+            let before = load(tx, tenant_id, id)?;
+            let mut user = before.clone();
             user.apply(changes)?;
+            if before.removes_administrator(Some(&user)) && !other_administrator(tx, tenant_id, id)? {
+                return Err(before.last_administrator());
+            }
             name_taken(tx, &user)?;
             tx.execute(
                 "UPDATE users SET user_name = ?2, name_key = ?3, given_name = ?4, surname = ?5, email = ?6,
@@ -192,7 +208,10 @@ impl UserStore for SqliteStore {
 
     async fn delete_user(&self, tenant_id: Uuid, id: Uuid) -> Result<()> {
         self.write(move |tx| {
-            load(tx, tenant_id, id)?;
+            let before = load(tx, tenant_id, id)?;
+            if before.removes_administrator(None) && !other_administrator(tx, tenant_id, id)? {
+                return Err(before.last_administrator());
+            }
             tx.execute("DELETE FROM users WHERE id = ?1", [id.to_string()]).map_err(storage)?;
             Ok(())
         })

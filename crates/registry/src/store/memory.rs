@@ -65,6 +65,11 @@ impl State {
             .ok_or(RegistryError::NotFound("client"))
     }
 
+    /// Whether an enabled user of the tenant other than `id` has the Tenant Administrator role.
+    fn other_administrator(&self, tenant_id: Uuid, id: Uuid) -> bool {
+        self.users.iter().any(|u| u.tenant_id == tenant_id && u.id != id && u.administers())
+    }
+
     fn role_exists(&self, tenant_id: Uuid) -> impl Fn(&Uuid) -> bool + '_ {
         move |id| self.roles.get(&tenant_id).is_some_and(|rs| rs.iter().any(|r| r.id == *id))
     }
@@ -361,6 +366,10 @@ impl UserStore for MemoryStore {
             .ok_or(RegistryError::NotFound("user"))?;
         let mut user = state.users[index].clone();
         user.apply(changes)?;
+        let before = &state.users[index];
+        if before.removes_administrator(Some(&user)) && !state.other_administrator(tenant_id, id) {
+            return Err(before.last_administrator());
+        }
         let key = User::name_key(&user.user_name);
         if state.users.iter().any(|u| u.tenant_id == tenant_id && u.id != id && User::name_key(&u.user_name) == key) {
             return Err(RegistryError::Conflict(format!("the user name {} is taken", user.user_name)));
@@ -372,11 +381,16 @@ impl UserStore for MemoryStore {
 
     async fn delete_user(&self, tenant_id: Uuid, id: Uuid) -> Result<()> {
         let mut state = self.lock()?;
-        let before = state.users.len();
-        state.users.retain(|u| !(u.tenant_id == tenant_id && u.id == id));
-        if state.users.len() == before {
-            return Err(RegistryError::NotFound("user"));
+        let index = state
+            .users
+            .iter()
+            .position(|u| u.tenant_id == tenant_id && u.id == id)
+            .ok_or(RegistryError::NotFound("user"))?;
+        let before = &state.users[index];
+        if before.removes_administrator(None) && !state.other_administrator(tenant_id, id) {
+            return Err(before.last_administrator());
         }
+        state.users.remove(index);
         Ok(())
     }
 }

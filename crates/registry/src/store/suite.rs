@@ -21,8 +21,10 @@ use crate::secret::{NewSecret, SecretValue};
 use crate::tenant::{SigningKeyRecord, Tenant, TenantSeed};
 use crate::user::{User, UserChanges};
 
+mod administrators;
 mod concurrent;
 mod snapshot;
+pub use administrators::*;
 pub use concurrent::*;
 pub use snapshot::*;
 
@@ -45,6 +47,8 @@ macro_rules! store_suite {
             role_references_are_checked_and_cascade,
             users_have_unique_names_per_tenant,
             users_keep_their_contact_details,
+            the_last_administrator_cannot_be_removed,
+            administrators_removing_each_other_at_once_leave_one,
             signing_keys_rotate_and_prune,
             cors_origins_are_answered_live,
             sessions_expire_and_end,
