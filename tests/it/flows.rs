@@ -34,6 +34,33 @@ pub fn offline_authorize_url(server: &TestServer, client: &str) -> String {
     server.url(&format!("/identity/connect/authorize?{query}"))
 }
 
+/// Our authorize URL with `pairs` as its query.
+pub fn authorize_url(server: &TestServer, pairs: &[(&str, &str)]) -> String {
+    let query = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
+    server.url(&format!("/identity/connect/authorize?{query}"))
+}
+
+/// A code + PKCE request of `client` to [`APP`] (state `s-123`); `extra` replaces or adds
+/// parameters, and an empty value removes one.
+pub fn code_request<'a>(client: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut pairs = vec![
+        ("client_id", client),
+        ("redirect_uri", APP),
+        ("response_type", "code"),
+        ("scope", "openid profile"),
+        ("state", "s-123"),
+        ("code_challenge", CHALLENGE),
+        ("code_challenge_method", "S256"),
+    ];
+    for (k, v) in extra {
+        pairs.retain(|(key, _)| key != k);
+        if !v.is_empty() {
+            pairs.push((k, v));
+        }
+    }
+    pairs
+}
+
 /// A token request with `form`: its status and JSON body.
 pub async fn token(server: &TestServer, form: &[(&str, &str)]) -> (StatusCode, Value) {
     let response = server.http.post(server.url("/identity/connect/token")).form(form).send().await.expect("token");
@@ -117,7 +144,7 @@ async fn browser_app_signs_in_with_code_and_pkce() {
     // The code is single-use: a replay fails and revokes what it issued.
     let replay =
         client.exchange_code(AuthorizationCode::new(code)).expect("endpoint").request_async(&server.http).await;
-    assert!(replay.is_err());
+    assert_invalid_grant(replay, "already used");
     let after = server
         .http
         .get(server.url("/identity/connect/userinfo"))
@@ -170,25 +197,27 @@ async fn hybrid_app_uses_form_post_then_rotates_refresh_tokens() {
     assert!(front.code_hash().is_some(), "c_hash in the front-channel id token");
 
     let tokens = client
-        .exchange_code(AuthorizationCode::new(code))
+        .exchange_code(AuthorizationCode::new(code.clone()))
         .expect("endpoint")
         .request_async(&server.http)
         .await
         .expect("exchange");
     let first = tokens.refresh_token().expect("refresh token").clone();
+    let refresh = |token: &RefreshToken| {
+        let (token, client, http) = (token.clone(), &client, &server.http);
+        async move { client.exchange_refresh_token(&token).expect("endpoint").request_async(http).await }
+    };
 
-    let rotated =
-        client.exchange_refresh_token(&first).expect("endpoint").request_async(&server.http).await.expect("refresh");
+    let rotated = refresh(&first).await.expect("refresh");
     let second = rotated.refresh_token().expect("successor").clone();
     assert_ne!(second.secret(), first.secret());
     // A retry within the grace window (a lost response) answers the same successor.
-    let retried =
-        client.exchange_refresh_token(&first).expect("endpoint").request_async(&server.http).await.expect("retry");
+    let retried = refresh(&first).await.expect("retry");
     assert_eq!(retried.refresh_token().map(RefreshToken::secret), Some(second.secret()));
     // After it, presenting the consumed token is reuse: it and the whole family die.
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
-    assert!(client.exchange_refresh_token(&first).expect("endpoint").request_async(&server.http).await.is_err());
-    assert!(client.exchange_refresh_token(&second).expect("endpoint").request_async(&server.http).await.is_err());
+    assert_invalid_grant(refresh(&first).await, "");
+    assert_invalid_grant(refresh(&second).await, "");
     let info = server
         .http
         .get(server.url("/identity/connect/userinfo"))
@@ -197,4 +226,39 @@ async fn hybrid_app_uses_form_post_then_rotates_refresh_tokens() {
         .await
         .expect("userinfo");
     assert_eq!(info.status(), StatusCode::UNAUTHORIZED);
+
+    // A code replayed kills the refresh tokens it issued, though they were never misused.
+    let landed = Browser::new(&server).authorize_as_admin(url.as_str()).await;
+    let Landing::Page(StatusCode::OK, page) = landed else { panic!("form_post answers a page") };
+    let code = AuthorizationCode::new(hidden(&page, "code").expect("code"));
+    let tokens =
+        client.exchange_code(code.clone()).expect("endpoint").request_async(&server.http).await.expect("exchange");
+    let third = tokens.refresh_token().expect("refresh token").clone();
+    assert_invalid_grant(
+        client.exchange_code(code).expect("endpoint").request_async(&server.http).await,
+        "already used",
+    );
+    assert_invalid_grant(refresh(&third).await, "");
+}
+
+/// Asserts a token endpoint's answer is the RFC 6749 `invalid_grant` error, whose
+/// description contains `reason`.
+fn assert_invalid_grant<T: std::fmt::Debug, E: std::error::Error + 'static>(
+    answer: Result<
+        T,
+        openidconnect::RequestTokenError<
+            E,
+            openidconnect::StandardErrorResponse<openidconnect::core::CoreErrorResponseType>,
+        >,
+    >,
+    reason: &str,
+) {
+    match answer {
+        Err(openidconnect::RequestTokenError::ServerResponse(e)) => {
+            assert_eq!(*e.error(), openidconnect::core::CoreErrorResponseType::InvalidGrant, "{e:?}");
+            let description = e.error_description().map(String::as_str).unwrap_or_default();
+            assert!(description.contains(reason), "{description}");
+        }
+        other => panic!("expected invalid_grant, got {other:?}"),
+    }
 }

@@ -6,32 +6,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::browser::{Browser, Landing};
-use crate::flows::{register, APP, CHALLENGE, VERIFIER};
+use crate::flows::{authorize_url, code_request, register, APP, VERIFIER};
 use crate::support::{TestServer, ADMIN_PASSWORD};
-
-fn authorize_url(server: &TestServer, pairs: &[(&str, &str)]) -> String {
-    let query = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
-    server.url(&format!("/identity/connect/authorize?{query}"))
-}
-
-fn code_request<'a>(client: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
-    let mut pairs = vec![
-        ("client_id", client),
-        ("redirect_uri", APP),
-        ("response_type", "code"),
-        ("scope", "openid profile"),
-        ("state", "s-123"),
-        ("code_challenge", CHALLENGE),
-        ("code_challenge_method", "S256"),
-    ];
-    for (k, v) in extra {
-        pairs.retain(|(key, _)| key != k);
-        if !v.is_empty() {
-            pairs.push((k, v));
-        }
-    }
-    pairs
-}
 
 /// Signs `browser` in for the public client `id` and answers its (ID token, access token).
 async fn sign_in_for_id_token(server: &TestServer, browser: &Browser, id: &str) -> (String, String) {
@@ -121,42 +97,37 @@ async fn code_exchange_is_bound_to_client_redirect_and_verifier() {
     let (id, _) = register(&server, "AuthorizationCodeClients", json!({})).await;
     let (other, _) = register(&server, "AuthorizationCodeClients", json!({})).await;
     let browser = Browser::new(&server);
-    let code_for = |landing: Landing| Landing::param(&landing.redirect(), "code").expect("code");
-    let code = code_for(browser.authorize_as_admin(&authorize_url(&server, &code_request(&id, &[]))).await);
-    let form = |code: &str, client: &str, redirect: &str, verifier: &str| {
-        vec![
+    let wrong_verifier = URL_SAFE_NO_PAD.encode([7u8; 32]);
+    let elsewhere = "https://app.example.com/other";
+    // Each case on a fresh code, failing for its own reason; the failed attempt spends it.
+    for (client, redirect, verifier, reason) in [
+        (id.as_str(), APP, wrong_verifier.as_str(), "code_verifier does not match"),
+        (&id, elsewhere, VERIFIER, "redirect_uri differs"),
+        (&other, APP, VERIFIER, "issued to another client"),
+        (&id, APP, VERIFIER, ""),
+    ] {
+        let landed = browser.authorize_as_admin(&authorize_url(&server, &code_request(&id, &[]))).await.redirect();
+        let code = Landing::param(&landed, "code").expect("code");
+        let pairs = [
             ("grant_type", "authorization_code"),
-            ("code", code),
+            ("code", code.as_str()),
             ("client_id", client),
             ("redirect_uri", redirect),
             ("code_verifier", verifier),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect::<Vec<_>>()
-    };
-    let as_refs =
-        |f: &[(String, String)]| f.iter().map(|(k, v)| (k.as_str().to_owned(), v.clone())).collect::<Vec<_>>();
-    let wrong_verifier = URL_SAFE_NO_PAD.encode([7u8; 32]);
-    for (f, why) in [
-        (form(&code, &id, APP, &wrong_verifier), "wrong verifier"),
-        (form(&code, &id, "https://app.example.com/other", VERIFIER), "wrong redirect"),
-        (form(&code, &other, APP, VERIFIER), "other client"),
-    ] {
-        let f = as_refs(&f);
-        let pairs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        ];
         let (status, body) = exchange(&server, &pairs).await;
-        assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")), "{why}");
-        // Every failed attempt spent the code: ask for a new one.
-        let _ = why;
+        if reason.is_empty() {
+            assert_eq!(status, StatusCode::OK, "{body}");
+        } else {
+            assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")), "{reason}");
+            let description = body["error_description"].as_str().unwrap_or_default();
+            assert!(description.contains(reason), "{reason}: {body}");
+        }
+        let right = [pairs[0], pairs[1], ("client_id", &id), ("redirect_uri", APP), ("code_verifier", VERIFIER)];
+        let (status, body) = exchange(&server, &right).await;
+        assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")), "spent: {body}");
+        assert!(body["error_description"].as_str().unwrap_or_default().contains("already used"), "{body}");
     }
-    let code = code_for(browser.authorize_as_admin(&authorize_url(&server, &code_request(&id, &[]))).await);
-    let good = form(&code, &id, APP, VERIFIER);
-    let pairs: Vec<(&str, &str)> = good.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let (status, body) = exchange(&server, &pairs).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let (status, body) = exchange(&server, &pairs).await;
-    assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")), "replay");
 }
 
 #[tokio::test]

@@ -3,13 +3,14 @@
 
 use gatehouse_registry::grant::{AuthorizationCode, Session};
 use gatehouse_registry::{Client, ClientKind, User};
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::error::{ErrorCode, ProtocolError};
 use crate::handles::new_handle;
 use crate::id_token::IdTokenParts;
 use crate::params::{scopes, Params};
+use crate::resume::COMING_BACK;
 use crate::Provider;
 
 /// The longest `state` and `nonce` accepted: they travel back in every answer and the nonce
@@ -121,11 +122,17 @@ impl Provider {
             Ok(c) => c,
             Err((e, mode)) => return Ok(Authorize::Respond(self.error_response(&redirect_uri, mode, e, state))),
         };
-        // 3. Who is signing in.
+        // 3. Who is signing in. A request resumed after the sign-in it asked for (see
+        // `resume`) takes a session that signed in after it started, and only that.
+        let resumed = self.resume.started(params, now);
         let fresh = |s: &&Session| {
+            let age = now - s.auth_time;
+            let max_age = |slack: Duration| checked.max_age.is_none_or(|a| age <= Duration::seconds(a).max(slack));
             s.tenant_id == checked.client.tenant_id
-                && !checked.prompt.contains(&"login")
-                && checked.max_age.is_none_or(|age| (now - s.auth_time).whole_seconds() <= age)
+                && match resumed {
+                    Some(started) => s.auth_time.unix_timestamp() >= started.unix_timestamp() && max_age(COMING_BACK),
+                    None => !checked.prompt.contains(&"login") && max_age(Duration::ZERO),
+                }
         };
         let user = match session.filter(fresh) {
             Some(s) => match self.stores.users.get_user(s.tenant_id, s.user_id).await {
@@ -145,7 +152,9 @@ impl Provider {
                     checked.state,
                 )));
             }
-            return Ok(Authorize::Login { tenant_id: checked.client.tenant_id, return_to: return_to(params) });
+            let fresh_after = (checked.prompt.contains(&"login") || checked.max_age.is_some()).then_some(now);
+            let return_to = self.resume.way_back(params, fresh_after);
+            return Ok(Authorize::Login { tenant_id: checked.client.tenant_id, return_to });
         };
         // Once the client and redirect URI are known, even our failures go back to them.
         let (redirect_uri, mode, state) = (checked.redirect_uri.clone(), checked.mode, checked.state);
@@ -362,10 +371,6 @@ pub(crate) fn valid_challenge(c: &str) -> bool {
     (43..=128).contains(&c.len()) && c.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
 }
 
-/// The authorize request to come back to after signing in, without `prompt=login` (it has
-/// been honoured by the sign-in itself).
-/// `max_age` goes too: the sign-in just happened, and a slow browser must not be sent to
-/// sign in again and again.
 /// The app an authorize request is for, as the sign-in page names it to the person: the
 /// product's model shows a client's `Name` and `ClientUri` to users.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -384,13 +389,6 @@ impl Provider {
         (client.enabled && client.kind.is_interactive())
             .then_some(RequestingClient { name: client.name, client_uri: client.client_uri })
     }
-}
-
-fn return_to(params: &Params) -> String {
-    let kept =
-        params.pairs().iter().filter(|(k, v)| !(k == "prompt" && v.split(' ').any(|p| p == "login")) && k != "max_age");
-    let query = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(kept).finish();
-    format!("/identity/connect/authorize?{query}")
 }
 
 #[cfg(test)]

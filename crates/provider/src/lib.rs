@@ -21,6 +21,7 @@ pub mod handles;
 pub mod id_token;
 pub mod keys;
 pub mod params;
+pub mod resume;
 pub mod session;
 pub mod tokens;
 
@@ -112,6 +113,8 @@ pub struct Provider {
     settings: Settings,
     /// Derives refresh-token successors (see `handles::successor`).
     refresh_key: ring::hmac::Key,
+    /// Signs the way back from a sign-in (see `resume`).
+    resume: resume::Resume,
 }
 
 impl fmt::Debug for Provider {
@@ -127,7 +130,10 @@ impl Provider {
         let candidate = SecretValue::generate().map_err(ProtocolError::server)?;
         let secret = stores.keys.server_secret("refresh-successor", candidate.expose().as_bytes().to_vec()).await?;
         let refresh_key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &secret);
-        Ok(Self { stores, clock, keys, settings, refresh_key })
+        let candidate = SecretValue::generate().map_err(ProtocolError::server)?;
+        let secret = stores.keys.server_secret("authorize-resume", candidate.expose().as_bytes().to_vec()).await?;
+        let resume = resume::Resume::new(&secret);
+        Ok(Self { stores, clock, keys, settings, refresh_key, resume })
     }
 
     pub fn settings(&self) -> &Settings {
