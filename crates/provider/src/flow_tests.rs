@@ -31,6 +31,7 @@ struct World {
     clock: Arc<FixedClock>,
     client: Client,
     secret: SecretValue,
+    user: User,
     session: Session,
 }
 
@@ -39,10 +40,14 @@ fn pairs(p: &[(&str, &str)]) -> Params {
 }
 
 async fn world(changes: ClientChanges) -> World {
+    world_of(ClientKind::Hybrid, changes).await
+}
+
+async fn world_of(kind: ClientKind, changes: ClientChanges) -> World {
     let store = Arc::new(MemoryStore::new());
     let tenant_id = Uuid::new_v4();
     let changes = ClientChanges { name: Some("web".into()), redirect_uris: Some(vec![APP.into()]), ..changes };
-    let client = Client::create(tenant_id, ClientKind::Hybrid, changes, NOW).expect("client");
+    let client = Client::create(tenant_id, kind, changes, NOW).expect("client");
     let (secret, record) = NewSecret::generate(String::new(), None, NOW).expect("secret");
     let user_changes =
         UserChanges { user_name: Some("alice".into()), password_hash: Some("x".into()), ..Default::default() };
@@ -61,7 +66,7 @@ async fn world(changes: ClientChanges) -> World {
             .await
             .expect("provider");
     let (_, session) = provider.start_session(&user).await.expect("session");
-    World { provider, clock, client, secret, session }
+    World { provider, clock, client, secret, user, session }
 }
 
 impl World {
@@ -88,9 +93,14 @@ impl World {
     }
 
     async fn token(&self, form: &[(&str, &str)]) -> Result<TokenResponse, crate::ProtocolError> {
-        let auth = format!("Basic {}", STANDARD.encode(format!("{}:{}", self.client.id, self.secret.expose())));
-        let form = form.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-        self.provider.token(TokenRequest { form, authorization: Some(auth) }).await
+        let mut form: Vec<(String, String)> = form.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let authorization = if self.client.kind.has_secrets() {
+            Some(format!("Basic {}", STANDARD.encode(format!("{}:{}", self.client.id, self.secret.expose()))))
+        } else {
+            form.push(("client_id".into(), self.client.id.to_string()));
+            None
+        };
+        self.provider.token(TokenRequest { form, authorization }).await
     }
 
     async fn exchange(&self, code: &str) -> Result<TokenResponse, crate::ProtocolError> {
@@ -154,14 +164,52 @@ async fn the_grace_window_is_exact() {
     assert_eq!(w.refresh(&second).await.expect_err("family revoked").code, ErrorCode::InvalidGrant);
 }
 
+/// A public client has no grace window: its refresh token is bound by `client_id` alone, so
+/// a second presentation, however soon, is reuse (issue 9, item 11).
+#[tokio::test]
+async fn a_public_clients_refresh_token_has_no_grace() {
+    let w = world_of(ClientKind::AuthorizationCode, offline()).await;
+    let first = w.exchange(&w.code().await).await.expect("tokens").refresh_token.expect("refresh");
+    let second = w.refresh(&first).await.expect("rotate").refresh_token.expect("successor");
+    assert_eq!(w.refresh(&first).await.expect_err("at once: reuse").code, ErrorCode::InvalidGrant);
+    assert_eq!(w.refresh(&second).await.expect_err("family revoked").code, ErrorCode::InvalidGrant);
+}
+
 #[tokio::test]
 async fn max_age_and_prompt_login_ask_for_a_fresh_sign_in() {
     let w = world(offline()).await;
     w.clock.advance(Duration::minutes(10));
     assert!(matches!(w.authorize(&[("max_age", "600")]).await, Authorize::Respond(_)));
     assert!(matches!(w.authorize(&[("max_age", "599")]).await, Authorize::Login { .. }));
-    let Authorize::Login { return_to, .. } = w.authorize(&[("prompt", "login")]).await else { panic!("login") };
-    assert!(!return_to.contains("prompt"), "the sign-in honours prompt=login once: {return_to}");
+    assert!(matches!(w.authorize(&[("prompt", "login")]).await, Authorize::Login { .. }));
+}
+
+/// The way back from the sign-in keeps `prompt=login` / `max_age` and is bound to a sign-in
+/// after the request started: replaying it with the old session signs in again (issue 9).
+#[tokio::test]
+async fn the_way_back_from_a_sign_in_needs_that_sign_in() {
+    let w = world(offline()).await;
+    for ask in [("prompt", "login"), ("max_age", "0")] {
+        w.clock.advance(Duration::minutes(10));
+        let Authorize::Login { return_to, .. } = w.authorize(&[ask]).await else { panic!("login") };
+        assert!(return_to.contains(&format!("{}={}", ask.0, ask.1)), "{return_to}");
+        let back = Params::new(
+            url::form_urlencoded::parse(return_to.split_once('?').expect("query").1.as_bytes()).into_owned().collect(),
+        );
+        let old = w.provider.authorize(&back, Some(&w.session)).await.expect("old session");
+        assert!(matches!(old, Authorize::Login { .. }), "{ask:?}: the old session does not pass");
+        let stripped = Params::new(back.pairs().iter().filter(|(k, _)| k != crate::resume::MARK).cloned().collect());
+        let old = w.provider.authorize(&stripped, Some(&w.session)).await.expect("no mark");
+        assert!(matches!(old, Authorize::Login { .. }), "{ask:?}: nor without the mark");
+        w.clock.advance(Duration::seconds(20));
+        let (_, signed_in) = w.provider.start_session(&w.user).await.expect("sign in");
+        w.clock.advance(Duration::seconds(20));
+        let new = w.provider.authorize(&back, Some(&signed_in)).await.expect("new session");
+        assert!(matches!(new, Authorize::Respond(ref r) if r.params.iter().any(|(k, _)| k == "code")), "{ask:?}");
+        w.clock.advance(crate::resume::MARK_LIFETIME);
+        let late = w.provider.authorize(&back, Some(&signed_in)).await.expect("late");
+        assert!(matches!(late, Authorize::Login { .. }), "{ask:?}: a way back does not last for ever");
+    }
 }
 
 #[tokio::test]
@@ -189,4 +237,21 @@ async fn token_response_types_need_allow_access_tokens_via_browser() {
         panic!("respond")
     };
     assert!(query.params.iter().any(|(k, v)| k == "error" && v == "invalid_request"), "no tokens in a query string");
+}
+
+/// An access token is good from its `nbf` (= `iat`) up to, not including, its `exp`: one
+/// second either side it is `invalid_token`, wherever it is presented.
+#[tokio::test]
+async fn access_tokens_hold_from_nbf_until_exp_and_not_a_second_beyond() {
+    let w = world(ClientChanges { access_token_lifetime: Some(600), ..offline() }).await;
+    let token = w.exchange(&w.code().await).await.expect("tokens").access_token;
+    let (claims, _) = w.provider.verify_access_token(&token).await.expect("fresh");
+    assert_eq!((claims.nbf, claims.exp - claims.iat), (claims.iat, 600));
+    w.clock.advance(Duration::seconds(-1));
+    assert_eq!(w.provider.verify_access_token(&token).await.expect_err("before nbf").code, ErrorCode::InvalidToken);
+    w.clock.advance(Duration::seconds(600));
+    w.provider.verify_access_token(&token).await.expect("the last second");
+    w.clock.advance(Duration::seconds(1));
+    assert_eq!(w.provider.verify_access_token(&token).await.expect_err("at exp").code, ErrorCode::InvalidToken);
+    assert_eq!(w.provider.userinfo(&token).await.expect_err("userinfo").code, ErrorCode::InvalidToken);
 }

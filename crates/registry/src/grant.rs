@@ -139,7 +139,12 @@ pub fn refresh_step(
     match token.consumed {
         None if token.is_live(now) => RefreshStep::Rotate,
         None => RefreshStep::Invalid,
-        Some(at) if whole_now <= at + grace && successor.is_some_and(|s| s.consumed.is_none() && s.is_live(now)) => {
+        // A zero grace is none at all (public clients), not "within the same second".
+        Some(at)
+            if grace.is_positive()
+                && whole_now <= at + grace
+                && successor.is_some_and(|s| s.consumed.is_none() && s.is_live(now)) =>
+        {
             RefreshStep::Retry
         }
         Some(_) => RefreshStep::Reuse,

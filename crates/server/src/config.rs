@@ -182,7 +182,7 @@ impl Config {
             admin_password: get("GATEHOUSE_ADMIN_PASSWORD").map(SecretValue::new),
             bootstrap_client_id: uuid("GATEHOUSE_BOOTSTRAP_CLIENT_ID")?,
             bootstrap_client_secret: bootstrap_client_secret.map(SecretValue::new),
-            refresh_grace_seconds: number("GATEHOUSE_REFRESH_GRACE_SECONDS", defaults.refresh_grace_seconds, 300)?,
+            refresh_grace_seconds: number("GATEHOUSE_REFRESH_GRACE_SECONDS", defaults.refresh_grace_seconds, 60)?,
             refresh_absolute_days: number("GATEHOUSE_REFRESH_ABSOLUTE_DAYS", defaults.refresh_absolute_days, 3650)?,
             refresh_sliding_days: number("GATEHOUSE_REFRESH_SLIDING_DAYS", defaults.refresh_sliding_days, 3650)?,
             session_hours: number("GATEHOUSE_SESSION_HOURS", defaults.session_hours, 24 * 90)?.max(1),

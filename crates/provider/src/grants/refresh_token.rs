@@ -38,10 +38,13 @@ pub(crate) async fn grant(
     let next = successor(&provider.refresh_key, presented);
     let s = &provider.settings;
     let now = provider.clock.now();
+    // A public client's token is bound by its `client_id` alone: whoever holds a copy could
+    // take the successor within a grace window, so it has none (issue 9, decision 40).
+    let grace = if client.kind.has_secrets() { s.refresh_grace } else { time::Duration::ZERO };
     let used = provider
         .stores
         .grants
-        .use_refresh(client.id, &key_of(presented), key_of(next.expose()), now, s.refresh_sliding, s.refresh_grace)
+        .use_refresh(client.id, &key_of(presented), key_of(next.expose()), now, s.refresh_sliding, grace)
         .await?;
     let token = match used {
         RefreshUse::Rotated(t) | RefreshUse::Retried(t) => t,
