@@ -30,18 +30,15 @@ impl Drop for Chrome {
     }
 }
 
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
-}
-
 pub async fn chrome() -> Chrome {
     // fantoccini's TLS stack needs a process-wide provider; chromedriver itself is plain http.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let port = free_port();
     let driver_bin = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
-    let driver = Command::new(&driver_bin)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
+    // Port 0: chromedriver binds a free port itself and names it, so no other process can
+    // take it between our choosing and its binding.
+    let mut driver = Command::new(&driver_bin)
+        .arg("--port=0")
+        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .process_group(0)
         .kill_on_drop(true)
@@ -49,6 +46,7 @@ pub async fn chrome() -> Chrome {
         .unwrap_or_else(|e| {
             panic!("cannot start {driver_bin} ({e}): install chromium and chromium-driver (see .ci/run)")
         });
+    let port = driver_port(&mut driver).await;
     let profile = tempfile::tempdir().expect("profile");
     let binary = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     let caps = json!({
@@ -70,6 +68,27 @@ pub async fn chrome() -> Chrome {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("chromedriver did not answer on {url}");
+}
+
+/// The port chromedriver says it listens on ("... started successfully on port N.").
+async fn driver_port(driver: &mut Child) -> u16 {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let mut lines = BufReader::new(driver.stdout.take().expect("stdout")).lines();
+    let port = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(rest) = line.split("on port ").nth(1).filter(|_| line.contains("started successfully")) {
+                return rest.trim_end_matches('.').trim().parse().ok();
+            }
+        }
+        None
+    })
+    .await
+    .ok()
+    .flatten()
+    .expect("chromedriver did not say which port it listens on");
+    // Keep reading, so that chromedriver never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    port
 }
 
 pub async fn shot(c: &Client, name: &str) {

@@ -28,12 +28,7 @@ async fn a_restart_keeps_clients_secrets_keys_and_the_tenant() {
     let (_, role) = server.call(Method::POST, "/Roles", Some(json!({ "Name": "Kept", "RoleScope": 1 }))).await;
     let old_token = server.token_for(&id, &secret).await;
     let tenant = server.tenant.clone();
-    let dir = server.dir.clone();
-    // The same address, so the issuer (and so the old token's `iss`) is unchanged.
-    let listen = server.listen();
-    let tmp = server.stop().await;
-
-    let server = TestServer::start_with(&dir, &[("GATEHOUSE_LISTEN", &listen)]).await;
+    let server = server.restart().await;
     assert!(server.banner.iter().all(|l| !l.contains("first start")), "no second bootstrap: {:?}", server.banner);
     assert_eq!(server.tenant, tenant);
     let (status, fetched) =
@@ -58,7 +53,6 @@ async fn a_restart_keeps_clients_secrets_keys_and_the_tenant() {
         .expect("get");
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["Total-Count"], "1");
-    drop(tmp);
 }
 
 #[tokio::test]
@@ -141,7 +135,6 @@ async fn rotate_keys_publishes_new_keys_and_old_tokens_keep_working() {
         async move { http.get(url).send().await.expect("jwks").json::<serde_json::Value>().await.expect("json") }
     };
     assert_eq!(jwks(&server).await["keys"].as_array().map(Vec::len), Some(2));
-    let listen = server.listen();
     let dir = server.dir.clone();
     let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"))
         .arg("rotate-keys")
@@ -161,13 +154,11 @@ async fn rotate_keys_publishes_new_keys_and_old_tokens_keep_working() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    let tmp = server.stop().await;
-    let server = TestServer::start_with(&dir, &[("GATEHOUSE_LISTEN", &listen)]).await;
+    let server = server.restart().await;
     let keys = jwks(&server).await;
     assert_eq!(keys["keys"].as_array().map(Vec::len), Some(4), "old and new keys are both published");
     let response = server.http.get(server.api("/Roles")).bearer_auth(&token).send().await.expect("get");
     assert_eq!(response.status(), StatusCode::OK, "a token signed before the rotation still verifies");
-    drop(tmp);
 }
 
 #[tokio::test]

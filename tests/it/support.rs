@@ -121,6 +121,17 @@ impl TestServer {
         self._tmp.take()
     }
 
+    /// Stops the server and starts another on the same database and with the same issuer,
+    /// listening on a new port: the old port may be taken by another test by then. The
+    /// issuer is kept by pinning the public URL to the old address (tokens carry it).
+    pub async fn restart(self) -> Self {
+        let (dir, public_url) = (self.dir.clone(), self.base.clone());
+        let tmp = self.stop().await;
+        let mut server = Self::start_with(&dir, &[("GATEHOUSE_PUBLIC_URL", &public_url)]).await;
+        server._tmp = tmp;
+        server
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

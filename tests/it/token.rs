@@ -200,3 +200,44 @@ async fn two_authorization_headers_are_refused_not_chosen_from() {
         .expect("roles");
     assert_eq!(response.status(), reqwest::StatusCode::BAD_REQUEST);
 }
+
+/// Access tokens past their `exp` (the shortest lifetime, 60 s) are 401 `invalid_token`, with
+/// the challenge, at the admin API and at userinfo.
+#[tokio::test]
+async fn an_expired_access_token_is_401_at_the_admin_api_and_userinfo() {
+    let server = TestServer::start().await;
+    let (id, secret) = server.new_machine_client(json!({ "AccessTokenLifetime": 60 })).await;
+    let machine = server.token_for(&id, &secret).await;
+    let (app, _) =
+        crate::flows::register(&server, "AuthorizationCodeClients", json!({ "AccessTokenLifetime": 60 })).await;
+    let browser = crate::browser::Browser::new(&server);
+    let url = crate::flows::authorize_url(&server, &crate::flows::code_request(&app, &[]));
+    let landed = browser.authorize_as_admin(&url).await.redirect();
+    let code = crate::browser::Landing::param(&landed, "code").expect("code");
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", crate::flows::APP),
+        ("client_id", app.as_str()),
+        ("code_verifier", crate::flows::VERIFIER),
+    ];
+    let (status, body) = crate::flows::token(&server, &form).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let user = body["access_token"].as_str().expect("access token").to_owned();
+    let calls = [(server.api("/Users"), &machine), (server.url("/identity/connect/userinfo"), &user)];
+    for (url, token) in &calls {
+        assert_eq!(
+            server.http.get(url.as_str()).bearer_auth(token).send().await.expect("get").status(),
+            StatusCode::OK
+        );
+    }
+    let exp = claims(&machine)["exp"].as_i64().max(claims(&user)["exp"].as_i64()).expect("exp");
+    let wait = exp - time::OffsetDateTime::now_utc().unix_timestamp() + 1;
+    tokio::time::sleep(std::time::Duration::from_secs(u64::try_from(wait).unwrap_or(0))).await;
+    for (url, token) in &calls {
+        let answer = server.http.get(url.as_str()).bearer_auth(token).send().await.expect("get");
+        assert_eq!(answer.status(), StatusCode::UNAUTHORIZED, "{url}");
+        let challenge = answer.headers()["www-authenticate"].to_str().unwrap_or_default().to_owned();
+        assert!(challenge.contains("invalid_token"), "{url}: {challenge}");
+    }
+}
