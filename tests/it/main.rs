@@ -17,6 +17,7 @@ mod multi;
 mod postgres;
 mod python;
 mod relying_party;
+mod revocation;
 mod rules;
 mod secrets;
 mod support;
