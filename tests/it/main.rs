@@ -5,6 +5,7 @@ mod browser;
 mod chrome;
 mod clients;
 mod console;
+mod cookies;
 mod copy;
 mod cors;
 mod deploy;
