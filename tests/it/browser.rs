@@ -68,6 +68,16 @@ impl Browser {
         Self { http, base: server.base.clone() }
     }
 
+    /// A browser whose cookies `jar` keeps, where the test can read them.
+    pub fn with_jar(server: &TestServer, jar: std::sync::Arc<reqwest::cookie::Jar>) -> Self {
+        let http = Client::builder()
+            .cookie_provider(jar)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("browser");
+        Self { http, base: server.base.clone() }
+    }
+
     /// The same browser (its cookies) talking to another instance of the server.
     pub fn to(&self, server: &TestServer) -> Self {
         Self { http: self.http.clone(), base: server.base.clone() }

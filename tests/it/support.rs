@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use reqwest::{Client, Method, RequestBuilder, Response, StatusCode};
@@ -21,6 +22,8 @@ pub struct TestServer {
     pub tenant: String,
     /// Everything the server printed on stdout before it listened.
     pub banner: Vec<String>,
+    /// Every line printed on stdout after the banner.
+    pub printed: Arc<Mutex<Vec<String>>>,
     pub dir: PathBuf,
     _tmp: Option<TempDir>,
     pub http: Client,
@@ -78,9 +81,16 @@ impl TestServer {
         .await
         .expect("gatehouse did not start within 60 s");
         // Keep draining stdout so the server never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let printed = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&printed);
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                sink.lock().expect("printed").push(line);
+            }
+        });
         let http = Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("http client");
-        let mut server = Self { child, base, tenant: String::new(), banner, dir: dir.to_path_buf(), _tmp: None, http };
+        let tenant = String::new();
+        let mut server = Self { child, base, tenant, banner, printed, dir: dir.to_path_buf(), _tmp: None, http };
         let given = env.iter().find(|(k, _)| *k == "GATEHOUSE_TENANT_ID").map(|(_, v)| (*v).to_owned());
         server.tenant = match given {
             Some(t) => t,

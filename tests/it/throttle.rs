@@ -10,12 +10,17 @@ use crate::support::{TestServer, ADMIN_PASSWORD};
 
 /// A fresh browser's sign-in attempt as `user`: the status of the answer.
 async fn attempt(server: &TestServer, user: &str, password: &str) -> StatusCode {
+    attempt_page(server, user, password).await.0
+}
+
+/// A fresh browser's sign-in attempt as `user`: the status and the page it ends on.
+async fn attempt_page(server: &TestServer, user: &str, password: &str) -> (StatusCode, String) {
     let browser = Browser::new(server);
     let Landing::Page(StatusCode::OK, page) = browser.visit(&server.url("/identity/account/login")).await else {
         panic!("the sign-in page")
     };
     match browser.sign_in(&page, user, password).await {
-        Landing::Page(status, _) => status,
+        Landing::Page(status, page) => (status, page),
         Landing::Redirect(url) => panic!("unexpected redirect to {url}"),
     }
 }
@@ -82,6 +87,25 @@ async fn forty_wrong_passwords_at_once_get_five_checks() {
     assert_eq!(attempt(&server, "ADMIN", ADMIN_PASSWORD).await, StatusCode::TOO_MANY_REQUESTS);
     // Another user name from the same address is not blocked by this one.
     assert_eq!(attempt(&server, "someone-else", "wrong-password").await, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn the_sixth_failure_in_a_row_is_throttled_and_a_success_starts_the_count_again() {
+    let server = TestServer::start().await;
+    for n in 1..=4 {
+        let (status, page) = attempt_page(&server, "admin", "wrong-password").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "attempt {n}");
+        assert!(page.contains("The user name or password is incorrect."), "attempt {n}: {page}");
+    }
+    // A success clears the user name's count: five more failures are each checked.
+    let (status, page) = attempt_page(&server, "admin", ADMIN_PASSWORD).await;
+    assert!(status == StatusCode::OK && page.contains("You are signed in."), "{status}: {page}");
+    for n in 1..=5 {
+        assert_eq!(attempt(&server, "admin", "wrong-password").await, StatusCode::UNAUTHORIZED, "attempt {n}");
+    }
+    let (status, page) = attempt_page(&server, "admin", "wrong-password").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "attempt 6");
+    assert!(page.contains("Too many failed attempts. Wait a few minutes, then try again."), "{page}");
 }
 
 #[tokio::test]

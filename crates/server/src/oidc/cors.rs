@@ -21,9 +21,17 @@ pub async fn cors(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let origin = req.headers().get(header::ORIGIN).and_then(|o| o.to_str().ok()).map(str::to_owned);
-    let (Some(origin), true) = (origin, applies(req.path())) else {
+    if !applies(req.path()) {
         return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
+    }
+    let origin = req.headers().get(header::ORIGIN).and_then(|o| o.to_str().ok()).map(str::to_owned);
+    let Some(origin) = origin else {
+        // The answer depends on the Origin even when there is none, and says so: a cache that
+        // kept a navigation's answer (no Access-Control-Allow-Origin) must not hand it to a
+        // CORS request later (Fetch, "CORS protocol and HTTP caches").
+        let mut response = next.call(req).await?.map_into_boxed_body();
+        response.headers_mut().append(header::VARY, HeaderValue::from_static("Origin"));
+        return Ok(response);
     };
     let allowed = match req.app_data::<web::Data<AppState>>() {
         Some(state) => state.registry.clients.cors_origin_allowed(&origin.to_ascii_lowercase()).await.unwrap_or(false),
