@@ -91,7 +91,7 @@ impl Provider {
         let token = params.require("token")?;
         if let Some(refresh) = self.stores.grants.find_refresh(&key_of(token)).await? {
             if refresh.client_id == client.id {
-                self.stores.grants.revoke_family(refresh.family).await?;
+                self.stores.grants.revoke_family(refresh.family, self.clock.now()).await?;
             }
             return Ok(());
         }
@@ -99,7 +99,7 @@ impl Provider {
             if let Ok(claims) = serde_json::from_slice::<AccessTokenClaims>(&payload) {
                 if claims.client_id == client.id.to_string() {
                     if let Some(family) = family_of(&claims.jti) {
-                        self.stores.grants.revoke_family(family).await?;
+                        self.stores.grants.revoke_family(family, self.clock.now()).await?;
                     }
                 }
             }

@@ -7,6 +7,11 @@ use uuid::Uuid;
 
 use crate::secret::SecretHash;
 
+/// How long a revoked grant family is remembered once nothing of it is stored: longer than
+/// an access token it issued can live (3,600 s at most, `AccessTokenLifetime`), counted
+/// from the revocation, plus the life of a code of the family exchanged just before it.
+pub const REVOCATION_KEPT: time::Duration = time::Duration::hours(2);
+
 /// A signed-in browser. The cookie holds the handle; the store holds its hash.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Session {

@@ -30,7 +30,10 @@ use crate::{cause_chain, storage};
 use gatehouse_registry::error::{RegistryError, Result};
 
 /// The schema's versions, oldest first. Append; never edit one that has shipped.
-const MIGRATIONS: &[(i32, &str, &str)] = &[(1, "schema", include_str!("../migrations/0001_schema.sql"))];
+const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (1, "schema", include_str!("../migrations/0001_schema.sql")),
+    (2, "revoked_at", include_str!("../migrations/0002_revoked_at.sql")),
+];
 
 /// The session-level advisory lock held while migrating ("gatehous" in ASCII).
 const MIGRATION_LOCK: i64 = 0x6761_7465_686f_7573;

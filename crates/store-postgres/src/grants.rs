@@ -10,6 +10,7 @@ use crate::{col, db, execute, query_one, query_opt, write_tx, PgStore};
 use gatehouse_registry::error::Result;
 use gatehouse_registry::grant::{
     refresh_step, AuthorizationCode, CodeUse, RefreshStep, RefreshToken, RefreshUse, SecretHashKey, Session,
+    REVOCATION_KEPT,
 };
 use gatehouse_registry::store::GrantStore;
 
@@ -116,8 +117,15 @@ pub(crate) async fn insert_code(c: &impl GenericClient, code: &AuthorizationCode
     Ok(())
 }
 
-async fn revoke(c: &impl GenericClient, family: Uuid) -> Result<()> {
-    execute(c, "INSERT INTO revoked_families (family) VALUES ($1) ON CONFLICT DO NOTHING", &[&family]).await?;
+/// Revokes `family` at `now` (a later revocation of the same family moves the time on).
+async fn revoke(c: &impl GenericClient, family: Uuid, now: OffsetDateTime) -> Result<()> {
+    execute(
+        c,
+        "INSERT INTO revoked_families (family, revoked_at) VALUES ($1, $2)
+         ON CONFLICT (family) DO UPDATE SET revoked_at = greatest(revoked_families.revoked_at, excluded.revoked_at)",
+        &[&family, &now],
+    )
+    .await?;
     Ok(())
 }
 
@@ -233,7 +241,7 @@ impl GrantStore for PgStore {
             }
             (RefreshStep::Retry, Some(token)) => RefreshUse::Retried(token),
             (RefreshStep::Reuse, Some(token)) => {
-                revoke(&tx, token.family).await?;
+                revoke(&tx, token.family, now).await?;
                 RefreshUse::Reused
             }
             _ => RefreshUse::Invalid,
@@ -251,9 +259,9 @@ impl GrantStore for PgStore {
             .transpose()
     }
 
-    async fn revoke_family(&self, family: Uuid) -> Result<()> {
+    async fn revoke_family(&self, family: Uuid, now: OffsetDateTime) -> Result<()> {
         let conn = self.conn().await?;
-        revoke(&conn, family).await
+        revoke(&conn, family, now).await
     }
 
     async fn family_revoked(&self, family: Uuid) -> Result<bool> {
@@ -261,17 +269,18 @@ impl GrantStore for PgStore {
         col(&query_one(&conn, "SELECT EXISTS (SELECT 1 FROM revoked_families WHERE family = $1)", &[&family]).await?, 0)
     }
 
-    async fn revoke_user_grants(&self, tenant_id: Uuid, user_id: Uuid) -> Result<()> {
+    async fn revoke_user_grants(&self, tenant_id: Uuid, user_id: Uuid, now: OffsetDateTime) -> Result<()> {
         let mut conn = self.conn().await?;
         let tx = write_tx!(conn);
         execute(&tx, "DELETE FROM sessions WHERE tenant_id = $1 AND user_id = $2", &[&tenant_id, &user_id]).await?;
         execute(
             &tx,
-            "INSERT INTO revoked_families (family)
-                SELECT family FROM refresh_tokens WHERE tenant_id = $1 AND user_id = $2
-                UNION SELECT family FROM authorization_codes WHERE tenant_id = $1 AND user_id = $2
-             ON CONFLICT DO NOTHING",
-            &[&tenant_id, &user_id],
+            "INSERT INTO revoked_families (family, revoked_at)
+                SELECT family, $3::timestamptz FROM refresh_tokens WHERE tenant_id = $1 AND user_id = $2
+                UNION SELECT family, $3::timestamptz FROM authorization_codes WHERE tenant_id = $1 AND user_id = $2
+             ON CONFLICT (family) DO UPDATE
+                SET revoked_at = greatest(revoked_families.revoked_at, excluded.revoked_at)",
+            &[&tenant_id, &user_id, &now],
         )
         .await?;
         tx.commit().await.map_err(db)
@@ -288,6 +297,14 @@ impl GrantStore for PgStore {
         ] {
             gone += execute(&tx, sql, &[&now]).await?;
         }
+        gone += execute(
+            &tx,
+            "DELETE FROM revoked_families f WHERE f.revoked_at <= $1
+                AND NOT EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.family = f.family)
+                AND NOT EXISTS (SELECT 1 FROM authorization_codes c WHERE c.family = f.family)",
+            &[&(now - REVOCATION_KEPT)],
+        )
+        .await?;
         tx.commit().await.map_err(db)?;
         Ok(gone)
     }

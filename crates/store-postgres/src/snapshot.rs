@@ -89,7 +89,9 @@ async fn export(c: &impl GenericClient) -> Result<Snapshot> {
             successor: col::<Option<Vec<u8>>>(r, 12)?.map(SecretHashKey),
         })
     })?;
-    let revoked_families = rows(query(c, "SELECT family FROM revoked_families", &[]).await?, |r| col(r, 0))?;
+    let revoked_families = rows(query(c, "SELECT family, revoked_at FROM revoked_families", &[]).await?, |r| {
+        Ok((col(r, 0)?, col(r, 1)?))
+    })?;
     let attempts = rows(query(c, "SELECT key, count, since FROM attempts", &[]).await?, |r| {
         Ok(Attempts { key: col(r, 0)?, count: to_u32(col(r, 1)?)?, since: col(r, 2)? })
     })?;
@@ -159,8 +161,8 @@ async fn import(c: &impl GenericClient, snapshot: Snapshot) -> Result<()> {
             .await?;
         }
     }
-    for family in &snapshot.revoked_families {
-        execute(c, "INSERT INTO revoked_families (family) VALUES ($1)", &[family]).await?;
+    for (family, revoked_at) in &snapshot.revoked_families {
+        execute(c, "INSERT INTO revoked_families (family, revoked_at) VALUES ($1, $2)", &[family, revoked_at]).await?;
     }
     for a in &snapshot.attempts {
         let count = to_i32(a.count)?;

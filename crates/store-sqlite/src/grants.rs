@@ -9,6 +9,7 @@ use crate::{from_ts, storage, ts, uuid_col, SqliteStore};
 use gatehouse_registry::error::Result;
 use gatehouse_registry::grant::{
     refresh_step, AuthorizationCode, CodeUse, RefreshStep, RefreshToken, RefreshUse, SecretHashKey, Session,
+    REVOCATION_KEPT,
 };
 use gatehouse_registry::store::GrantStore;
 
@@ -129,8 +130,14 @@ fn revoked(c: &Connection, family: Uuid) -> Result<bool> {
         .map_err(storage)
 }
 
-fn revoke(c: &Connection, family: Uuid) -> Result<()> {
-    c.execute("INSERT OR IGNORE INTO revoked_families (family) VALUES (?1)", [family.to_string()]).map_err(storage)?;
+/// Revokes `family` at `now` (a later revocation of the same family moves the time on).
+fn revoke(c: &Connection, family: Uuid, now: OffsetDateTime) -> Result<()> {
+    c.execute(
+        "INSERT INTO revoked_families (family, revoked_at) VALUES (?1, ?2)
+         ON CONFLICT (family) DO UPDATE SET revoked_at = max(revoked_at, excluded.revoked_at)",
+        params![family.to_string(), ts(now)],
+    )
+    .map_err(storage)?;
     Ok(())
 }
 
@@ -231,7 +238,7 @@ impl GrantStore for SqliteStore {
                 }
                 (RefreshStep::Retry, Some(token)) => RefreshUse::Retried(token),
                 (RefreshStep::Reuse, Some(token)) => {
-                    revoke(tx, token.family)?;
+                    revoke(tx, token.family, now)?;
                     RefreshUse::Reused
                 }
                 _ => RefreshUse::Invalid,
@@ -245,23 +252,24 @@ impl GrantStore for SqliteStore {
         self.read(move |c| load_refresh(c, &handle.0)).await
     }
 
-    async fn revoke_family(&self, family: Uuid) -> Result<()> {
-        self.write(move |tx| revoke(tx, family)).await
+    async fn revoke_family(&self, family: Uuid, now: OffsetDateTime) -> Result<()> {
+        self.write(move |tx| revoke(tx, family, now)).await
     }
 
     async fn family_revoked(&self, family: Uuid) -> Result<bool> {
         self.read(move |c| revoked(c, family)).await
     }
 
-    async fn revoke_user_grants(&self, tenant_id: Uuid, user_id: Uuid) -> Result<()> {
+    async fn revoke_user_grants(&self, tenant_id: Uuid, user_id: Uuid, now: OffsetDateTime) -> Result<()> {
         self.write(move |tx| {
             let (t, u) = (tenant_id.to_string(), user_id.to_string());
             tx.execute("DELETE FROM sessions WHERE tenant_id = ?1 AND user_id = ?2", [&t, &u]).map_err(storage)?;
             tx.execute(
-                "INSERT OR IGNORE INTO revoked_families (family)
-                    SELECT family FROM refresh_tokens WHERE tenant_id = ?1 AND user_id = ?2
-                    UNION SELECT family FROM authorization_codes WHERE tenant_id = ?1 AND user_id = ?2",
-                [&t, &u],
+                "INSERT INTO revoked_families (family, revoked_at)
+                    SELECT family, ?3 FROM refresh_tokens WHERE tenant_id = ?1 AND user_id = ?2
+                    UNION SELECT family, ?3 FROM authorization_codes WHERE tenant_id = ?1 AND user_id = ?2
+                 ON CONFLICT (family) DO UPDATE SET revoked_at = max(revoked_at, excluded.revoked_at)",
+                params![t, u, ts(now)],
             )
             .map_err(storage)?;
             Ok(())
@@ -279,6 +287,14 @@ impl GrantStore for SqliteStore {
             ] {
                 gone += tx.execute(sql, [ts(now)]).map_err(storage)? as u64;
             }
+            gone += tx
+                .execute(
+                    "DELETE FROM revoked_families WHERE revoked_at <= ?1
+                        AND NOT EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.family = revoked_families.family)
+                        AND NOT EXISTS (SELECT 1 FROM authorization_codes c WHERE c.family = revoked_families.family)",
+                    [ts(now - REVOCATION_KEPT)],
+                )
+                .map_err(storage)? as u64;
             Ok(gone)
         })
         .await

@@ -53,11 +53,12 @@ const POOL_SIZE: u32 = 8;
 const PREPARE_TRIES: u32 = 40;
 
 /// The schema's versions, oldest first. Append; never edit one that has shipped.
-const MIGRATIONS: [&str; 4] = [
+const MIGRATIONS: [&str; 5] = [
     include_str!("schema.sql"),
     include_str!("grants.sql"),
     include_str!("users_contact.sql"),
     include_str!("throttle.sql"),
+    include_str!("revoked_at.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {

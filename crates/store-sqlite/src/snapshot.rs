@@ -77,7 +77,9 @@ fn export(c: &Connection) -> Result<Snapshot> {
             successor: r.get::<_, Option<Vec<u8>>>(12)?.map(SecretHashKey),
         })
     })?;
-    let revoked_families = all(c, "SELECT family FROM revoked_families", None, |r| uuid_col(r.get(0)?))?;
+    let revoked_families = all(c, "SELECT family, revoked_at FROM revoked_families", None, |r| {
+        Ok((uuid_col(r.get(0)?)?, from_ts(r.get(1)?)?))
+    })?;
     let attempts = all(c, "SELECT key, count, since FROM attempts", None, |r| {
         Ok(Attempts { key: r.get(0)?, count: r.get(1)?, since: from_ts(r.get(2)?)? })
     })?;
@@ -156,8 +158,12 @@ fn import(tx: &Connection, snapshot: Snapshot) -> Result<()> {
             .map_err(storage)?;
         }
     }
-    for family in &snapshot.revoked_families {
-        tx.execute("INSERT INTO revoked_families (family) VALUES (?1)", [family.to_string()]).map_err(storage)?;
+    for (family, revoked_at) in &snapshot.revoked_families {
+        tx.execute(
+            "INSERT INTO revoked_families (family, revoked_at) VALUES (?1, ?2)",
+            params![family.to_string(), ts(*revoked_at)],
+        )
+        .map_err(storage)?;
     }
     for a in &snapshot.attempts {
         tx.execute(

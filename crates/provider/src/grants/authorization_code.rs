@@ -44,7 +44,7 @@ pub(crate) async fn grant(
     let code = match provider.stores.grants.use_code(&key_of(code_value), now).await? {
         CodeUse::Fresh(code) => code,
         CodeUse::Replayed(code) => {
-            provider.stores.grants.revoke_family(code.family).await?;
+            provider.stores.grants.revoke_family(code.family, now).await?;
             return Err(invalid_grant("the code was already used; the tokens it issued are revoked"));
         }
         CodeUse::Unknown => return Err(invalid_grant("the code is unknown or expired")),

@@ -2,7 +2,7 @@
 //! around all state makes every method a transaction. For tests and experiments; nothing
 //! survives the process.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
@@ -17,6 +17,7 @@ use crate::client::{Client, ClientChanges, ClientKind};
 use crate::error::{RegistryError, Result};
 use crate::grant::{
     refresh_step, AuthorizationCode, CodeUse, RefreshStep, RefreshToken, RefreshUse, SecretHashKey, Session,
+    REVOCATION_KEPT,
 };
 use crate::role::{Role, RoleChanges};
 use crate::secret::{ClientSecret, NewSecret};
@@ -47,7 +48,8 @@ struct State {
     refresh: HashMap<SecretHashKey, RefreshToken>,
     /// Successor handle of each rotated token.
     successors: HashMap<SecretHashKey, SecretHashKey>,
-    revoked_families: std::collections::HashSet<Uuid>,
+    /// Each revoked family and when it was revoked.
+    revoked_families: HashMap<Uuid, OffsetDateTime>,
     server_secrets: HashMap<String, Vec<u8>>,
     /// Attempts per throttle key: (count, start of its window).
     attempts: HashMap<String, (u32, OffsetDateTime)>,
@@ -494,7 +496,7 @@ impl GrantStore for MemoryStore {
         let mut state = self.lock()?;
         let token = state.refresh.get(handle).cloned();
         let next = state.successors.get(handle).and_then(|h| state.refresh.get(h)).cloned();
-        let revoked = token.as_ref().is_some_and(|t| state.revoked_families.contains(&t.family));
+        let revoked = token.as_ref().is_some_and(|t| state.revoked_families.contains_key(&t.family));
         Ok(match (refresh_step(client_id, token.as_ref(), next.as_ref(), revoked, now, grace), token) {
             (RefreshStep::Rotate, Some(mut token)) => {
                 let new = token.successor(successor.clone(), now, sliding);
@@ -506,7 +508,7 @@ impl GrantStore for MemoryStore {
             }
             (RefreshStep::Retry, Some(token)) => RefreshUse::Retried(token),
             (RefreshStep::Reuse, Some(token)) => {
-                state.revoked_families.insert(token.family);
+                state.revoked_families.insert(token.family, now);
                 RefreshUse::Reused
             }
             _ => RefreshUse::Invalid,
@@ -517,16 +519,16 @@ impl GrantStore for MemoryStore {
         Ok(self.lock()?.refresh.get(handle).cloned())
     }
 
-    async fn revoke_family(&self, family: Uuid) -> Result<()> {
-        self.lock()?.revoked_families.insert(family);
+    async fn revoke_family(&self, family: Uuid, now: OffsetDateTime) -> Result<()> {
+        self.lock()?.revoked_families.insert(family, now);
         Ok(())
     }
 
     async fn family_revoked(&self, family: Uuid) -> Result<bool> {
-        Ok(self.lock()?.revoked_families.contains(&family))
+        Ok(self.lock()?.revoked_families.contains_key(&family))
     }
 
-    async fn revoke_user_grants(&self, tenant_id: Uuid, user_id: Uuid) -> Result<()> {
+    async fn revoke_user_grants(&self, tenant_id: Uuid, user_id: Uuid, now: OffsetDateTime) -> Result<()> {
         let mut state = self.lock()?;
         state.sessions.retain(|_, s| !(s.tenant_id == tenant_id && s.user_id == user_id));
         let mine = |t: Uuid, u: Uuid| t == tenant_id && u == user_id;
@@ -537,7 +539,7 @@ impl GrantStore for MemoryStore {
             .map(|r| r.family)
             .chain(state.codes.values().filter(|(c, _)| mine(c.tenant_id, c.user_id)).map(|(c, _)| c.family))
             .collect();
-        state.revoked_families.extend(families);
+        state.revoked_families.extend(families.into_iter().map(|f| (f, now)));
         Ok(())
     }
 
@@ -547,7 +549,12 @@ impl GrantStore for MemoryStore {
         state.sessions.retain(|_, s| now < s.expires);
         state.codes.retain(|_, (c, _)| now < c.expires);
         state.refresh.retain(|_, r| now < r.absolute_expiry);
-        Ok((before - state.sessions.len() - state.codes.len() - state.refresh.len()) as u64)
+        let stored: HashSet<Uuid> =
+            state.refresh.values().map(|r| r.family).chain(state.codes.values().map(|(c, _)| c.family)).collect();
+        let revocations = state.revoked_families.len();
+        state.revoked_families.retain(|f, at| now - *at < REVOCATION_KEPT || stored.contains(f));
+        let forgotten = revocations - state.revoked_families.len();
+        Ok((before - state.sessions.len() - state.codes.len() - state.refresh.len() + forgotten) as u64)
     }
 }
 

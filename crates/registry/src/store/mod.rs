@@ -257,15 +257,21 @@ pub trait GrantStore: Send + Sync {
     ) -> Result<RefreshUse>;
     /// The token, whatever its state, for revocation and introspection.
     async fn find_refresh(&self, handle: &SecretHashKey) -> Result<Option<RefreshToken>>;
-    /// Revokes every token of a family; access tokens carrying the family in their `jti`
-    /// are refused from now on.
-    async fn revoke_family(&self, family: Uuid) -> Result<()>;
+    /// Revokes every token of a family at `now`; access tokens carrying the family in their
+    /// `jti` are refused from now on. The revocation is remembered while any refresh token
+    /// or code of the family is stored, and at least [`REVOCATION_KEPT`] after `now`.
+    ///
+    /// [`REVOCATION_KEPT`]: crate::grant::REVOCATION_KEPT
+    async fn revoke_family(&self, family: Uuid, now: OffsetDateTime) -> Result<()>;
     async fn family_revoked(&self, family: Uuid) -> Result<bool>;
     /// Ends every session of a user and revokes every grant family issued to them (their
     /// refresh tokens and the access tokens carrying those families): after a password
     /// reset, nothing obtained with the old password still works.
-    async fn revoke_user_grants(&self, tenant_id: Uuid, user_id: Uuid) -> Result<()>;
-    /// Deletes what can no longer be used at `now`: expired sessions and codes, and refresh
-    /// tokens past their family's absolute end. Answers how many rows went.
+    /// Revoked at `now`, as [`GrantStore::revoke_family`].
+    async fn revoke_user_grants(&self, tenant_id: Uuid, user_id: Uuid, now: OffsetDateTime) -> Result<()>;
+    /// Deletes what can no longer be used at `now`: expired sessions and codes, refresh
+    /// tokens past their family's absolute end, and revocations no longer needed (revoked
+    /// before `now - REVOCATION_KEPT`, no refresh token or code of the family left). Answers
+    /// how many rows went.
     async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64>;
 }

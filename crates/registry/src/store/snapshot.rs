@@ -44,7 +44,8 @@ pub struct Snapshot {
     pub sessions: Vec<Session>,
     pub codes: Vec<StoredCode>,
     pub refresh_tokens: Vec<StoredRefresh>,
-    pub revoked_families: Vec<Uuid>,
+    /// Each revoked family with the time of its revocation.
+    pub revoked_families: Vec<(Uuid, OffsetDateTime)>,
     pub attempts: Vec<Attempts>,
 }
 

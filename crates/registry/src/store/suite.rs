@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::{ClientRef, ListQuery, SecretChanges, Store};
 use crate::client::{Client, ClientChanges, ClientKind};
 use crate::error::RegistryError;
-use crate::grant::{AuthorizationCode, CodeUse, RefreshToken, RefreshUse, SecretHashKey, Session};
+use crate::grant::{AuthorizationCode, CodeUse, RefreshToken, RefreshUse, SecretHashKey, Session, REVOCATION_KEPT};
 use crate::role::{Role, RoleChanges, TENANT_ADMINISTRATOR, TENANT_MEMBER};
 use crate::secret::{NewSecret, SecretValue};
 use crate::tenant::{SigningKeyRecord, Tenant, TenantSeed};
@@ -61,6 +61,7 @@ macro_rules! store_suite {
             server_secrets_are_kept_once,
             expired_grants_are_purged,
             a_users_grants_are_revoked_together,
+            revocations_are_forgotten_once_nothing_needs_them,
         );
         $crate::store_suite!(@pairs $make;
             a_snapshot_copies_everything_into_an_empty_store,
@@ -628,7 +629,7 @@ pub async fn refresh_tokens_rotate_retry_and_detect_reuse<S: Store>(store: &S) {
     assert_eq!(unknown, RefreshUse::Invalid);
     let live = RefreshToken { handle: key("l1"), family: Uuid::new_v4(), ..first };
     store.save_refresh(live.clone()).await.expect("save");
-    store.revoke_family(live.family).await.expect("revoke");
+    store.revoke_family(live.family, NOW).await.expect("revoke");
     let revoked = store.use_refresh(first.client_id, &key("l1"), key("l2"), NOW, sliding, grace).await.expect("use");
     assert_eq!(revoked, RefreshUse::Invalid);
 }
@@ -655,6 +656,25 @@ pub async fn expired_grants_are_purged<S: Store>(store: &S) {
         .expect("session");
     assert_eq!(store.purge_expired(NOW + Duration::hours(2)).await.expect("purge"), 1);
     assert!(store.find_session(&key("p-s2"), NOW).await.expect("find").is_some());
+}
+
+/// A revocation is remembered while a refresh token of the family is stored, and for
+/// `REVOCATION_KEPT` after it was made (the access tokens it killed may live that long);
+/// then the purge forgets it.
+pub async fn revocations_are_forgotten_once_nothing_needs_them<S: Store>(store: &S) {
+    let with_token = refresh_token("f-r", Duration::days(1), Duration::days(1));
+    store.save_refresh(with_token.clone()).await.expect("save");
+    store.revoke_family(with_token.family, NOW).await.expect("revoke");
+    let access_only = Uuid::new_v4();
+    store.revoke_family(access_only, NOW).await.expect("revoke");
+    let revoked = |family| async move { store.family_revoked(family).await.expect("revoked") };
+    store.purge_expired(NOW + REVOCATION_KEPT - Duration::seconds(1)).await.expect("purge");
+    assert!(revoked(access_only).await && revoked(with_token.family).await, "too soon");
+    store.purge_expired(NOW + REVOCATION_KEPT).await.expect("purge");
+    assert!(!revoked(access_only).await, "nothing of it can be alive");
+    assert!(revoked(with_token.family).await, "its refresh token is still stored");
+    assert_eq!(store.purge_expired(NOW + Duration::days(1)).await.expect("purge"), 2, "the token and the revocation");
+    assert!(!revoked(with_token.family).await);
 }
 
 pub async fn a_users_grants_are_revoked_together<S: Store>(store: &S) {
@@ -686,7 +706,7 @@ pub async fn a_users_grants_are_revoked_together<S: Store>(store: &S) {
     store.save_refresh(refresh.clone()).await.expect("refresh");
     let theirs = RefreshToken { handle: key("o-r"), family: Uuid::new_v4(), user_id: other, ..refresh.clone() };
     store.save_refresh(theirs.clone()).await.expect("refresh");
-    store.revoke_user_grants(tenant_id, user_id).await.expect("revoke");
+    store.revoke_user_grants(tenant_id, user_id, NOW).await.expect("revoke");
     assert!(store.find_session(&key("u-s"), NOW).await.expect("find").is_none());
     assert!(store.find_session(&key("o-s"), NOW).await.expect("find").is_some());
     assert!(store.family_revoked(refresh.family).await.expect("revoked"));

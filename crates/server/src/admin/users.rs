@@ -89,11 +89,15 @@ pub async fn update(
         Some(password) => Some(hash(&state, SecretValue::new(password)).await?),
         None => None,
     };
-    if hash.is_some() {
-        // What the old password obtained ends first; a failed update leaves it ended.
-        state.registry.grants.revoke_user_grants(tenant_id, user_id).await?;
+    let changes = body.changes(hash);
+    if changes.password_hash.is_some() {
+        // What the old password obtained ends first (a failed update leaves it ended), once
+        // the change is known to be valid: a refused one must leave the sessions alone.
+        let mut next = state.registry.users.get_user(tenant_id, user_id).await?;
+        next.apply(changes.clone())?;
+        state.registry.grants.revoke_user_grants(tenant_id, user_id, state.now()).await?;
     }
-    let user = state.registry.users.update_user(tenant_id, user_id, body.changes(hash)).await?;
+    let user = state.registry.users.update_user(tenant_id, user_id, changes).await?;
     Ok(HttpResponse::Ok().json(user_view(&user)))
 }
 
@@ -108,7 +112,7 @@ pub async fn set_password(
     authorize(&req, &state, tenant_id, Access::Write).await?;
     let body: PasswordBody = json_object(payload).await?;
     let hash = hash(&state, SecretValue::new(body.password)).await?;
-    state.registry.grants.revoke_user_grants(tenant_id, user_id).await?;
+    state.registry.grants.revoke_user_grants(tenant_id, user_id, state.now()).await?;
     state
         .registry
         .users
@@ -125,9 +129,10 @@ pub async fn delete(
     let (tenant, user) = path.into_inner();
     let (tenant_id, user_id) = item_at(&tenant, &user, "user")?;
     authorize(&req, &state, tenant_id, Access::Write).await?;
-    // Its sessions and grant families end with it, as after a password reset.
-    state.registry.users.get_user(tenant_id, user_id).await?;
-    state.registry.grants.revoke_user_grants(tenant_id, user_id).await?;
+    // Its sessions and grant families end with it, as after a password reset: after the
+    // delete, which may be refused (the last administrator); in between, its tokens already
+    // fail, as they need the user.
     state.registry.users.delete_user(tenant_id, user_id).await?;
+    state.registry.grants.revoke_user_grants(tenant_id, user_id, state.now()).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -64,7 +64,7 @@ impl SnapshotStore for MemoryStore {
                 .values()
                 .map(|t| StoredRefresh { token: t.clone(), successor: state.successors.get(&t.handle).cloned() })
                 .collect(),
-            revoked_families: state.revoked_families.iter().copied().collect(),
+            revoked_families: state.revoked_families.iter().map(|(f, at)| (*f, *at)).collect(),
             attempts: state
                 .attempts
                 .iter()

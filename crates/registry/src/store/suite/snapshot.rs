@@ -149,7 +149,7 @@ pub async fn fill<S: Store + ?Sized>(store: &S) -> Filled {
     assert!(matches!(rotated.expect("rotate"), RefreshUse::Rotated(_)));
     let revoked = refresh_token("r-revoked", Duration::days(30), SLIDING);
     store.save_refresh(revoked.clone()).await.expect("refresh");
-    store.revoke_family(revoked.family).await.expect("revoke");
+    store.revoke_family(revoked.family, NOW).await.expect("revoke");
 
     let window = Duration::minutes(15);
     store.count_attempt(&["user:carol".into(), "ip:192.0.2.1".into()], NOW, window).await.expect("count");
@@ -199,7 +199,7 @@ pub async fn a_snapshot_moves_between_backends<A: Store + ?Sized, B: Store + ?Si
     assert!(matches!(to.use_code(&key("unused"), NOW).await.expect("use"), CodeUse::Fresh(_)));
     let retry = to.use_refresh(filled.rotated_client, &key("r1"), key("r3"), NOW, SLIDING, GRACE).await;
     assert!(matches!(retry.expect("retry"), RefreshUse::Retried(_)), "the successor link survives");
-    let revoked = snapshot.revoked_families[0];
+    let (revoked, _) = snapshot.revoked_families[0];
     assert!(to.family_revoked(revoked).await.expect("revoked"));
     assert!(to.find_session(&key("session"), NOW).await.expect("session").is_some());
     let counted = to.count_attempt(&["user:carol".into()], NOW, Duration::minutes(15)).await.expect("count");
