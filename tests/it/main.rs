@@ -6,6 +6,7 @@ mod chrome;
 mod clients;
 mod console;
 mod copy;
+mod crash;
 mod deploy;
 mod dialect;
 mod flows;
