@@ -13,6 +13,17 @@ fn in_days(days: i64) -> String {
     (OffsetDateTime::now_utc() + time::Duration::days(days)).format(&Rfc3339).expect("format")
 }
 
+/// A moment `years` from now in whole seconds, as the store keeps it: a fixed date would one
+/// day be in the past, where the rules refuse it.
+fn years_ahead(years: i64) -> OffsetDateTime {
+    let at = OffsetDateTime::now_utc() + time::Duration::days(365 * years);
+    at.replace_nanosecond(0).expect("whole seconds")
+}
+
+fn text(at: OffsetDateTime) -> String {
+    at.format(&Rfc3339).expect("format")
+}
+
 #[tokio::test]
 async fn a_secret_is_shown_once_and_never_again() {
     let server = TestServer::start().await;
@@ -88,7 +99,8 @@ async fn expires_and_expiration_follow_the_contract() {
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!((&never["Expires"], &never["Expiration"]), (&json!(false), &Value::Null));
 
-    let date = "2031-05-04T03:02:01Z";
+    let at = years_ahead(5);
+    let date = text(at);
     let (status, changed) = server
         .call(Method::PUT, &format!("{secrets}/2"), Some(json!({ "Description": "renamed", "Expiration": date })))
         .await;
@@ -99,10 +111,12 @@ async fn expires_and_expiration_follow_the_contract() {
     // A GET body sent back is accepted; a date with an offset is kept and shown in UTC.
     let (status, same) = server.call(Method::PUT, &format!("{secrets}/2"), Some(fetched.clone())).await;
     assert_eq!((status, &same), (StatusCode::OK, &fetched));
+    let plus_two = time::UtcOffset::from_hms(2, 0, 0).expect("offset");
+    let later = at + time::Duration::days(1);
     let (_, moved) = server
-        .call(Method::PUT, &format!("{secrets}/2"), Some(json!({ "Expiration": "2031-05-04T05:02:01+02:00" })))
+        .call(Method::PUT, &format!("{secrets}/2"), Some(json!({ "Expiration": text(later.to_offset(plus_two)) })))
         .await;
-    assert_eq!(moved["Expiration"], date);
+    assert_eq!(moved["Expiration"], text(later));
     let (status, _) = server.call(Method::PUT, &format!("{secrets}/2"), Some(json!({ "Id": 3 }))).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let (status, _) = server.call(Method::GET, &format!("{secrets}/99"), None).await;
@@ -154,11 +168,12 @@ async fn an_expired_secret_is_refused_at_the_token_endpoint() {
 #[tokio::test]
 async fn hybrid_secrets_live_under_their_collection_and_public_clients_have_none() {
     let server = TestServer::start().await;
-    let body = json!({ "Name": "srv", "RedirectUris": ["https://a.example.com/cb"], "SecretDescription": "web server", "SecretExpirationDate": "2030-01-01T00:00:00Z" });
+    let date = text(years_ahead(4));
+    let body = json!({ "Name": "srv", "RedirectUris": ["https://a.example.com/cb"], "SecretDescription": "web server", "SecretExpirationDate": date });
     let (status, created) = server.call(Method::POST, "/HybridClients", Some(body)).await;
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(created["Description"], "web server");
-    assert_eq!(created["ExpirationDate"], "2030-01-01T00:00:00Z");
+    assert_eq!(created["ExpirationDate"], date);
     let id = created["Client"]["Id"].as_str().expect("id");
     let (_, listed) = server.call(Method::GET, &format!("/HybridClients/{id}/Secrets"), None).await;
     assert_eq!(listed[0]["Description"], "web server");
