@@ -123,6 +123,61 @@ async fn expires_and_expiration_follow_the_contract() {
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
+/// PUT is partial: neither `Expires` nor `Expiration` (or both null) leaves the expiration as
+/// it is; either given follows the POST's rules. Each body is applied to what the one before
+/// left; a refused one changes nothing.
+#[tokio::test]
+async fn put_follows_the_expires_and_expiration_rules() {
+    let server = TestServer::start().await;
+    let (id, value) = server.new_machine_client(json!({})).await;
+    let item = format!("/ClientCredentialClients/{id}/Secrets/1");
+    let (_, created) = server.call(Method::GET, &item, None).await;
+    let first = created["Expiration"].clone();
+    let (later, latest) = (text(years_ahead(2)), text(years_ahead(3)));
+    let yesterday = in_days(-1);
+    // The body, then what the secret is after it: Ok((Expires, Expiration)), or the field a
+    // 400 names.
+    type After = Result<(bool, Value), &'static str>;
+    let steps: Vec<(Value, After)> = vec![
+        (json!({ "Description": "renamed" }), Ok((true, first.clone()))),
+        (json!({ "Expiration": null }), Ok((true, first.clone()))),
+        (json!({ "Expires": null, "Expiration": null }), Ok((true, first))),
+        (json!({ "Expires": false }), Ok((false, Value::Null))),
+        (json!({ "Description": "still never" }), Ok((false, Value::Null))),
+        (json!({ "Expires": false, "Expiration": null }), Ok((false, Value::Null))),
+        (json!({ "Expires": true }), Err("Expiration")),
+        (json!({ "Expires": false, "Expiration": later }), Err("Expiration")),
+        (json!({ "Expiration": yesterday }), Err("Expiration")),
+        (json!({ "Expiration": later }), Ok((true, json!(later)))),
+        (json!({ "Expires": true, "Expiration": yesterday }), Err("Expiration")),
+        (json!({ "Expires": false, "Expiration": latest }), Err("Expiration")),
+        (json!({ "Expires": true }), Err("Expiration")),
+        (json!({ "Expiration": "next year" }), Err("Expiration")),
+        (json!({ "Expires": "no" }), Err("Expires")),
+        (json!({ "Expires": true, "Expiration": latest }), Ok((true, json!(latest)))),
+        (json!({ "Expires": false, "Expiration": null }), Ok((false, Value::Null))),
+    ];
+    let (_, mut now) = server.call(Method::GET, &item, None).await;
+    for (body, expected) in steps {
+        let (status, answer) = server.call(Method::PUT, &item, Some(body.clone())).await;
+        match expected {
+            Ok((expires, expiration)) => {
+                assert_eq!(status, StatusCode::OK, "{body}: {answer}");
+                assert_eq!((&answer["Expires"], &answer["Expiration"]), (&json!(expires), &expiration), "{body}");
+                now = answer;
+            }
+            Err(field) => {
+                assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {answer}");
+                let reason = assert_contract_error(&answer);
+                assert!(reason.starts_with(field), "{body}: {reason}");
+            }
+        }
+        assert_eq!(server.call(Method::GET, &item, None).await, (StatusCode::OK, now.clone()), "after {body}");
+    }
+    assert_eq!(now["Description"], "still never");
+    server.token_for(&id, &value).await;
+}
+
 #[tokio::test]
 async fn a_deleted_secret_is_refused_on_the_next_request_and_others_still_work() {
     let server = TestServer::start().await;
