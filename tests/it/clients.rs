@@ -283,6 +283,45 @@ async fn lists_page_filter_and_count_and_head_has_no_body() {
     assert!(assert_contract_error(&error).contains("count"));
 }
 
+/// The headers a HEAD must repeat from the GET: all but those of the moment.
+fn lasting_headers(response: &reqwest::Response) -> Vec<(String, String)> {
+    let mut headers: Vec<(String, String)> = response
+        .headers()
+        .iter()
+        .filter(|(name, _)| !matches!(name.as_str(), "date" | "operation-id"))
+        .map(|(name, value)| (name.as_str().to_owned(), value.to_str().unwrap_or_default().to_owned()))
+        .collect();
+    headers.sort();
+    headers
+}
+
+/// HEAD answers what GET answers, status and headers (the length of the body it leaves out
+/// included), without the body (RFC 9110, section 9.3.2): on an item, a list, and an unknown
+/// item.
+#[tokio::test]
+async fn head_answers_the_gets_status_and_headers_without_the_body() {
+    let server = TestServer::start().await;
+    let (id, _) = server.new_machine_client(json!({ "Tags": ["head"] })).await;
+    for path in [
+        format!("/ClientCredentialClients/{id}"),
+        format!("/ClientCredentialClients/{id}/Secrets/1"),
+        format!("/ClientCredentialClients/{id}/Roles"),
+        format!("/Roles/{TENANT_MEMBER}"),
+        "/ClientCredentialClients?tag=head".to_owned(),
+        format!("/ClientCredentialClients/{}", uuid::Uuid::new_v4()),
+    ] {
+        let get = server.as_admin(Method::GET, &path).await.send().await.expect("get");
+        let head = server.as_admin(Method::HEAD, &path).await.send().await.expect("head");
+        assert_eq!(head.status(), get.status(), "{path}");
+        assert!(head.headers().contains_key("operation-id"), "{path}");
+        assert_eq!(lasting_headers(&head), lasting_headers(&get), "{path}");
+        let length = get.content_length().expect("the GET's length");
+        assert_eq!(get.text().await.expect("body").len() as u64, length);
+        assert!(length > 2, "{path}: a body to leave out");
+        assert!(head.text().await.expect("body").is_empty(), "{path}: HEAD has no body");
+    }
+}
+
 #[tokio::test]
 async fn put_is_partial_and_all_or_nothing() {
     let server = TestServer::start().await;
