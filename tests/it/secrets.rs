@@ -178,6 +178,51 @@ async fn put_follows_the_expires_and_expiration_rules() {
     server.token_for(&id, &value).await;
 }
 
+/// A secret's GET body sent back as a PUT is accepted and changes nothing, as scripts that
+/// edit what they read expect: for a secret that never expires, and for one that has expired
+/// (its past expiration is what it has, not a new one). It changes the description alone.
+#[tokio::test]
+async fn a_secret_read_and_sent_back_is_unchanged_when_it_never_expires_or_has_expired() {
+    let server = TestServer::start().await;
+    let (id, _) = server.new_machine_client(json!({})).await;
+    let secrets = format!("/ClientCredentialClients/{id}/Secrets");
+    let (status, never) =
+        server.call(Method::POST, &secrets, Some(json!({ "Description": "never", "Expires": false }))).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let never_value = never["Secret"].as_str().expect("value").to_owned();
+    let soon = (OffsetDateTime::now_utc() + time::Duration::seconds(2)).replace_nanosecond(0).expect("ns");
+    let (status, brief) =
+        server.call(Method::POST, &secrets, Some(json!({ "Description": "brief", "Expiration": text(soon) }))).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let brief_value = brief["Secret"].as_str().expect("value").to_owned();
+
+    let (_, read) = server.call(Method::GET, &format!("{secrets}/2"), None).await;
+    assert_eq!(read, json!({ "Id": 2, "Description": "never", "Expiration": null, "Expires": false }));
+    assert_eq!(
+        server.call(Method::PUT, &format!("{secrets}/2"), Some(read.clone())).await,
+        (StatusCode::OK, read.clone())
+    );
+    assert_eq!(server.call(Method::GET, &format!("{secrets}/2"), None).await, (StatusCode::OK, read));
+    server.token_for(&id, &never_value).await;
+
+    let wait = soon - OffsetDateTime::now_utc() + time::Duration::milliseconds(200);
+    tokio::time::sleep(Duration::from_millis(u64::try_from(wait.whole_milliseconds()).unwrap_or(0))).await;
+    let item = format!("{secrets}/3");
+    let (_, read) = server.call(Method::GET, &item, None).await;
+    assert_eq!(read, json!({ "Id": 3, "Description": "brief", "Expiration": text(soon), "Expires": true }));
+    assert_eq!(server.call(Method::PUT, &item, Some(read.clone())).await, (StatusCode::OK, read.clone()));
+    let mut edited = read.clone();
+    edited["Description"] = json!("expired");
+    assert_eq!(server.call(Method::PUT, &item, Some(edited.clone())).await, (StatusCode::OK, edited.clone()));
+    assert_eq!(server.call(Method::GET, &item, None).await, (StatusCode::OK, edited));
+    assert_eq!(server.client_credentials(&id, &brief_value).await.status(), StatusCode::UNAUTHORIZED, "still expired");
+    // Another past date is no round trip: refused as on create.
+    let earlier = text(soon - time::Duration::seconds(1));
+    let (status, error) = server.call(Method::PUT, &item, Some(json!({ "Expiration": earlier }))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(assert_contract_error(&error).starts_with("Expiration"));
+}
+
 #[tokio::test]
 async fn a_deleted_secret_is_refused_on_the_next_request_and_others_still_work() {
     let server = TestServer::start().await;

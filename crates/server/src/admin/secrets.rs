@@ -2,7 +2,7 @@
 //! in the 201 answer, listed without values, deletable.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use gatehouse_registry::secret::{description_rule, expiration_rule};
+use gatehouse_registry::secret::{changed_expiration, description_rule, expiration_rule};
 use gatehouse_registry::{ClientRef, NewSecret, SecretChanges};
 use serde_json::{json, Value};
 
@@ -95,7 +95,9 @@ pub async fn update(
         return Err(ApiError::bad_request("Id cannot be changed; it must match the id in the path."));
     }
     let expiration = if body.expires.is_some() || body.expiration.is_some() {
-        Some(expiration_rule(body.expires, body.expiration, state.now(), NAMES)?)
+        let secrets = state.registry.clients.list_secrets(at).await?;
+        let current = secrets.iter().find(|s| s.id == secret_id).ok_or_else(|| ApiError::not_found("secret"))?;
+        changed_expiration(body.expires, body.expiration, current.expiration, state.now(), NAMES)?
     } else {
         None
     };
