@@ -1,6 +1,7 @@
 //! The three kinds of client through the admin API: every field, default and rule of
 //! `shared/spec/admin-api.md`.
 
+use futures_util::StreamExt;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -281,6 +282,77 @@ async fn lists_page_filter_and_count_and_head_has_no_body() {
     let (status, error) = server.call(Method::GET, "/HybridClients?count=-1", None).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(assert_contract_error(&error).contains("count"));
+}
+
+/// The headers a HEAD must repeat from the GET: all but those of the moment.
+fn lasting_headers(response: &reqwest::Response) -> Vec<(String, String)> {
+    let mut headers: Vec<(String, String)> = response
+        .headers()
+        .iter()
+        .filter(|(name, _)| !matches!(name.as_str(), "date" | "operation-id"))
+        .map(|(name, value)| (name.as_str().to_owned(), value.to_str().unwrap_or_default().to_owned()))
+        .collect();
+    headers.sort();
+    headers
+}
+
+/// HEAD answers what GET answers, status and headers (the length of the body it leaves out
+/// included), without the body (RFC 9110, section 9.3.2): on an item, a list, and an unknown
+/// item.
+#[tokio::test]
+async fn head_answers_the_gets_status_and_headers_without_the_body() {
+    let server = TestServer::start().await;
+    let (id, _) = server.new_machine_client(json!({ "Tags": ["head"] })).await;
+    for path in [
+        format!("/ClientCredentialClients/{id}"),
+        format!("/ClientCredentialClients/{id}/Secrets/1"),
+        format!("/ClientCredentialClients/{id}/Roles"),
+        format!("/Roles/{TENANT_MEMBER}"),
+        "/ClientCredentialClients?tag=head".to_owned(),
+        format!("/ClientCredentialClients/{}", uuid::Uuid::new_v4()),
+    ] {
+        let get = server.as_admin(Method::GET, &path).await.send().await.expect("get");
+        let head = server.as_admin(Method::HEAD, &path).await.send().await.expect("head");
+        assert_eq!(head.status(), get.status(), "{path}");
+        assert!(head.headers().contains_key("operation-id"), "{path}");
+        assert_eq!(lasting_headers(&head), lasting_headers(&get), "{path}");
+        let length = get.content_length().expect("the GET's length");
+        assert_eq!(get.text().await.expect("body").len() as u64, length);
+        assert!(length > 2, "{path}: a body to leave out");
+        assert!(head.text().await.expect("body").is_empty(), "{path}: HEAD has no body");
+    }
+}
+
+/// Without `count`, a list answers 100 items (admin-api.md, Routes), and `Total-Count` all of
+/// them: for clients, paged by the store, and roles, paged in memory.
+#[tokio::test]
+async fn a_list_without_count_answers_100_items_and_total_count_all() {
+    let server = TestServer::start().await;
+    let token = server.admin_token().await;
+    let create = |collection: &str, i: usize| {
+        let request =
+            server.http.post(server.api(collection)).bearer_auth(&token).json(&json!({ "Name": format!("n{i}") }));
+        async move { request.send().await.expect("post").status() }
+    };
+    let mut before = Vec::new();
+    for collection in ["/ClientCredentialClients", "/Roles"] {
+        before.push(total(&server, collection).await.parse::<usize>().expect("number"));
+    }
+    let statuses: Vec<StatusCode> = futures_util::stream::iter(0..110)
+        .flat_map(|i| futures_util::stream::iter([create("/ClientCredentialClients", i), create("/Roles", i)]))
+        .buffer_unordered(8)
+        .collect()
+        .await;
+    assert!(statuses.iter().all(|s| *s == StatusCode::CREATED), "{statuses:?}");
+    for (collection, before) in ["/ClientCredentialClients", "/Roles"].into_iter().zip(before) {
+        let response = server.as_admin(Method::GET, collection).await.send().await.expect("list");
+        let total = before + 110;
+        assert_eq!(response.headers()["Total-Count"], total.to_string().as_str(), "{collection}");
+        let page: Vec<Value> = response.json().await.expect("json");
+        assert_eq!(page.len(), 100, "{collection}");
+        let (_, rest) = server.call(Method::GET, &format!("{collection}?skip=100"), None).await;
+        assert_eq!(rest.as_array().map(Vec::len), Some(total - 100), "{collection}: the rest, after the default page");
+    }
 }
 
 #[tokio::test]

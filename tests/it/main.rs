@@ -9,6 +9,7 @@ mod console;
 mod cookies;
 mod copy;
 mod cors;
+mod crash;
 mod deploy;
 mod dialect;
 mod flows;

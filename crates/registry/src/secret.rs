@@ -155,6 +155,27 @@ pub fn expiration_rule(
     }
 }
 
+/// What a change's `Expires` and `Expiration` make of a stored secret's expiration
+/// `current`: `None` leaves it as it is. Neither given leaves it (a missing or null property
+/// is no change); so does the expiration it already has, past or not, so that a secret's GET
+/// body sent back changes nothing, an expired secret's included. Anything else follows
+/// [`expiration_rule`], which refuses a new expiration in the past.
+pub fn changed_expiration(
+    expires: Option<bool>,
+    expiration: Option<OffsetDateTime>,
+    current: Expiration,
+    now: OffsetDateTime,
+    names: (&str, &str),
+) -> Result<Option<Expiration>, Invalid> {
+    // Stores keep whole seconds.
+    let given = expiration.map(|at| at.replace_nanosecond(0).unwrap_or(at));
+    match (expires, given) {
+        (None, None) => Ok(None),
+        (None | Some(true), Some(_)) if given == current => Ok(None),
+        _ => expiration_rule(expires, expiration, now, names).map(Some),
+    }
+}
+
 pub const DESCRIPTION_MAX: usize = 256;
 
 pub fn description_rule(field: &str, description: Option<String>) -> Result<String, Invalid> {
@@ -223,5 +244,23 @@ mod tests {
         assert!(expiration_rule(None, None, now, names).is_err());
         assert!(expiration_rule(Some(false), Some(later), now, names).is_err());
         assert!(expiration_rule(Some(true), Some(now), now, names).is_err());
+    }
+
+    #[test]
+    fn a_change_to_the_expiration_it_already_has_is_no_change_even_past() {
+        let now = datetime!(2026-06-01 0:00 UTC);
+        let (past, later) = (datetime!(2026-05-01 0:00 UTC), datetime!(2027-06-01 0:00 UTC));
+        let names = ("Expires", "Expiration");
+        assert_eq!(changed_expiration(None, None, Some(past), now, names), Ok(None));
+        assert_eq!(changed_expiration(None, Some(past), Some(past), now, names), Ok(None));
+        assert_eq!(
+            changed_expiration(Some(true), Some(datetime!(2026-05-01 2:00 +2)), Some(past), now, names),
+            Ok(None)
+        );
+        assert_eq!(changed_expiration(Some(false), None, None, now, names), Ok(Some(None)));
+        assert_eq!(changed_expiration(None, Some(later), Some(past), now, names), Ok(Some(Some(later))));
+        assert!(changed_expiration(None, Some(past - time::Duration::SECOND), Some(past), now, names).is_err());
+        assert!(changed_expiration(Some(false), Some(past), Some(past), now, names).is_err());
+        assert!(changed_expiration(Some(true), None, Some(later), now, names).is_err());
     }
 }

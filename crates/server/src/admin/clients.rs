@@ -1,7 +1,6 @@
 //! `AuthorizationCodeClients`, `HybridClients`, `ClientCredentialClients`: one set of
 //! handlers, the kind taken from the collection's name.
 
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use gatehouse_registry::secret::{description_rule, expiration_rule, DEFAULT_SECRET_LIFETIME};
 use gatehouse_registry::{Client, ClientChanges, ClientKind, ClientRef, NewSecret, SecretValue};
@@ -11,7 +10,7 @@ use uuid::Uuid;
 
 use super::dialect::{AUTHORIZATION_CODE_CLIENTS, CLIENT_CREDENTIAL_CLIENTS, HYBRID_CLIENTS};
 use super::dto::{client_view, time_text, ClientBody, FirstSecret};
-use super::{authorize, item_response, json_body, json_object, list_query, list_response, path_id, Access};
+use super::{authorize, json_body, json_object, list_query, list_response, path_id, Access};
 use crate::http_error::ApiError;
 use crate::AppState;
 
@@ -69,7 +68,7 @@ pub async fn list(
     authorize(&req, &state, tenant_id, Access::Read).await?;
     let page = state.registry.clients.list_clients(tenant_id, kind, &list_query(&req, true)?).await?;
     let items: Vec<Value> = page.items.iter().map(client_view).collect();
-    Ok(list_response(&req, &items, page.total))
+    Ok(list_response(&items, page.total))
 }
 
 pub async fn create(
@@ -110,7 +109,7 @@ pub async fn get(
     let at = client_at(&tenant, &collection, &id)?;
     authorize(&req, &state, at.tenant_id, Access::Read).await?;
     let client = state.registry.clients.get_client(at).await?;
-    Ok(item_response(&req, StatusCode::OK, &client_view(&client)))
+    Ok(HttpResponse::Ok().json(client_view(&client)))
 }
 
 pub async fn update(
@@ -162,7 +161,7 @@ pub async fn roles(
     let at = roles_at(&tenant, &collection, &id)?;
     authorize(&req, &state, at.tenant_id, Access::Read).await?;
     let client = state.registry.clients.get_client(at).await?;
-    Ok(item_response(&req, StatusCode::OK, &client.role_ids))
+    Ok(HttpResponse::Ok().json(client.role_ids))
 }
 
 /// Replaces the whole list; Tenant Member stays whatever the body says.

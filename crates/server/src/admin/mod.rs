@@ -2,7 +2,7 @@
 //! authorise, call the registry, and map the result; the rules live in the registry.
 
 use actix_web::http::header::HeaderValue;
-use actix_web::http::{Method, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use gatehouse_provider::Caller;
@@ -163,26 +163,17 @@ pub fn page_of<T: Clone>(items: &[T], q: &ListQuery) -> Vec<T> {
     items.iter().skip(skip).take(count).cloned().collect()
 }
 
-/// A list answer: the page as a JSON array (no body for HEAD) and `Total-Count`.
-pub fn list_response<T: Serialize>(req: &HttpRequest, items: &[T], total: u64) -> HttpResponse {
+/// A list answer: the page as a JSON array and `Total-Count`.
+///
+/// HEAD routes to the GET handlers and gets this same answer: actix-web sends its status and
+/// headers, `Content-Length` included, and leaves the body out (RFC 9110, section 9.3.2). A
+/// handler must not drop the body itself, or the headers would describe an empty one.
+pub fn list_response<T: Serialize>(items: &[T], total: u64) -> HttpResponse {
     let mut response = HttpResponse::Ok();
     if let Ok(total) = HeaderValue::from_str(&total.to_string()) {
         response.insert_header(("Total-Count", total));
     }
-    if req.method() == Method::HEAD {
-        response.finish()
-    } else {
-        response.json(items)
-    }
-}
-
-/// An item answer (no body for HEAD).
-pub fn item_response<T: Serialize>(req: &HttpRequest, status: StatusCode, item: &T) -> HttpResponse {
-    if req.method() == Method::HEAD {
-        HttpResponse::build(status).finish()
-    } else {
-        HttpResponse::build(status).json(item)
-    }
+    response.json(items)
 }
 
 async fn no_route() -> Result<HttpResponse, ApiError> {

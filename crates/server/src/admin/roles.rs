@@ -1,12 +1,11 @@
 //! `Roles`: the two built-in roles and any the tenant defines, in the product's shape
 //! (`RoleTypeId`, `RoleScope`, `TenantId`).
 
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use gatehouse_registry::Role;
 
 use super::dto::{RoleBody, RoleView};
-use super::{authorize, item_at, item_response, json_object, list_query, list_response, page_of, path_id, Access};
+use super::{authorize, item_at, json_object, list_query, list_response, page_of, path_id, Access};
 use crate::http_error::ApiError;
 use crate::AppState;
 
@@ -21,7 +20,7 @@ pub async fn list(
     let roles = state.registry.roles.list_roles(tenant_id).await?;
     let page = page_of(&roles, &query);
     let views: Vec<RoleView<'_>> = page.iter().map(|r| RoleView::new(tenant_id, r)).collect();
-    Ok(list_response(&req, &views, roles.len() as u64))
+    Ok(list_response(&views, roles.len() as u64))
 }
 
 pub async fn create(
@@ -47,7 +46,7 @@ pub async fn get(
     let (tenant_id, role_id) = item_at(&tenant, &role, "role")?;
     authorize(&req, &state, tenant_id, Access::Read).await?;
     let role = state.registry.roles.get_role(tenant_id, role_id).await?;
-    Ok(item_response(&req, StatusCode::OK, &RoleView::new(tenant_id, &role)))
+    Ok(HttpResponse::Ok().json(RoleView::new(tenant_id, &role)))
 }
 
 /// A partial update of a custom role, in the manner of clients: a GET body sent back with

@@ -1,15 +1,14 @@
 //! `{HybridClients|ClientCredentialClients}/{clientId}/Secrets`: generated here, shown once
 //! in the 201 answer, listed without values, deletable.
 
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use gatehouse_registry::secret::{description_rule, expiration_rule};
+use gatehouse_registry::secret::{changed_expiration, description_rule, expiration_rule};
 use gatehouse_registry::{ClientRef, NewSecret, SecretChanges};
 use serde_json::{json, Value};
 
 use super::clients::client_at;
 use super::dto::{secret_view, time_text, SecretBody};
-use super::{authorize, item_response, json_object, list_query, list_response, page_of, Access};
+use super::{authorize, json_object, list_query, list_response, page_of, Access};
 use crate::http_error::ApiError;
 use crate::AppState;
 
@@ -39,7 +38,7 @@ pub async fn list(
     let query = list_query(&req, false)?;
     let secrets = state.registry.clients.list_secrets(at).await?;
     let page: Vec<Value> = page_of(&secrets, &query).iter().map(secret_view).collect();
-    Ok(list_response(&req, &page, secrets.len() as u64))
+    Ok(list_response(&page, secrets.len() as u64))
 }
 
 pub async fn create(
@@ -77,7 +76,7 @@ pub async fn get(
     authorize(&req, &state, at.tenant_id, Access::Read).await?;
     let secrets = state.registry.clients.list_secrets(at).await?;
     let secret = secrets.iter().find(|s| s.id == secret_id).ok_or_else(|| ApiError::not_found("secret"))?;
-    Ok(item_response(&req, StatusCode::OK, &secret_view(secret)))
+    Ok(HttpResponse::Ok().json(secret_view(secret)))
 }
 
 /// Changes the description or the expiration; the value never changes (add a new secret).
@@ -96,7 +95,9 @@ pub async fn update(
         return Err(ApiError::bad_request("Id cannot be changed; it must match the id in the path."));
     }
     let expiration = if body.expires.is_some() || body.expiration.is_some() {
-        Some(expiration_rule(body.expires, body.expiration, state.now(), NAMES)?)
+        let secrets = state.registry.clients.list_secrets(at).await?;
+        let current = secrets.iter().find(|s| s.id == secret_id).ok_or_else(|| ApiError::not_found("secret"))?;
+        changed_expiration(body.expires, body.expiration, current.expiration, state.now(), NAMES)?
     } else {
         None
     };

@@ -1,14 +1,13 @@
 //! `Users`: the embedded directory's local accounts, and the tenant itself. Passwords are
 //! write-only and hashed (argon2id) on the blocking pool, never on the async workers.
 
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use gatehouse_registry::user::hash_password;
 use gatehouse_registry::{SecretValue, User, UserChanges};
 use serde_json::{json, Value};
 
 use super::dto::{user_view, PasswordBody, UserBody};
-use super::{authorize, item_at, item_response, json_object, list_query, list_response, path_id, Access};
+use super::{authorize, item_at, json_object, list_query, list_response, path_id, Access};
 use crate::http_error::ApiError;
 use crate::AppState;
 
@@ -24,7 +23,7 @@ pub async fn tenant(
     let tenant_id = path_id(&path.into_inner(), "tenant")?;
     authorize(&req, &state, tenant_id, Access::Read).await?;
     let tenant = state.registry.tenants.get_tenant(tenant_id).await?;
-    Ok(item_response(&req, StatusCode::OK, &json!({ "Id": tenant.id, "Name": tenant.name })))
+    Ok(HttpResponse::Ok().json(json!({ "Id": tenant.id, "Name": tenant.name })))
 }
 
 pub async fn list(
@@ -36,7 +35,7 @@ pub async fn list(
     authorize(&req, &state, tenant_id, Access::Read).await?;
     let page = state.registry.users.list_users(tenant_id, &list_query(&req, true)?).await?;
     let items: Vec<Value> = page.items.iter().map(user_view).collect();
-    Ok(list_response(&req, &items, page.total))
+    Ok(list_response(&items, page.total))
 }
 
 pub async fn create(
@@ -72,7 +71,7 @@ pub async fn get(
     let (tenant_id, user_id) = item_at(&tenant, &user, "user")?;
     authorize(&req, &state, tenant_id, Access::Read).await?;
     let user = state.registry.users.get_user(tenant_id, user_id).await?;
-    Ok(item_response(&req, StatusCode::OK, &user_view(&user)))
+    Ok(HttpResponse::Ok().json(user_view(&user)))
 }
 
 pub async fn update(
