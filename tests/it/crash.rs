@@ -100,8 +100,7 @@ async fn kill_9_during_concurrent_admin_writes_loses_no_acknowledged_write() {
         acked_before_kill += usize::from(outcome.1.is_some());
         outcomes.push(outcome);
     }
-    let listen = server.listen();
-    let dir = server.dir.clone();
+    let (dir, public_url) = (server.dir.clone(), server.base.clone());
     let tmp = server.stop().await;
     for task in tasks {
         task.await.expect("a write task panicked");
@@ -114,8 +113,9 @@ async fn kill_9_during_concurrent_admin_writes_loses_no_acknowledged_write() {
         outcomes.iter().filter_map(|(i, ack)| ack.as_ref().map(|a| (*i, a.clone()))).collect();
     assert!(acknowledged.len() < WRITES, "the kill came after every write: nothing was tested");
 
-    // The same file, the same address: the restarted server recovers what the kill left.
-    let server = TestServer::start_with(&dir, &[("GATEHOUSE_LISTEN", &listen)]).await;
+    // The same file and issuer (a new port: the old one may be taken by now): the restarted
+    // server recovers what the kill left.
+    let server = TestServer::start_with(&dir, &[("GATEHOUSE_PUBLIC_URL", &public_url)]).await;
     let token = server.admin_token().await;
     let get = |path: String| {
         let request = server.http.get(server.api(&path)).bearer_auth(&token);

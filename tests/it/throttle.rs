@@ -167,6 +167,12 @@ async fn bursts_of_sign_ins_keep_memory_bounded_and_discovery_answering() {
     // The password threads reuse their memory: after the first burst it stays where it is
     // (it was 2.8 GiB after these four bursts when every blocking thread could hash).
     let (first, after) = (after_first.unwrap_or(before), server.rss_mib());
+    eprintln!("resident memory: {before} MiB at the start, {first} after the first burst, {after} after four");
     assert!(after <= first + 32, "memory grew from {first} MiB after the first burst to {after} MiB");
-    assert!(after <= before + 300, "resident memory went from {before} MiB to {after} MiB");
+    // One argon2 memory (19 MiB) per password thread, one thread per core, and a little more;
+    // within the ~150 MB the hardening issue allows in any case (measured here: +43 MiB on
+    // 2 cores, where it was +176 MiB when each check allocated its own memory).
+    let cores = std::thread::available_parallelism().map_or(2, usize::from) as u64;
+    let bound = (20 * cores + 40).min(150);
+    assert!(after <= before + bound, "resident memory went from {before} MiB to {after} MiB (bound +{bound})");
 }

@@ -14,7 +14,7 @@ use gatehouse_provider::params::Params;
 use gatehouse_provider::{Provider, Settings, SystemClock, TokenRequest};
 use gatehouse_registry::store::memory::MemoryStore;
 use gatehouse_registry::store::TenantStore;
-use gatehouse_registry::user::hash_password;
+use gatehouse_registry::user::{hash_password, PasswordMemory};
 use gatehouse_registry::{
     Client, ClientChanges, ClientKind, NewSecret, SecretValue, Tenant, TenantSeed, User, UserChanges,
 };
@@ -53,7 +53,7 @@ async fn setup() -> Setup {
     let machine = Client::create(tenant_id, ClientKind::ClientCredential, machine_changes, now).expect("client");
     let (hybrid_secret, h) = NewSecret::generate(String::new(), None, now).expect("secret");
     let (machine_secret, m) = NewSecret::generate(String::new(), None, now).expect("secret");
-    let hash = hash_password(&SecretValue::new("a password")).expect("hash");
+    let hash = hash_password(&SecretValue::new("a password"), &mut PasswordMemory::default()).expect("hash");
     let user_changes = UserChanges { user_name: Some("alice".into()), password_hash: Some(hash), ..Default::default() };
     let user = User::create(tenant_id, user_changes, now).expect("user");
     store

@@ -1,8 +1,8 @@
 //! Local users: the embedded directory that lets the server work alone.
 
 use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
+use argon2::password_hash::{self, Output, ParamsString, PasswordHash, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -230,25 +230,76 @@ fn email_change(
     })
 }
 
+/// argon2's working memory (19 MiB for our parameters), kept by a thread that checks
+/// passwords and reused for every check: allocating it per check left each allocator arena
+/// that ever served one holding its own copy (issue 9, item 1).
+#[derive(Default)]
+pub struct PasswordMemory(Vec<argon2::Block>);
+
+impl PasswordMemory {
+    /// The blocks `params` needs, grown (never shrunk) to fit.
+    fn blocks(&mut self, params: &Params) -> &mut [argon2::Block] {
+        let needed = params.block_count();
+        if self.0.len() < needed {
+            self.0.resize(needed, argon2::Block::default());
+        }
+        &mut self.0[..needed]
+    }
+}
+
+impl std::fmt::Debug for PasswordMemory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PasswordMemory({} blocks)", self.0.len())
+    }
+}
+
 /// Hashes a password with argon2id (the crate's defaults: 19 MiB, 2 passes, OWASP's
-/// recommendation). Slow by design: call it off the async workers.
-pub fn hash_password(password: &SecretValue) -> Result<String> {
+/// recommendation) into a PHC string, working in `memory`. Slow by design: call it off the
+/// async workers.
+pub fn hash_password(password: &SecretValue, memory: &mut PasswordMemory) -> Result<String> {
     let len = password.expose().chars().count();
     if !(PASSWORD_MIN..=PASSWORD_MAX).contains(&len) {
         return Err(RegistryError::invalid("Password", format!("must be {PASSWORD_MIN} to {PASSWORD_MAX} characters")));
     }
+    let failed = |e: &dyn std::fmt::Display| RegistryError::Storage(format!("password hashing failed: {e}"));
+    let argon = Argon2::default();
     let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
-        .hash_password(password.expose().as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| RegistryError::Storage(format!("password hashing failed: {e}")))
+    let mut raw_salt = [0u8; 64];
+    let raw_salt = salt.as_salt().decode_b64(&mut raw_salt).map_err(|e| failed(&e))?;
+    let params = argon.params().clone();
+    let output = Output::init_with(params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN), |out| {
+        argon
+            .hash_password_into_with_memory(password.expose().as_bytes(), raw_salt, out, memory.blocks(&params))
+            .map_err(|_| password_hash::Error::Password)
+    })
+    .map_err(|e| failed(&e))?;
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&params).map_err(|e| failed(&e))?,
+        salt: Some(salt.as_salt()),
+        hash: Some(output),
+    };
+    Ok(phc.to_string())
 }
 
-/// Checks a password against a stored hash. Slow by design: call it off the async workers.
-pub fn verify_password(hash: &str, password: &SecretValue) -> bool {
-    PasswordHash::new(hash)
-        .map(|h| Argon2::default().verify_password(password.expose().as_bytes(), &h).is_ok())
-        .unwrap_or(false)
+/// Checks a password against a stored argon2 hash (any of its variants and parameters),
+/// working in `memory`. Slow by design: call it off the async workers.
+pub fn verify_password(hash: &str, password: &SecretValue, memory: &mut PasswordMemory) -> bool {
+    let Ok(phc) = PasswordHash::new(hash) else { return false };
+    let (Some(salt), Some(expected)) = (phc.salt, phc.hash) else { return false };
+    let (Ok(algorithm), Ok(params)) = (Algorithm::try_from(phc.algorithm), Params::try_from(&phc)) else {
+        return false;
+    };
+    let Ok(version) = phc.version.map_or(Ok(Version::default()), Version::try_from) else { return false };
+    let mut raw_salt = [0u8; 64];
+    let Ok(raw_salt) = salt.decode_b64(&mut raw_salt) else { return false };
+    let argon = Argon2::new(algorithm, version, params.clone());
+    let mut out = vec![0u8; expected.len()];
+    argon
+        .hash_password_into_with_memory(password.expose().as_bytes(), raw_salt, &mut out, memory.blocks(&params))
+        .is_ok()
+        && Output::new(&out).is_ok_and(|computed| computed == expected)
 }
 
 #[cfg(test)]
@@ -321,12 +372,36 @@ mod tests {
 
     #[test]
     fn passwords_hash_with_argon2id_and_verify() {
+        let memory = &mut PasswordMemory::default();
         let pw = SecretValue::new("correct horse battery");
-        let hash = hash_password(&pw).expect("hash");
-        assert!(hash.starts_with("$argon2id$"));
-        assert!(verify_password(&hash, &pw));
-        assert!(!verify_password(&hash, &SecretValue::new("wrong horse battery")));
-        assert!(hash_password(&SecretValue::new("short")).is_err());
+        let hash = hash_password(&pw, memory).expect("hash");
+        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
+        assert!(verify_password(&hash, &pw, memory));
+        assert!(!verify_password(&hash, &SecretValue::new("wrong horse battery"), memory));
+        assert!(hash_password(&SecretValue::new("short"), memory).is_err());
+        assert!(!verify_password("$argon2id$v=19$m=19456,t=2,p=1$bm9wZQ", &pw, memory), "no hash part");
+        assert!(!verify_password("not a hash", &pw, memory));
+    }
+
+    /// Our hashes are the argon2 crate's, and we verify the crate's, whatever their
+    /// parameters, with one memory that grows to fit.
+    #[test]
+    fn hashes_agree_with_the_argon2_crate_and_memory_is_reused() {
+        use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+        let memory = &mut PasswordMemory::default();
+        let pw = SecretValue::new("correct horse battery");
+        let ours = hash_password(&pw, memory).expect("hash");
+        let blocks = memory.0.len();
+        let parsed = PasswordHash::new(&ours).expect("phc");
+        assert!(Argon2::default().verify_password(pw.expose().as_bytes(), &parsed).is_ok(), "the crate verifies ours");
+        for params in [Params::new(8, 1, 1, None), Params::new(32 * 1024, 3, 2, None)] {
+            let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.expect("params"));
+            let salt = SaltString::generate(&mut OsRng);
+            let theirs = argon.hash_password(pw.expose().as_bytes(), &salt).expect("hash").to_string();
+            assert!(verify_password(&theirs, &pw, memory), "{theirs}");
+            assert!(!verify_password(&theirs, &SecretValue::new("wrong horse battery"), memory));
+        }
+        assert!(memory.0.len() >= blocks && verify_password(&ours, &pw, memory), "grown, and still right");
     }
 }
 

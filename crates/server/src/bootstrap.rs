@@ -4,7 +4,7 @@
 
 use gatehouse_registry::secret::DEFAULT_SECRET_LIFETIME;
 use gatehouse_registry::store::TenantStore;
-use gatehouse_registry::user::hash_password;
+use gatehouse_registry::user::{hash_password, PasswordMemory};
 use gatehouse_registry::{
     Client, ClientChanges, ClientKind, NewSecret, RegistryError, SecretValue, Tenant, TenantSeed, User, UserChanges,
     TENANT_ADMINISTRATOR,
@@ -41,7 +41,7 @@ pub async fn first_start(
     };
     let password =
         config.admin_password.clone().or_else(|| generated_password.clone()).unwrap_or_else(|| SecretValue::new(""));
-    let hash = tokio::task::spawn_blocking(move || hash_password(&password))
+    let hash = tokio::task::spawn_blocking(move || hash_password(&password, &mut PasswordMemory::default()))
         .await
         .map_err(|e| RegistryError::Storage(e.to_string()))??;
     let admin = User::create(

@@ -8,7 +8,7 @@ use actix_web::middleware::Logger;
 use actix_web::{web, App, HttpServer};
 use gatehouse_provider::{Clock, Provider, Stores};
 use gatehouse_registry::store::{ClientStore, GrantStore, RoleStore, TenantStore, UserStore};
-use gatehouse_registry::user::hash_password;
+use gatehouse_registry::user::{hash_password, PasswordMemory};
 use gatehouse_registry::{SecretValue, Store};
 use time::OffsetDateTime;
 
@@ -163,7 +163,7 @@ pub async fn start(config: Config, store: Arc<dyn Store>, clock: Arc<dyn Clock>)
     let provider =
         Arc::new(Provider::new(Stores::of(store), Arc::clone(&clock), config.settings(issuer.clone())).await?);
     let dummy = SecretValue::generate()?;
-    let dummy_hash = tokio::task::spawn_blocking(move || hash_password(&dummy))
+    let dummy_hash = tokio::task::spawn_blocking(move || hash_password(&dummy, &mut PasswordMemory::default()))
         .await
         .map_err(|e| StartError::Storage(gatehouse_registry::RegistryError::Storage(e.to_string())))??;
     let first_start =

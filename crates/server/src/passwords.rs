@@ -4,13 +4,20 @@
 //! nor the blocking pool that the store's work runs on: on the shared pool, every thread
 //! that ever hashed kept its own allocator arena with the 19 MiB in it (40 sign-ins at once
 //! took the server from 92 MB to 871 MB, bursts to gigabytes); here the same few threads
-//! reuse theirs.
+//! each keep one argon2 working memory ([`PasswordMemory`]) and reuse it for every check.
 
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use gatehouse_registry::user::{hash_password, verify_password, PasswordMemory};
+use gatehouse_registry::SecretValue;
 use tokio::sync::{oneshot, Semaphore};
+
+thread_local! {
+    /// A password thread's argon2 memory, reused by every hash and check it runs.
+    static MEMORY: std::cell::RefCell<PasswordMemory> = std::cell::RefCell::default();
+}
 
 /// How long password work waits for its turn before it is refused.
 const WAIT: Duration = Duration::from_secs(2);
@@ -49,9 +56,20 @@ impl PasswordGate {
         Self { turns: Arc::new(Semaphore::new(threads)), jobs }
     }
 
+    /// Checks `password` against `hash`; `None` when its turn did not come within [`WAIT`]
+    /// (the caller answers 503).
+    pub async fn verify(&self, hash: String, password: SecretValue) -> Option<bool> {
+        self.run(move || MEMORY.with_borrow_mut(|memory| verify_password(&hash, &password, memory))).await
+    }
+
+    /// Hashes `password` (its length checked); `None` as for [`PasswordGate::verify`].
+    pub async fn hash(&self, password: SecretValue) -> Option<gatehouse_registry::Result<String>> {
+        self.run(move || MEMORY.with_borrow_mut(|memory| hash_password(&password, memory))).await
+    }
+
     /// Runs `work` on the password threads once its turn comes; `None` when it did not come
-    /// within [`WAIT`] (the caller answers 503).
-    pub async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    /// within [`WAIT`].
+    async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
         let turn = tokio::time::timeout(WAIT, Arc::clone(&self.turns).acquire_owned()).await.ok()?.ok()?;
         let (done, result) = oneshot::channel();
         let job: Job = Box::new(move || {

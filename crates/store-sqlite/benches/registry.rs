@@ -6,7 +6,7 @@
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion};
 use gatehouse_registry::store::{ClientStore, TenantStore};
-use gatehouse_registry::user::{hash_password, verify_password};
+use gatehouse_registry::user::{hash_password, verify_password, PasswordMemory};
 use gatehouse_registry::{
     secret, Client, ClientChanges, ClientKind, ListQuery, NewSecret, SecretValue, Tenant, TenantSeed,
 };
@@ -80,10 +80,12 @@ fn secret_checks(c: &mut Criterion) {
     let mut group = c.benchmark_group("secret_check");
     group.bench_function("sha256_ct_10_secrets", |b| b.iter(|| secret::verify(black_box(&stored), &presented, now)));
     let password = SecretValue::new("a password of some length");
-    let phc = hash_password(&password).expect("hash");
+    let memory = &mut PasswordMemory::default();
+    let phc = hash_password(&password, memory).expect("hash");
     group.sample_size(10);
-    group
-        .bench_function("argon2id_password_for_comparison", |b| b.iter(|| verify_password(black_box(&phc), &password)));
+    group.bench_function("argon2id_password_for_comparison", |b| {
+        b.iter(|| verify_password(black_box(&phc), &password, memory))
+    });
     group.finish();
 }
 

@@ -2,7 +2,6 @@
 //! write-only and hashed (argon2id) on the blocking pool, never on the async workers.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use gatehouse_registry::user::hash_password;
 use gatehouse_registry::{SecretValue, User, UserChanges};
 use serde_json::{json, Value};
 
@@ -12,7 +11,7 @@ use crate::http_error::ApiError;
 use crate::AppState;
 
 async fn hash(state: &AppState, password: SecretValue) -> Result<String, ApiError> {
-    state.passwords.run(move || hash_password(&password)).await.ok_or_else(ApiError::busy)?.map_err(ApiError::from)
+    state.passwords.hash(password).await.ok_or_else(ApiError::busy)?.map_err(ApiError::from)
 }
 
 pub async fn tenant(

@@ -7,7 +7,6 @@ use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use gatehouse_provider::session::Admission;
-use gatehouse_registry::user::verify_password;
 use gatehouse_registry::SecretValue;
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
@@ -170,7 +169,7 @@ pub async fn login(req: HttpRequest, state: web::Data<AppState>, form: web::Form
     // Without a user the same work is done against a dummy hash, so timing tells nothing.
     let hash = user.as_ref().map(|u| u.password_hash.clone()).unwrap_or_else(|| state.dummy_hash.clone());
     let password = SecretValue::new(form.password);
-    let Some(verified) = state.passwords.run(move || verify_password(&hash, &password)).await else {
+    let Some(verified) = state.passwords.verify(hash, password).await else {
         // Not checked: it does not count against the user name.
         let _ = state.provider.withdraw_attempt(&attempt).await;
         let mut busy =
