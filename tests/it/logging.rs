@@ -327,6 +327,28 @@ async fn nothing_secret_that_crossed_the_wire_reaches_the_log_at_the_most_verbos
     crossed.tokens("second code exchange", &issued);
     assert_eq!(token_in_body(&server, client, &exchange).await.0, StatusCode::BAD_REQUEST, "a code is used once");
 
+    // A password of the wrong JSON type: the 400 names the property and may quote the value
+    // back to the caller, but the log must not.
+    for (what, wrong) in [
+        ("a password as a number", json!(7_340_215_998_104_117_u64)),
+        ("a password in a list", json!(["mistyped-password-8f2e61c0a9"])),
+        ("a password as a boolean field's value", json!("enabled-password-4c1d9b7e20")),
+    ] {
+        let body = if what.contains("boolean") {
+            json!({ "UserName": "mallory", "Enabled": wrong })
+        } else {
+            json!({ "UserName": "mallory", "Password": wrong })
+        };
+        let (status, refused) = admin(&server, &admin_token, Method::POST, "/Users", body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{what}: {refused}");
+        let text = match &wrong {
+            Value::Array(items) => items[0].as_str().unwrap_or_default().to_owned(),
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        crossed.add(what, &text);
+    }
+
     let printed = Arc::clone(&server.printed);
     let banner = server.banner.clone();
     server.stop().await;

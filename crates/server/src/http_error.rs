@@ -29,7 +29,6 @@ pub fn operation_id() -> Uuid {
 
 /// An admin API failure, answered with the contract's body
 /// `{ OperationId, Error, Reason, Resolution }` (admin-api.md, Errors).
-#[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
     pub error: String,
@@ -39,6 +38,20 @@ pub struct ApiError {
     pub detail: Option<String>,
     /// RFC 6750 §3: the `WWW-Authenticate` challenge of a 401.
     pub challenge: Option<&'static str>,
+    /// The reason quotes the request (a JSON type error names the value it found, which may
+    /// be a password): it goes back to the caller, never to the log.
+    pub reason_quotes_request: bool,
+}
+
+/// Without a reason that quotes the request: actix-web's logger prints errors with `Debug`.
+impl std::fmt::Debug for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiError")
+            .field("status", &self.status)
+            .field("reason", &self.loggable_reason())
+            .field("detail", &self.detail)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ApiError {
@@ -55,7 +68,22 @@ impl ApiError {
             resolution: resolution.into(),
             detail: None,
             challenge: None,
+            reason_quotes_request: false,
         }
+    }
+
+    /// The reason, or a stand-in when it quotes the request.
+    fn loggable_reason(&self) -> &str {
+        if self.reason_quotes_request {
+            "(quotes the request: not logged)"
+        } else {
+            &self.reason
+        }
+    }
+
+    /// A 400 whose reason quotes the request: see [`ApiError::reason_quotes_request`].
+    pub fn bad_request_quoting(reason: impl Into<String>) -> Self {
+        Self { reason_quotes_request: true, ..Self::bad_request(reason) }
     }
 
     pub fn bad_request(reason: impl Into<String>) -> Self {
@@ -122,7 +150,7 @@ impl ApiError {
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}", self.status, self.reason)
+        write!(f, "{} {}", self.status, self.loggable_reason())
     }
 }
 
@@ -173,7 +201,9 @@ impl ResponseError for ApiError {
         if self.status.is_server_error() {
             tracing::error!(%operation_id, detail = ?self.detail, "admin API failure");
         } else {
-            tracing::info!(%operation_id, status = %self.status, reason = %self.reason, detail = ?self.detail, "admin API refused");
+            // Debug, not Display: a reason naming a property of the request (a JSON key may
+            // hold a line break) cannot forge a log line.
+            tracing::info!(%operation_id, refused = ?self, "admin API refused");
         }
         let mut response = HttpResponse::build(self.status);
         if let Some(challenge) = self.challenge {

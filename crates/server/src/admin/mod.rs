@@ -122,7 +122,7 @@ fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
         // serde_json appends " at line L column C": noise for a property error.
         let message = inner.to_string();
         let message = message.rfind(" at line ").map_or(message.as_str(), |cut| &message[..cut]).to_owned();
-        ApiError::bad_request(match path.as_str() {
+        ApiError::bad_request_quoting(match path.as_str() {
             "." | "?" => format!("The body is not valid: {message}."),
             _ => format!("{path}: {message}."),
         })
