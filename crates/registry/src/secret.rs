@@ -145,7 +145,11 @@ pub fn expiration_rule(
         (true, Some(at)) if at <= now => Err(Invalid::new(expiration_field, "must be in the future")),
         // Stores keep whole seconds; so does what we answer.
         (true, Some(at)) => {
-            let at = at.to_offset(time::UtcOffset::UTC);
+            // The last hours of 9999-12-31 with a negative offset fall past year 9999 in
+            // UTC, which `time` cannot hold: `to_offset` panicked there (fuzz/regressions).
+            let Some(at) = at.checked_to_offset(time::UtcOffset::UTC) else {
+                return Err(Invalid::new(expiration_field, "must be at most 9999-12-31T23:59:59Z"));
+            };
             Ok(Some(at.replace_nanosecond(0).unwrap_or(at)))
         }
         (false, None) => Ok(None),
@@ -196,6 +200,7 @@ pub fn verify(secrets: &[ClientSecret], presented: &SecretValue, now: OffsetDate
 #[cfg(test)]
 mod tests {
     use super::*;
+    use time::format_description::well_known::Rfc3339;
     use time::macros::datetime;
 
     fn stored(id: u32, value: &SecretValue, expiration: Expiration) -> ClientSecret {
@@ -243,6 +248,11 @@ mod tests {
         assert_eq!(expiration_rule(Some(false), None, now, names), Ok(None));
         assert!(expiration_rule(None, None, now, names).is_err());
         assert!(expiration_rule(Some(false), Some(later), now, names).is_err());
+        // Found while writing the admin_json fuzz target: past year 9999 in UTC, refused.
+        let beyond = OffsetDateTime::parse("9999-12-31T23:59:59-00:01", &Rfc3339).expect("RFC 3339");
+        assert!(expiration_rule(None, Some(beyond), now, names).is_err());
+        let last = OffsetDateTime::parse("9999-12-31T23:59:59Z", &Rfc3339).expect("RFC 3339");
+        assert_eq!(expiration_rule(None, Some(last), now, names), Ok(Some(last)));
         assert!(expiration_rule(Some(true), Some(now), now, names).is_err());
     }
 

@@ -34,7 +34,7 @@ pub fn client_at(tenant: &str, collection: &str, id: &str) -> Result<ClientRef, 
 
 /// The first secret of a client created with one: expiration by the contract's rules,
 /// one year from now when the request names none (the portal's default).
-fn first_secret(
+pub fn first_secret(
     kind: ClientKind,
     given: FirstSecret,
     now: OffsetDateTime,
