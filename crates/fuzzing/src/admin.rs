@@ -150,10 +150,13 @@ async fn create_user(store: &MemoryStore, body: &[u8]) -> Result<Value, ApiError
 async fn update_user(store: &MemoryStore, body: &[u8]) -> Result<Value, ApiError> {
     let mut body: UserBody = parse_object(body)?;
     let hash = body.password.take().map(|_| HASHED.to_owned());
-    if hash.is_some() {
-        store.revoke_user_grants(TENANT, USER).await?;
+    let changes = body.changes(hash);
+    if changes.password_hash.is_some() {
+        let mut next = store.get_user(TENANT, USER).await?;
+        next.apply(changes.clone())?;
+        store.revoke_user_grants(TENANT, USER, NOW).await?;
     }
-    Ok(user_view(&store.update_user(TENANT, USER, body.changes(hash)).await?))
+    Ok(user_view(&store.update_user(TENANT, USER, changes).await?))
 }
 
 /// `roles::create`.
