@@ -150,15 +150,7 @@ async fn a_fresh_sign_in_asked_for_cannot_be_skipped() {
         }
         let landed = browser.sign_in(&page, "admin", ADMIN_PASSWORD).await.redirect();
         let code = Landing::param(&landed, "code").expect("a code after the sign-in");
-        let form = [
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", APP),
-            ("client_id", id.as_str()),
-            ("code_verifier", crate::flows::VERIFIER),
-        ];
-        let (status, body) = crate::flows::token(&server, &form).await;
-        assert_eq!(status, StatusCode::OK, "{body}");
+        let body = crate::flows::exchange_code(&server, &code, &id).await;
         let auth_time = claims(body["id_token"].as_str().expect("id_token"))["auth_time"].as_i64().expect("auth_time");
         assert!(auth_time >= started, "{ask:?}: auth_time {auth_time} is the new sign-in (after {started})");
         tokio::time::sleep(std::time::Duration::from_millis(1100)).await;

@@ -12,7 +12,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::browser::{Browser, Landing};
-use crate::flows::{offline_authorize_url, register, token, APP, VERIFIER};
+use crate::flows::{offline_authorize_url, register, token};
 use crate::support::{claims, TestServer, ADMIN_PASSWORD, BOOT_ID, BOOT_SECRET};
 
 /// Both servers name the same public URL, so tokens of one are tokens of the other.
@@ -46,16 +46,7 @@ async fn sign_in(server: &TestServer, client: &str) -> Value {
     let landed = Browser::new(server).authorize_as_admin(&offline_authorize_url(server, client)).await;
     let Landing::Redirect(to) = landed else { panic!("signed in and sent back: {landed:?}") };
     let code = Landing::param(&to, "code").expect("code");
-    let form = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("redirect_uri", APP),
-        ("client_id", client),
-        ("code_verifier", VERIFIER),
-    ];
-    let (status, tokens) = token(server, &form).await;
-    assert_eq!(status, StatusCode::OK, "{tokens}");
-    tokens
+    crate::flows::exchange_code(server, &code, client).await
 }
 
 async fn secret_ids(server: &TestServer, client: &str) -> Vec<u64> {

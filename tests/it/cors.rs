@@ -6,7 +6,7 @@ use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde_json::{json, Value};
 
 use crate::browser::{Browser, Landing};
-use crate::flows::{offline_authorize_url, register, APP, VERIFIER};
+use crate::flows::{offline_authorize_url, register};
 use crate::support::TestServer;
 
 const SPA: &str = "https://spa.example.com";
@@ -120,13 +120,7 @@ async fn userinfo_revocation_and_the_admin_api_answer_only_allowed_origins_read_
     let (id, _) = register(&server, "AuthorizationCodeClients", extra).await;
     let landed = Browser::new(&server).authorize_as_admin(&offline_authorize_url(&server, &id)).await.redirect();
     let code = Landing::param(&landed, "code").expect("code");
-    let form = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("redirect_uri", APP),
-        ("code_verifier", VERIFIER),
-        ("client_id", id.as_str()),
-    ];
+    let form = crate::flows::exchange_form(&code, &id);
     let exchange = server.http.post(server.url("/identity/connect/token")).header("Origin", SPA).form(&form);
     let exchange = exchange.send().await.expect("token");
     assert_eq!((exchange.status(), allowed_origin(&exchange)), (StatusCode::OK, Some(SPA)));

@@ -61,6 +61,24 @@ pub fn code_request<'a>(client: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&
     pairs
 }
 
+/// The form that exchanges `code` for the public client `client` ([`APP`], [`VERIFIER`]).
+pub fn exchange_form<'a>(code: &'a str, client: &'a str) -> [(&'static str, &'a str); 5] {
+    [
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", APP),
+        ("client_id", client),
+        ("code_verifier", VERIFIER),
+    ]
+}
+
+/// Exchanges `code` for the public client `client`: the token response, which must be 200.
+pub async fn exchange_code(server: &TestServer, code: &str, client: &str) -> Value {
+    let (status, tokens) = token(server, &exchange_form(code, client)).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    tokens
+}
+
 /// A token request with `form`: its status and JSON body.
 pub async fn token(server: &TestServer, form: &[(&str, &str)]) -> (StatusCode, Value) {
     let response = server.http.post(server.url("/identity/connect/token")).form(form).send().await.expect("token");

@@ -164,7 +164,7 @@ async fn rotate_keys_publishes_new_keys_and_old_tokens_keep_working() {
 #[tokio::test]
 async fn a_deleted_user_created_again_with_its_id_does_not_inherit_its_tokens() {
     use crate::browser::{Browser, Landing};
-    use crate::flows::{offline_authorize_url, register, token, APP, VERIFIER};
+    use crate::flows::{offline_authorize_url, register, token};
     let server = TestServer::start().await;
     let (client, _) = register(&server, "AuthorizationCodeClients", json!({ "AllowOfflineAccess": true })).await;
     let carol =
@@ -175,13 +175,7 @@ async fn a_deleted_user_created_again_with_its_id_does_not_inherit_its_tokens() 
     let Landing::Page(_, page) = browser.visit(&offline_authorize_url(&server, &client)).await else { panic!("login") };
     let landed = browser.sign_in(&page, "carol", "carol-password-1").await.redirect();
     let code = Landing::param(&landed, "code").expect("code");
-    let form = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("redirect_uri", APP),
-        ("client_id", client.as_str()),
-        ("code_verifier", VERIFIER),
-    ];
+    let form = crate::flows::exchange_form(&code, &client);
     let (status, tokens) = token(&server, &form).await;
     assert_eq!(status, StatusCode::OK, "{tokens}");
     let access = tokens["access_token"].as_str().expect("access token").to_owned();

@@ -10,7 +10,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::browser::{Browser, Landing};
-use crate::flows::{offline_authorize_url, register, token, APP, VERIFIER};
+use crate::flows::{offline_authorize_url, register, token};
 use crate::support::{claims, TestServer, ADMIN_PASSWORD, BOOT_ID, BOOT_SECRET};
 
 /// The balancer's address as every instance names it (nothing listens there).
@@ -185,13 +185,7 @@ async fn a_sign_in_and_a_refresh_rotation_alternate_between_instances(backend: B
     let silently = again.visit(&format!("{}&prompt=none", offline_authorize_url(b, &id))).await.redirect();
     assert!(Landing::param(&silently, "code").is_some(), "B sees A's session: {silently}");
     // The code from A is exchanged on B, once.
-    let form = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("redirect_uri", APP),
-        ("client_id", id.as_str()),
-        ("code_verifier", VERIFIER),
-    ];
+    let form = crate::flows::exchange_form(&code, &id);
     let (status, tokens) = token(b, &form).await;
     assert_eq!(status, StatusCode::OK, "{tokens}");
     // The refresh token rotates across instances; the old one is spent everywhere.

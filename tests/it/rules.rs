@@ -13,15 +13,7 @@ use crate::support::{TestServer, ADMIN_PASSWORD};
 async fn sign_in_for_id_token(server: &TestServer, browser: &Browser, id: &str) -> (String, String) {
     let landed = browser.authorize_as_admin(&authorize_url(server, &code_request(id, &[]))).await.redirect();
     let code = Landing::param(&landed, "code").expect("code");
-    let form = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("redirect_uri", APP),
-        ("client_id", id),
-        ("code_verifier", VERIFIER),
-    ];
-    let (status, body) = exchange(server, &form).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    let body = crate::flows::exchange_code(server, &code, id).await;
     (body["id_token"].as_str().expect("id_token").to_owned(), body["access_token"].as_str().expect("at").to_owned())
 }
 

@@ -214,15 +214,7 @@ async fn an_expired_access_token_is_401_at_the_admin_api_and_userinfo() {
     let url = crate::flows::authorize_url(&server, &crate::flows::code_request(&app, &[]));
     let landed = browser.authorize_as_admin(&url).await.redirect();
     let code = crate::browser::Landing::param(&landed, "code").expect("code");
-    let form = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("redirect_uri", crate::flows::APP),
-        ("client_id", app.as_str()),
-        ("code_verifier", crate::flows::VERIFIER),
-    ];
-    let (status, body) = crate::flows::token(&server, &form).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    let body = crate::flows::exchange_code(&server, &code, &app).await;
     let user = body["access_token"].as_str().expect("access token").to_owned();
     let calls = [(server.api("/Users"), &machine), (server.url("/identity/connect/userinfo"), &user)];
     for (url, token) in &calls {
