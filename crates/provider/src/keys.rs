@@ -12,10 +12,12 @@ use gatehouse_registry::store::KeyStore;
 use gatehouse_registry::SigningKeyRecord;
 use openidconnect::core::{CoreJsonCurveType, CoreJsonWebKey, CoreJsonWebKeySet};
 use openidconnect::JsonWebKeyId;
+// Signatures use aws-lc-rs, ring's API on AWS-LC: an RSA-2048 signature costs 261 µs here
+// against ring's 466 µs (decision 43); ES256 is alike in both.
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::rsa::PublicKeyComponents;
+use aws_lc_rs::signature::{self, EcdsaKeyPair, KeyPair, RsaKeyPair, UnparsedPublicKey};
 use ring::digest::{digest, SHA256};
-use ring::rand::SystemRandom;
-use ring::rsa::PublicKeyComponents;
-use ring::signature::{self, EcdsaKeyPair, KeyPair, RsaKeyPair, UnparsedPublicKey};
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
@@ -66,7 +68,7 @@ impl LoadedKey {
     fn from_parts(kid: String, alg: Alg, der: &[u8], retired: Option<OffsetDateTime>) -> Result<Self, ProtocolError> {
         let pair = match alg {
             Alg::ES256 => Pair::Ec(
-                EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, der, &SystemRandom::new())
+                EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, der)
                     .map_err(|e| unreadable(&kid, e))?,
             ),
             Alg::RS256 => Pair::Rsa(RsaKeyPair::from_pkcs8(der).map_err(|e| unreadable(&kid, e))?),
@@ -90,7 +92,7 @@ impl LoadedKey {
                 (point[1..33].to_vec(), point[33..65].to_vec())
             }
             Pair::Rsa(p) => {
-                let c = PublicKeyComponents::<Vec<u8>>::from(p.public());
+                let c = PublicKeyComponents::<Vec<u8>>::from(p.public_key());
                 (c.e, c.n)
             }
         }
@@ -121,7 +123,7 @@ impl LoadedKey {
         match &self.pair {
             Pair::Ec(p) => p.sign(&rng, message).map(|s| s.as_ref().to_vec()).map_err(ProtocolError::server),
             Pair::Rsa(p) => {
-                let mut sig = vec![0; p.public().modulus_len()];
+                let mut sig = vec![0; p.public_modulus_len()];
                 p.sign(&signature::RSA_PKCS1_SHA256, &rng, message, &mut sig).map_err(ProtocolError::server)?;
                 Ok(sig)
             }
@@ -133,7 +135,7 @@ impl LoadedKey {
             Pair::Ec(p) => UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, p.public_key().as_ref())
                 .verify(message, sig)
                 .is_ok(),
-            Pair::Rsa(p) => UnparsedPublicKey::new(&signature::RSA_PKCS1_2048_8192_SHA256, p.public().as_ref())
+            Pair::Rsa(p) => UnparsedPublicKey::new(&signature::RSA_PKCS1_2048_8192_SHA256, p.public_key().as_ref())
                 .verify(message, sig)
                 .is_ok(),
         }
