@@ -2,9 +2,6 @@
 //! everything goes on as before (issue 8, decision 39). PostgreSQL tests get a database of
 //! their own (skipped without a server, failing under CI).
 
-use std::process::Output;
-use std::time::Duration;
-
 use gatehouse_registry::store::suite;
 use gatehouse_store_postgres::testing::TestDatabase;
 use gatehouse_store_sqlite::SqliteStore;
@@ -13,7 +10,7 @@ use serde_json::{json, Value};
 
 use crate::browser::{Browser, Landing};
 use crate::flows::{offline_authorize_url, register, token};
-use crate::support::{claims, TestServer, ADMIN_PASSWORD, BOOT_ID, BOOT_SECRET};
+use crate::support::{claims, run_gatehouse, TestServer, ADMIN_PASSWORD, BOOT_ID, BOOT_SECRET};
 
 /// Both servers name the same public URL, so tokens of one are tokens of the other.
 const PUBLIC_URL: &str = "http://127.0.0.1:9";
@@ -26,19 +23,6 @@ async fn a_snapshot_moves_from_sqlite_to_postgres() {
     let dir = tempfile::tempdir().expect("tempdir");
     let sqlite = SqliteStore::open(&dir.path().join("from.db")).expect("open");
     suite::a_snapshot_moves_between_backends(&sqlite, &db.store().await).await;
-}
-
-/// Runs the binary to its end with only `env` set.
-async fn gatehouse(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"));
-    cmd.args(args).env_clear().env("GATEHOUSE_LOG", "warn").kill_on_drop(true);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    tokio::time::timeout(Duration::from_secs(60), cmd.output())
-        .await
-        .expect("gatehouse ended within 60 s")
-        .expect("run gatehouse")
 }
 
 /// Signs the administrator in through the browser app `client` and exchanges the code.
@@ -91,7 +75,7 @@ async fn an_sqlite_server_moves_to_postgres_with_everything_it_knows() {
     old.stop().await;
 
     // The copy: one line of counts, no secret in it.
-    let copied = gatehouse(&["copy-data", "--to", db.url()], &[("GATEHOUSE_DATABASE", file)]).await;
+    let copied = run_gatehouse(&["copy-data", "--to", db.url()], &[("GATEHOUSE_DATABASE", file)]).await;
     let (stdout, stderr) = (String::from_utf8_lossy(&copied.stdout), String::from_utf8_lossy(&copied.stderr));
     assert!(copied.status.success(), "{stderr}");
     assert_eq!(stdout.lines().count(), 1, "{stdout}");
@@ -129,7 +113,7 @@ async fn an_sqlite_server_moves_to_postgres_with_everything_it_knows() {
     sign_in(&new, &app).await;
 
     // A second copy into the database, which now holds data: refused in one line.
-    let again = gatehouse(&["copy-data", "--to", db.url()], &[("GATEHOUSE_DATABASE", file)]).await;
+    let again = run_gatehouse(&["copy-data", "--to", db.url()], &[("GATEHOUSE_DATABASE", file)]).await;
     let stderr = String::from_utf8_lossy(&again.stderr);
     assert_eq!(again.status.code(), Some(1), "{stderr}");
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
@@ -150,7 +134,7 @@ async fn copy_data_refuses_a_missing_source_and_a_wrong_target() {
         (vec!["copy-data", "--to", "mysql://db/g"], "--to: must be"),
         (vec!["copy-data"], "--to DATABASE"),
     ] {
-        let out = gatehouse(&args, &[("GATEHOUSE_DATABASE", missing)]).await;
+        let out = run_gatehouse(&args, &[("GATEHOUSE_DATABASE", missing)]).await;
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
         assert!(stderr.starts_with("gatehouse: cannot copy the data: ") && stderr.contains(says), "{stderr}");

@@ -3,14 +3,11 @@
 //! `postgres://postgres@127.0.0.1:5432/postgres`), dropped afterwards; without a server such a
 //! test is skipped with its reason on stderr, and fails when `CI` is set.
 
-use std::process::Output;
-use std::time::Duration;
-
 use gatehouse_store_postgres::testing::TestDatabase;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::support::{claims, TestServer, ADMIN_PASSWORD, BOOT_ID, BOOT_SECRET};
+use crate::support::{claims, run_gatehouse, TestServer, ADMIN_PASSWORD, BOOT_ID, BOOT_SECRET};
 
 fn env(db: &TestDatabase) -> Vec<(&str, &str)> {
     vec![
@@ -49,23 +46,10 @@ async fn the_server_keeps_its_data_in_postgres() {
     again.token_for(&id, &secret).await;
 
     // rotate-keys works against the same database from another process.
-    let rotated = gatehouse(&["rotate-keys"], &[("GATEHOUSE_DATABASE", db.url())]).await;
+    let rotated = run_gatehouse(&["rotate-keys"], &[("GATEHOUSE_DATABASE", db.url())]).await;
     assert!(rotated.status.success(), "{}", String::from_utf8_lossy(&rotated.stderr));
     assert!(String::from_utf8_lossy(&rotated.stdout).contains("new signing keys"));
     again.stop().await;
-}
-
-/// Runs the binary to its end (it must end within 60 s) with only `env` set.
-async fn gatehouse(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"));
-    cmd.args(args).env_clear().env("GATEHOUSE_LISTEN", "127.0.0.1:0").env("GATEHOUSE_LOG", "warn").kill_on_drop(true);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    tokio::time::timeout(Duration::from_secs(60), cmd.output())
-        .await
-        .expect("gatehouse ended within 60 s")
-        .expect("run gatehouse")
 }
 
 /// An unreachable server, a URL that is not one, and a pool size out of range each stop the
@@ -89,7 +73,7 @@ async fn a_database_that_cannot_be_used_fails_the_start_in_one_line() {
         ),
     ] {
         for args in [&[][..], &["rotate-keys"][..]] {
-            let output = gatehouse(args, &env).await;
+            let output = run_gatehouse(args, &env).await;
             let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
             assert!(!output.status.success(), "{args:?} {env:?}: {stdout}");
             let lines: Vec<&str> = stderr.lines().collect();

@@ -207,6 +207,20 @@ impl TestServer {
     }
 }
 
+/// Runs the binary to its end (it must end within 60 s) with only `env` set: the commands
+/// that do not serve (`rotate-keys`, `copy-data`), or a start expected to fail.
+pub async fn run_gatehouse(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
+    cmd.args(args).env_clear().env("GATEHOUSE_LISTEN", "127.0.0.1:0").env("GATEHOUSE_LOG", "warn").kill_on_drop(true);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    tokio::time::timeout(Duration::from_secs(60), cmd.output())
+        .await
+        .expect("gatehouse ended within 60 s")
+        .expect("run gatehouse")
+}
+
 pub fn merge(into: &mut Value, extra: Value) {
     if let (Some(into), Value::Object(extra)) = (into.as_object_mut(), extra) {
         into.extend(extra);
