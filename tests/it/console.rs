@@ -12,12 +12,12 @@ use crate::browser::{Browser, Landing};
 use crate::chrome::{chrome, click, fill, shot, text_of};
 use crate::support::{TestServer, ADMIN_PASSWORD};
 
-async fn choose_type(c: &Client, label: &str) {
+pub(crate) async fn choose_type(c: &Client, label: &str) {
     let select = c.wait().for_element(Locator::Css("#client-type")).await.expect("type select");
     select.select_by_label(label).await.expect("select type");
 }
 
-async fn sign_in(c: &Client, server: &TestServer) {
+pub(crate) async fn sign_in(c: &Client, server: &TestServer) {
     // A newcomer opens the server's address and finds the console.
     c.goto(&server.url("/")).await.expect("open the server");
     assert_eq!(c.current_url().await.expect("url").as_str(), server.url("/console/"));

@@ -11,6 +11,8 @@ mod copy;
 mod cors;
 mod crash;
 mod deploy;
+mod device;
+mod device_browser;
 mod dialect;
 mod flows;
 mod health;

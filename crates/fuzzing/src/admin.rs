@@ -24,7 +24,7 @@ use gatehouse_server::http_error::ApiError;
 use serde_json::Value;
 use uuid::{uuid, Uuid};
 
-use crate::world::{seed, world, HYBRID, MACHINE, NOW, PUBLIC, TENANT, USER};
+use crate::world::{seed, world, DEVICE, HYBRID, MACHINE, NOW, PUBLIC, TENANT, USER};
 
 /// A custom role of the tenant, to update.
 const ROLE: Uuid = uuid!("66666666-6666-4666-8666-666666666666");
@@ -79,6 +79,7 @@ fn at(kind: ClientKind) -> ClientRef {
         ClientKind::AuthorizationCode => PUBLIC,
         ClientKind::Hybrid => HYBRID,
         ClientKind::ClientCredential => MACHINE,
+        ClientKind::DeviceCode => DEVICE,
     };
     ClientRef { tenant_id: TENANT, kind, id }
 }

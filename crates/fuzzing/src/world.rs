@@ -29,6 +29,8 @@ pub const PUBLIC: Uuid = uuid!("33333333-3333-4333-8333-333333333333");
 /// A client-credentials client holding Tenant Administrator.
 pub const MACHINE: Uuid = uuid!("44444444-4444-4444-8444-444444444444");
 pub const USER: Uuid = uuid!("55555555-5555-4555-8555-555555555555");
+/// A device code client (RFC 8628): public, offline access.
+pub const DEVICE: Uuid = uuid!("66666666-6666-4666-8666-666666666666");
 /// The secret of both confidential clients.
 pub const SECRET: &str = "fuzz-secret";
 pub const REDIRECT: &str = "https://app.example.com/cb";
@@ -115,11 +117,18 @@ pub fn clients() -> Vec<(Client, Option<NewSecret>)> {
         role_ids: Some(vec![TENANT_ADMINISTRATOR]),
         ..Default::default()
     };
+    let device = ClientChanges {
+        id: Some(DEVICE),
+        name: Some("device".into()),
+        allow_offline_access: Some(true),
+        ..Default::default()
+    };
     let client = |kind, changes| Client::create(TENANT, kind, changes, NOW).expect("a fuzz client");
     vec![
         (client(ClientKind::Hybrid, hybrid), Some(secret())),
         (client(ClientKind::AuthorizationCode, browser(PUBLIC, "public")), None),
         (client(ClientKind::ClientCredential, machine), Some(secret())),
+        (client(ClientKind::DeviceCode, device), None),
     ]
 }
 

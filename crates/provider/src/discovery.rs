@@ -1,4 +1,4 @@
-//! Discovery (OpenID Connect Discovery 1.0 §3): advertises exactly what works.
+//! Discovery (OpenID Connect Discovery 1.0 §3, RFC 8628 §4): advertises exactly what works.
 
 use openidconnect::core::{
     CoreClaimName, CoreClientAuthMethod, CoreGrantType, CoreJwsSigningAlgorithm, CoreResponseMode, CoreResponseType,
@@ -18,6 +18,8 @@ use crate::Provider;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MoreMetadata {
     pub end_session_endpoint: String,
+    /// RFC 8628 §4.
+    pub device_authorization_endpoint: String,
     pub revocation_endpoint: String,
     pub introspection_endpoint: String,
     pub code_challenge_methods_supported: Vec<String>,
@@ -52,6 +54,7 @@ impl Provider {
         let auth_methods = vec!["client_secret_basic".to_owned(), "client_secret_post".to_owned()];
         let more = MoreMetadata {
             end_session_endpoint: url("/connect/endsession"),
+            device_authorization_endpoint: url(crate::device::DEVICE_AUTHORIZATION_PATH),
             revocation_endpoint: url("/connect/revocation"),
             introspection_endpoint: url("/connect/introspect"),
             code_challenge_methods_supported: vec!["S256".into()],
@@ -88,6 +91,7 @@ impl Provider {
             CoreGrantType::AuthorizationCode,
             CoreGrantType::RefreshToken,
             CoreGrantType::ClientCredentials,
+            CoreGrantType::DeviceCode,
         ]))
         .set_token_endpoint_auth_methods_supported(Some(vec![
             CoreClientAuthMethod::ClientSecretBasic,

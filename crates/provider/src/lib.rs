@@ -4,7 +4,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use gatehouse_registry::store::{ClientStore, GrantStore, KeyStore, ThrottleStore, UserStore};
+use gatehouse_registry::store::{ClientStore, DeviceCodeStore, GrantStore, KeyStore, ThrottleStore, UserStore};
 use gatehouse_registry::{Client, ClientKind, SecretValue, Store};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -13,6 +13,7 @@ pub mod admin;
 pub mod authorize;
 pub mod client_auth;
 pub mod clock;
+pub mod device;
 pub mod discovery;
 pub mod endpoints;
 pub mod error;
@@ -84,6 +85,8 @@ pub struct Stores {
     pub keys: Arc<dyn KeyStore>,
     /// The sign-in throttle's counters, shared by every instance.
     pub throttle: Arc<dyn ThrottleStore>,
+    /// Device codes (RFC 8628).
+    pub devices: Arc<dyn DeviceCodeStore>,
 }
 
 impl Stores {
@@ -94,7 +97,8 @@ impl Stores {
             users: store.clone(),
             grants: store.clone(),
             keys: store.clone(),
-            throttle: store,
+            throttle: store.clone(),
+            devices: store,
         }
     }
 }
@@ -151,11 +155,11 @@ impl Provider {
         self.keys.reload(self.stores.keys.as_ref()).await
     }
 
-    /// Deletes the sessions, codes and refresh tokens that can no longer be used now, and
-    /// the sign-in counters whose window has passed. Answers how many went.
+    /// Deletes the sessions, codes, device codes and refresh tokens that can no longer be
+    /// used now, and the sign-in counters whose window has passed. Answers how many went.
     pub async fn purge_expired(&self) -> Result<u64, ProtocolError> {
         let now = self.clock.now();
-        let grants = self.stores.grants.purge_expired(now).await?;
+        let grants = self.stores.grants.purge_expired(now).await? + self.stores.devices.purge_device_codes(now).await?;
         Ok(grants + self.stores.throttle.purge_attempts(now - session::THROTTLE_WINDOW).await?)
     }
 

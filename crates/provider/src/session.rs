@@ -42,7 +42,7 @@ pub struct Attempt {
 
 /// The throttle key of a client address: IPv4 as it is, IPv6 by its /64 (one host usually
 /// holds a whole /64, so a key per address would let it rotate addresses).
-fn address_key(address: Option<IpAddr>) -> String {
+pub(crate) fn address_key(address: Option<IpAddr>) -> String {
     match address.map(|a| a.to_canonical()) {
         Some(IpAddr::V4(v4)) => format!("addr/{v4}"),
         Some(IpAddr::V6(v6)) => {

@@ -1,4 +1,4 @@
-//! The three kinds of client and the rules that bind their fields (admin-api.md, Models
+//! The four kinds of client and the rules that bind their fields (admin-api.md, Models
 //! and Rules). Validation is pure: every store calls it inside its own transaction.
 
 use std::collections::HashSet;
@@ -19,6 +19,11 @@ pub const MAX_TAGS: usize = 50;
 pub const TAG_MAX: usize = 128;
 pub const NAME_MAX: usize = 256;
 pub const MAX_CLIENTS_PER_TENANT: u64 = 50_000;
+/// `DeviceCodeLifetime` (seconds): how long a device code and its user code may be used.
+/// The product documents no default or bounds; ours are in docs/decisions.md (44).
+pub const DEVICE_CODE_LIFETIME_MIN: u32 = 60;
+pub const DEVICE_CODE_LIFETIME_MAX: u32 = 1800;
+pub const DEVICE_CODE_LIFETIME_DEFAULT: u32 = 300;
 
 /// The kinds of client a Tenant Administrator registers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -29,10 +34,12 @@ pub enum ClientKind {
     Hybrid,
     /// Machine to machine: secrets and roles.
     ClientCredential,
+    /// Browserless or input-constrained devices: public, the device grant (RFC 8628).
+    DeviceCode,
 }
 
 impl ClientKind {
-    pub const ALL: [ClientKind; 3] = [Self::AuthorizationCode, Self::Hybrid, Self::ClientCredential];
+    pub const ALL: [ClientKind; 4] = [Self::AuthorizationCode, Self::Hybrid, Self::ClientCredential, Self::DeviceCode];
 
     /// The name used in storage and in messages.
     pub fn as_str(self) -> &'static str {
@@ -40,6 +47,7 @@ impl ClientKind {
             Self::AuthorizationCode => "AuthorizationCode",
             Self::Hybrid => "Hybrid",
             Self::ClientCredential => "ClientCredential",
+            Self::DeviceCode => "DeviceCode",
         }
     }
 
@@ -49,12 +57,17 @@ impl ClientKind {
 
     /// Confidential clients authenticate with secrets.
     pub fn has_secrets(self) -> bool {
-        !matches!(self, Self::AuthorizationCode)
+        matches!(self, Self::Hybrid | Self::ClientCredential)
     }
 
     /// Clients that send users through the authorize endpoint.
     pub fn is_interactive(self) -> bool {
-        !matches!(self, Self::ClientCredential)
+        matches!(self, Self::AuthorizationCode | Self::Hybrid)
+    }
+
+    /// Clients whose tokens are a user's: through the authorize endpoint or the device grant.
+    pub fn acts_for_users(self) -> bool {
+        self != Self::ClientCredential
     }
 }
 
@@ -76,6 +89,8 @@ pub struct Client {
     pub logo_uri: Option<String>,
     pub tags: Vec<String>,
     pub role_ids: Vec<Uuid>,
+    /// `DeviceCodeLifetime` of a device client (seconds); the default for other kinds.
+    pub device_code_lifetime: u32,
     pub created: OffsetDateTime,
 }
 
@@ -96,6 +111,7 @@ pub struct ClientChanges {
     pub logo_uri: Option<String>,
     pub tags: Option<Vec<String>>,
     pub role_ids: Option<Vec<Uuid>>,
+    pub device_code_lifetime: Option<i64>,
 }
 
 impl ClientChanges {
@@ -106,11 +122,12 @@ impl ClientChanges {
             ("RedirectUris", self.redirect_uris.is_some(), kind.is_interactive()),
             ("PostLogoutRedirectUris", self.post_logout_redirect_uris.is_some(), kind.is_interactive()),
             ("AllowedCorsOrigins", self.allowed_cors_origins.is_some(), kind == AuthorizationCode),
-            ("AllowOfflineAccess", self.allow_offline_access.is_some(), kind.is_interactive()),
+            ("AllowOfflineAccess", self.allow_offline_access.is_some(), kind.acts_for_users()),
             ("AllowAccessTokensViaBrowser", self.allow_access_tokens_via_browser.is_some(), kind == Hybrid),
-            ("ClientUri", self.client_uri.is_some(), kind.is_interactive()),
-            ("LogoUri", self.logo_uri.is_some(), kind.is_interactive()),
+            ("ClientUri", self.client_uri.is_some(), kind.acts_for_users()),
+            ("LogoUri", self.logo_uri.is_some(), kind.acts_for_users()),
             ("RoleIds", self.role_ids.is_some(), kind == ClientCredential),
+            ("DeviceCodeLifetime", self.device_code_lifetime.is_some(), kind == DeviceCode),
         ];
         match present.iter().find(|(_, given, allowed)| *given && !*allowed) {
             Some((field, ..)) => Err(Invalid::new(*field, format!("is not a property of a {} client", kind.as_str()))),
@@ -145,6 +162,7 @@ impl Client {
             logo_uri: None,
             tags: Vec::new(),
             role_ids: Vec::new(),
+            device_code_lifetime: DEVICE_CODE_LIFETIME_DEFAULT,
             created: now,
         };
         client.apply(ClientChanges { id: None, ..changes })?;
@@ -199,6 +217,9 @@ impl Client {
         if let Some(roles) = changes.role_ids {
             self.role_ids = roles;
         }
+        if let Some(lifetime) = changes.device_code_lifetime {
+            self.device_code_lifetime = device_code_lifetime_rule(lifetime)?;
+        }
         if self.kind == ClientKind::ClientCredential {
             self.role_ids = with_member_role(std::mem::take(&mut self.role_ids));
         }
@@ -223,6 +244,16 @@ fn lifetime_rule(lifetime: i64) -> Result<u32> {
         _ => Err(RegistryError::invalid(
             "AccessTokenLifetime",
             format!("must be between {LIFETIME_MIN} and {LIFETIME_MAX} seconds"),
+        )),
+    }
+}
+
+fn device_code_lifetime_rule(lifetime: i64) -> Result<u32> {
+    match u32::try_from(lifetime) {
+        Ok(l) if (DEVICE_CODE_LIFETIME_MIN..=DEVICE_CODE_LIFETIME_MAX).contains(&l) => Ok(l),
+        _ => Err(RegistryError::invalid(
+            "DeviceCodeLifetime",
+            format!("must be between {DEVICE_CODE_LIFETIME_MIN} and {DEVICE_CODE_LIFETIME_MAX} seconds"),
         )),
     }
 }
@@ -359,6 +390,29 @@ mod tests {
         let changes = ClientChanges { allowed_cors_origins: Some(dup), ..named("a") };
         let err = Client::create(Uuid::nil(), ClientKind::AuthorizationCode, changes, NOW).expect_err("dup");
         assert!(matches!(err, RegistryError::Invalid(i) if i.field == "AllowedCorsOrigins[1]"));
+    }
+
+    #[test]
+    fn device_clients_have_a_code_lifetime_and_no_uris() {
+        let device = |lifetime| ClientChanges {
+            name: Some("tv".into()),
+            device_code_lifetime: lifetime,
+            allow_offline_access: Some(true),
+            ..Default::default()
+        };
+        let c = Client::create(Uuid::nil(), ClientKind::DeviceCode, device(None), NOW).expect("valid");
+        assert_eq!((c.device_code_lifetime, c.access_token_lifetime), (300, 3600));
+        assert!(c.allow_offline_access && !c.kind.has_secrets() && !c.kind.is_interactive());
+        for (lifetime, ok) in [(59, false), (60, true), (1800, true), (1801, false), (-5, false)] {
+            let result = Client::create(Uuid::nil(), ClientKind::DeviceCode, device(Some(lifetime)), NOW);
+            assert_eq!(result.is_ok(), ok, "{lifetime}");
+        }
+        let uris = ClientChanges { redirect_uris: Some(vec!["https://a.example.com/cb".into()]), ..device(None) };
+        let err = Client::create(Uuid::nil(), ClientKind::DeviceCode, uris, NOW).expect_err("no redirect URIs");
+        assert!(matches!(err, RegistryError::Invalid(i) if i.field == "RedirectUris"));
+        let hybrid = ClientChanges { device_code_lifetime: Some(300), ..named("h") };
+        let err = Client::create(Uuid::nil(), ClientKind::Hybrid, hybrid, NOW).expect_err("only device clients");
+        assert!(matches!(err, RegistryError::Invalid(i) if i.field == "DeviceCodeLifetime"));
     }
 
     #[test]

@@ -1,9 +1,10 @@
-//! The Gatehouse registry: who may ask. Tenants, clients of three kinds, their secrets,
+//! The Gatehouse registry: who may ask. Tenants, clients of four kinds, their secrets,
 //! roles and local users; the pure rules that bind them; and the stores that keep them.
 //!
 //! Nothing here speaks HTTP. The rules are those of `shared/spec/admin-api.md`.
 
 pub mod client;
+pub mod device;
 pub mod error;
 pub mod grant;
 #[cfg(feature = "oxide-auth")]

@@ -23,7 +23,12 @@ const KINDS = {
   AuthorizationCode: { label: 'Authorization Code', collection: 'AuthorizationCodeClients', secrets: false },
   Hybrid: { label: 'Hybrid', collection: 'HybridClients', secrets: true },
   ClientCredential: { label: 'Client Credentials', collection: 'ClientCredentialClients', secrets: true },
+  DeviceCode: { label: 'Device Code', collection: 'DeviceCodeClients', secrets: false },
 };
+/** Kinds whose users come through the authorize endpoint (redirect URLs). */
+const REDIRECTS = (kind) => kind === 'AuthorizationCode' || kind === 'Hybrid';
+/** Kinds with the Allow Refresh Token checkbox. */
+const REFRESH = (kind) => kind === 'Hybrid' || kind === 'DeviceCode';
 // API property -> words shown to the user: [one item, the whole field].
 const FIELD_LABELS = {
   Name: ['Name'],
@@ -31,6 +36,7 @@ const FIELD_LABELS = {
   PostLogoutRedirectUris: ['Allowed Logout Redirect URL', 'Allowed Logout Redirect URL(s)'],
   AllowedCorsOrigins: ['Allowed CORS Origin', 'Allowed CORS Origin(s)'],
   AccessTokenLifetime: ['Token Lifetime'],
+  DeviceCodeLifetime: ['Device Code Lifetime'],
   AllowOfflineAccess: ['Allow Refresh Token'],
   RoleIds: ['Role', 'Roles'],
   SecretDescription: ['Description'],

@@ -94,6 +94,8 @@ async function submitAddClient(ev) {
   clearFieldErrors(dialog);
   commitPending(dialog);
   if (readLifetime($('ac-lifetime'), dialog) === undefined) return;
+  if (state.flow.kind === 'DeviceCode'
+    && readLifetime($('ac-device-lifetime'), dialog, 'DeviceCodeLifetime', 'Device Code Lifetime', 1800) === undefined) return;
   if (KINDS[state.flow.kind].secrets) {
     // Hybrid and Client Credentials: nothing is created before the secret is described.
     const fresh = state.flow.secretFresh;
@@ -109,12 +111,16 @@ function clientBody(kind) {
   const body = { Name: $('ac-name').value };
   const lifetime = Number($('ac-lifetime').value);
   if ($('ac-lifetime').value !== '' && Number.isInteger(lifetime)) body.AccessTokenLifetime = lifetime;
-  if (kind !== 'ClientCredential') {
+  if (REDIRECTS(kind)) {
     body.RedirectUris = listValues($('ac-redirect-list'));
     body.PostLogoutRedirectUris = listValues($('ac-logout-list'));
   }
   if (kind === 'AuthorizationCode') body.AllowedCorsOrigins = listValues($('ac-cors-list'));
-  if (kind === 'Hybrid') body.AllowOfflineAccess = $('ac-refresh').checked;
+  if (REFRESH(kind)) body.AllowOfflineAccess = $('ac-refresh').checked;
+  if (kind === 'DeviceCode') {
+    const deviceLifetime = Number($('ac-device-lifetime').value);
+    if ($('ac-device-lifetime').value !== '' && Number.isInteger(deviceLifetime)) body.DeviceCodeLifetime = deviceLifetime;
+  }
   if (kind === 'ClientCredential') body.RoleIds = checkedRoles($('ac-roles'));
   return body;
 }

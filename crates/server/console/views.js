@@ -164,11 +164,11 @@ function checkedRoles(fieldset) {
 }
 
 /** Token Lifetime: a number, null when empty, undefined (with a message) when not a whole number. */
-function readLifetime(input, root) {
+function readLifetime(input, root, field = 'AccessTokenLifetime', words = 'Token Lifetime', max = 3600) {
   if (input.value === '' && !input.validity.badInput) return null;
   const n = Number(input.value);
   if (input.validity.badInput || !Number.isInteger(n)) {
-    showFieldMessage([root], 'AccessTokenLifetime', 'Token Lifetime must be a whole number of seconds, from 60 to 3600.');
+    showFieldMessage([root], field, `${words} must be a whole number of seconds, from 60 to ${max}.`);
     input.focus();
     return undefined;
   }
@@ -302,6 +302,7 @@ function renderDetails() {
   setList($('d-logout-list'), c.PostLogoutRedirectUris);
   setList($('d-cors-list'), c.AllowedCorsOrigins);
   $('d-refresh').checked = !!c.AllowOfflineAccess;
+  $('d-device-lifetime').value = kind === 'DeviceCode' ? c.DeviceCodeLifetime : '';
   if (kind === 'ClientCredential') renderRoles($('d-roles'), 'd-role-', c.RoleIds || []);
   renderSecrets();
 }
@@ -355,7 +356,12 @@ async function saveDetails(ev) {
   const lifetime = readLifetime($('d-lifetime'), pane);
   if (lifetime === undefined) return;
   if (lifetime !== null && lifetime !== c.AccessTokenLifetime) body.AccessTokenLifetime = lifetime;
-  if (kind !== 'ClientCredential') {
+  if (kind === 'DeviceCode') {
+    const deviceLifetime = readLifetime($('d-device-lifetime'), pane, 'DeviceCodeLifetime', 'Device Code Lifetime', 1800);
+    if (deviceLifetime === undefined) return;
+    if (deviceLifetime !== null && deviceLifetime !== c.DeviceCodeLifetime) body.DeviceCodeLifetime = deviceLifetime;
+  }
+  if (REDIRECTS(kind)) {
     const redirect = listValues($('d-redirect-list'));
     const logout = listValues($('d-logout-list'));
     if (!same(redirect, c.RedirectUris)) body.RedirectUris = redirect;
@@ -365,7 +371,7 @@ async function saveDetails(ev) {
     const cors = listValues($('d-cors-list'));
     if (!same(cors, c.AllowedCorsOrigins)) body.AllowedCorsOrigins = cors;
   }
-  if (kind === 'Hybrid' && $('d-refresh').checked !== !!c.AllowOfflineAccess) body.AllowOfflineAccess = $('d-refresh').checked;
+  if (REFRESH(kind) && $('d-refresh').checked !== !!c.AllowOfflineAccess) body.AllowOfflineAccess = $('d-refresh').checked;
   if (kind === 'ClientCredential') {
     const roles = checkedRoles($('d-roles'));
     if (!same([...roles].sort(), [...(c.RoleIds || [])].sort())) body.RoleIds = roles;

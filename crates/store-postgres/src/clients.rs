@@ -21,10 +21,11 @@ use gatehouse_registry::store::{
 pub(crate) const COLUMNS: &str = "c.tenant_id, c.id, c.kind, c.name, c.enabled, c.access_token_lifetime,
     c.redirect_uris, c.post_logout_redirect_uris, c.allowed_cors_origins, c.allow_offline_access,
     c.allow_access_tokens_via_browser, c.client_uri, c.logo_uri, c.tags, c.created,
-    ARRAY(SELECT r.role_id FROM client_roles r WHERE r.client_id = c.id ORDER BY r.position)";
+    ARRAY(SELECT r.role_id FROM client_roles r WHERE r.client_id = c.id ORDER BY r.position),
+    c.device_code_lifetime";
 
 /// How many [`COLUMNS`]; a secret's columns follow them in `find_client`.
-pub(crate) const CLIENT_COLUMNS: usize = 16;
+pub(crate) const CLIENT_COLUMNS: usize = 17;
 
 /// The filter of a list, all of it parameters: `$3` ids (empty: any), `$4` tags (empty:
 /// any), `$5` a LIKE pattern on the ASCII-lower-cased name (NULL: any).
@@ -53,6 +54,7 @@ pub(crate) fn client_row(r: &Row) -> Result<Client> {
         tags: col(r, 13)?,
         created: col(r, 14)?,
         role_ids: col(r, 15)?,
+        device_code_lifetime: to_u32(col(r, 16)?)?,
     })
 }
 
@@ -149,14 +151,15 @@ pub(crate) async fn insert(
         col(&query_one(c, "SELECT count(*) FROM clients WHERE tenant_id = $1", &[&client.tenant_id]).await?, 0)?;
     tenant_full(u64::try_from(count).map_err(storage)?)?;
     let lifetime = to_i32(client.access_token_lifetime)?;
+    let device_lifetime = to_i32(client.device_code_lifetime)?;
     // A concurrent insert of the same id (in any tenant) waits on the primary key and
     // then fails: Conflict.
     insert_row(
         c,
         "INSERT INTO clients (id, tenant_id, kind, name, enabled, access_token_lifetime, redirect_uris,
             post_logout_redirect_uris, allowed_cors_origins, tags, allow_offline_access,
-            allow_access_tokens_via_browser, client_uri, logo_uri, created)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+            allow_access_tokens_via_browser, client_uri, logo_uri, created, device_code_lifetime)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
         &[
             &client.id,
             &client.tenant_id,
@@ -173,6 +176,7 @@ pub(crate) async fn insert(
             &client.client_uri,
             &client.logo_uri,
             &client.created,
+            &device_lifetime,
         ],
         taken,
     )
@@ -264,7 +268,8 @@ impl ClientStore for PgStore {
             &tx,
             "UPDATE clients SET name = $2, enabled = $3, access_token_lifetime = $4, redirect_uris = $5,
                 post_logout_redirect_uris = $6, allowed_cors_origins = $7, tags = $8, allow_offline_access = $9,
-                allow_access_tokens_via_browser = $10, client_uri = $11, logo_uri = $12
+                allow_access_tokens_via_browser = $10, client_uri = $11, logo_uri = $12,
+                device_code_lifetime = $13
              WHERE id = $1",
             &[
                 &client.id,
@@ -279,6 +284,7 @@ impl ClientStore for PgStore {
                 &client.allow_access_tokens_via_browser,
                 &client.client_uri,
                 &client.logo_uri,
+                &to_i32(client.device_code_lifetime)?,
             ],
         )
         .await?;

@@ -70,6 +70,7 @@ use gatehouse_registry::store::{KeyStore, RoleStore, TenantStore};
 use gatehouse_registry::tenant::{SigningKeyRecord, Tenant, TenantSeed};
 
 mod clients;
+mod device;
 mod connect;
 mod grants;
 mod snapshot;

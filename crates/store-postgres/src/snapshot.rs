@@ -19,7 +19,7 @@ use gatehouse_registry::store::snapshot::{
 use gatehouse_registry::tenant::Tenant;
 
 /// Every table that holds data (`schema_migrations` aside): an import needs them all empty.
-const TABLES: [&str; 13] = [
+const TABLES: [&str; 14] = [
     "tenants",
     "roles",
     "clients",
@@ -33,6 +33,7 @@ const TABLES: [&str; 13] = [
     "refresh_tokens",
     "revoked_families",
     "server_secrets",
+    "device_codes",
 ];
 const ATTEMPTS: &str = "attempts";
 
@@ -95,7 +96,19 @@ async fn export(c: &impl GenericClient) -> Result<Snapshot> {
     let attempts = rows(query(c, "SELECT key, count, since FROM attempts", &[]).await?, |r| {
         Ok(Attempts { key: col(r, 0)?, count: to_u32(col(r, 1)?)?, since: col(r, 2)? })
     })?;
-    Ok(Snapshot { tenants, signing_keys, server_secrets, sessions, codes, refresh_tokens, revoked_families, attempts }
+    let device_codes =
+        rows(query(c, crate::device::DEVICE_COLUMNS, &[]).await?, crate::device::device_row)?;
+    Ok(Snapshot {
+        tenants,
+        signing_keys,
+        server_secrets,
+        sessions,
+        codes,
+        refresh_tokens,
+        revoked_families,
+        attempts,
+        device_codes,
+    }
         .canonical())
 }
 
@@ -167,6 +180,9 @@ async fn import(c: &impl GenericClient, snapshot: Snapshot) -> Result<()> {
     for a in &snapshot.attempts {
         let count = to_i32(a.count)?;
         execute(c, "INSERT INTO attempts (key, count, since) VALUES ($1, $2, $3)", &[&a.key, &count, &a.since]).await?;
+    }
+    for d in &snapshot.device_codes {
+        crate::device::insert(c, d).await?;
     }
     Ok(())
 }

@@ -21,6 +21,7 @@ use gatehouse_registry::store::{KeyStore, RoleStore, TenantStore};
 use gatehouse_registry::tenant::{SigningKeyRecord, Tenant, TenantSeed};
 
 mod clients;
+mod device;
 mod grants;
 mod snapshot;
 mod throttle;
@@ -28,7 +29,7 @@ mod users;
 
 /// Every table that holds data (the migrations' own table aside): an import needs them all
 /// empty.
-const TABLES: [&str; 16] = [
+const TABLES: [&str; 17] = [
     "tenants",
     "roles",
     "clients",
@@ -45,6 +46,7 @@ const TABLES: [&str; 16] = [
     "revoked_families",
     "server_secrets",
     "attempts",
+    "device_codes",
 ];
 
 const POOL_SIZE: u32 = 8;
@@ -53,12 +55,13 @@ const POOL_SIZE: u32 = 8;
 const PREPARE_TRIES: u32 = 40;
 
 /// The schema's versions, oldest first. Append; never edit one that has shipped.
-const MIGRATIONS: [&str; 5] = [
+const MIGRATIONS: [&str; 6] = [
     include_str!("schema.sql"),
     include_str!("grants.sql"),
     include_str!("users_contact.sql"),
     include_str!("throttle.sql"),
     include_str!("revoked_at.sql"),
+    include_str!("device_codes.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {

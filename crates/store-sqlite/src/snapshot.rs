@@ -83,8 +83,19 @@ fn export(c: &Connection) -> Result<Snapshot> {
     let attempts = all(c, "SELECT key, count, since FROM attempts", None, |r| {
         Ok(Attempts { key: r.get(0)?, count: r.get(1)?, since: from_ts(r.get(2)?)? })
     })?;
-    Ok(Snapshot { tenants, signing_keys, server_secrets, sessions, codes, refresh_tokens, revoked_families, attempts }
-        .canonical())
+    let device_codes = all(c, crate::device::DEVICE_COLUMNS, None, crate::device::device_row)?;
+    Ok(Snapshot {
+        tenants,
+        signing_keys,
+        server_secrets,
+        sessions,
+        codes,
+        refresh_tokens,
+        revoked_families,
+        attempts,
+        device_codes,
+    }
+    .canonical())
 }
 
 fn holds_anything(c: &Connection) -> Result<bool> {
@@ -171,6 +182,9 @@ fn import(tx: &Connection, snapshot: Snapshot) -> Result<()> {
             params![a.key, a.count, ts(a.since)],
         )
         .map_err(storage)?;
+    }
+    for d in &snapshot.device_codes {
+        crate::device::insert(tx, d)?;
     }
     Ok(())
 }

@@ -8,6 +8,7 @@ use crate::Provider;
 
 pub mod authorization_code;
 pub mod client_credentials;
+pub mod device_code;
 pub mod refresh_token;
 
 /// A request to the token endpoint, as the server received it.
@@ -55,6 +56,7 @@ impl Provider {
             "client_credentials" => client_credentials::grant(self, &client.client, params).await,
             "authorization_code" => authorization_code::grant(self, &client.client, params).await,
             "refresh_token" => refresh_token::grant(self, &client.client, params).await,
+            device_code::GRANT_TYPE => device_code::grant(self, &client.client, params).await,
             other => Err(ProtocolError::new(
                 ErrorCode::UnsupportedGrantType,
                 format!("the grant type {other} is not supported"),

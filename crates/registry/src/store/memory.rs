@@ -24,6 +24,7 @@ use crate::secret::{ClientSecret, NewSecret};
 use crate::tenant::{SigningKeyRecord, Tenant, TenantSeed};
 use crate::user::{User, UserChanges};
 
+mod device;
 mod snapshot;
 
 #[derive(Debug, Default, Clone)]
@@ -53,6 +54,8 @@ struct State {
     server_secrets: HashMap<String, Vec<u8>>,
     /// Attempts per throttle key: (count, start of its window).
     attempts: HashMap<String, (u32, OffsetDateTime)>,
+    /// Device codes by the hash of the device code.
+    device_codes: HashMap<SecretHashKey, crate::device::DeviceCode>,
 }
 
 impl State {

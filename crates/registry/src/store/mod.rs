@@ -18,11 +18,13 @@ use crate::secret::{ClientSecret, Expiration, NewSecret};
 use crate::tenant::{SigningKeyRecord, Tenant, TenantSeed};
 use crate::user::{User, UserChanges};
 
+pub mod device;
 pub mod memory;
 pub mod snapshot;
 #[cfg(any(test, feature = "test-suite"))]
 pub mod suite;
 
+pub use device::DeviceCodeStore;
 pub use snapshot::{Snapshot, SnapshotStore};
 
 /// Which client: its tenant, the collection (kind) it is reached through, its id.
@@ -160,12 +162,28 @@ pub trait KeyStore: Send + Sync {
 
 /// Everything the server (and `gatehouse copy-data`) needs from storage.
 pub trait Store:
-    TenantStore + ClientStore + RoleStore + UserStore + KeyStore + GrantStore + ThrottleStore + SnapshotStore
+    TenantStore
+    + ClientStore
+    + RoleStore
+    + UserStore
+    + KeyStore
+    + GrantStore
+    + DeviceCodeStore
+    + ThrottleStore
+    + SnapshotStore
 {
 }
 
 impl<T> Store for T where
-    T: TenantStore + ClientStore + RoleStore + UserStore + KeyStore + GrantStore + ThrottleStore + SnapshotStore
+    T: TenantStore
+        + ClientStore
+        + RoleStore
+        + UserStore
+        + KeyStore
+        + GrantStore
+        + DeviceCodeStore
+        + ThrottleStore
+        + SnapshotStore
 {
 }
 

@@ -11,6 +11,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::client::Client;
+use crate::device::DeviceCode;
 use crate::error::Result;
 use crate::grant::{AuthorizationCode, RefreshToken, SecretHashKey, Session};
 use crate::role::Role;
@@ -47,6 +48,8 @@ pub struct Snapshot {
     /// Each revoked family with the time of its revocation.
     pub revoked_families: Vec<(Uuid, OffsetDateTime)>,
     pub attempts: Vec<Attempts>,
+    /// Device codes in every state (RFC 8628).
+    pub device_codes: Vec<DeviceCode>,
 }
 
 /// A tenant and what it owns, each list in creation order.
@@ -118,6 +121,7 @@ impl Snapshot {
         self.refresh_tokens.sort_by(|a, b| a.token.handle.0.cmp(&b.token.handle.0));
         self.revoked_families.sort();
         self.attempts.sort_by(|a, b| a.key.cmp(&b.key));
+        self.device_codes.sort_by(|a, b| a.handle.0.cmp(&b.handle.0));
         self
     }
 
@@ -138,6 +142,7 @@ impl Snapshot {
             refresh_tokens: self.refresh_tokens.len(),
             revoked_families: self.revoked_families.len(),
             attempts: self.attempts.len(),
+            device_codes: self.device_codes.len(),
         }
     }
 }
@@ -157,6 +162,7 @@ pub struct SnapshotCounts {
     pub refresh_tokens: usize,
     pub revoked_families: usize,
     pub attempts: usize,
+    pub device_codes: usize,
 }
 
 impl fmt::Display for SnapshotCounts {
@@ -164,7 +170,7 @@ impl fmt::Display for SnapshotCounts {
         write!(
             f,
             "{} tenants, {} roles, {} users, {} clients, {} client secrets, {} signing keys, {} server secrets, \
-             {} sessions, {} authorization codes, {} refresh tokens, {} revoked families, {} throttle counters",
+             {} sessions, {} authorization codes, {} refresh tokens, {} revoked families, {} throttle counters, {} device codes",
             self.tenants,
             self.roles,
             self.users,
@@ -176,7 +182,8 @@ impl fmt::Display for SnapshotCounts {
             self.codes,
             self.refresh_tokens,
             self.revoked_families,
-            self.attempts
+            self.attempts,
+            self.device_codes
         )
     }
 }

@@ -22,10 +22,12 @@ use crate::user::{User, UserChanges};
 
 mod administrators;
 mod concurrent;
+mod device;
 mod grants;
 mod snapshot;
 pub use administrators::*;
 pub use concurrent::*;
+pub use device::*;
 pub use grants::*;
 use grants::{key, refresh_token};
 pub use snapshot::*;
@@ -64,6 +66,9 @@ macro_rules! store_suite {
             expired_grants_are_purged,
             a_users_grants_are_revoked_together,
             revocations_are_forgotten_once_nothing_needs_them,
+            device_codes_are_decided_once_and_redeemed_once,
+            device_codes_expire_and_are_purged,
+            device_codes_are_redeemed_once_under_concurrency,
         );
         $crate::store_suite!(@pairs $make;
             a_snapshot_copies_everything_into_an_empty_store,

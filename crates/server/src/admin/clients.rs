@@ -1,5 +1,5 @@
-//! `AuthorizationCodeClients`, `HybridClients`, `ClientCredentialClients`: one set of
-//! handlers, the kind taken from the collection's name.
+//! `AuthorizationCodeClients`, `HybridClients`, `ClientCredentialClients`,
+//! `DeviceCodeClients`: one set of handlers, the kind taken from the collection's name.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use gatehouse_registry::secret::{description_rule, expiration_rule, DEFAULT_SECRET_LIFETIME};
@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::dialect::{AUTHORIZATION_CODE_CLIENTS, CLIENT_CREDENTIAL_CLIENTS, HYBRID_CLIENTS};
+use super::dialect::{AUTHORIZATION_CODE_CLIENTS, CLIENT_CREDENTIAL_CLIENTS, DEVICE_CODE_CLIENTS, HYBRID_CLIENTS};
 use super::dto::{client_view, time_text, ClientBody, FirstSecret};
 use super::{authorize, json_body, json_object, list_query, list_response, path_id, Access};
 use crate::http_error::ApiError;
@@ -20,6 +20,7 @@ pub fn kind_of(collection: &str) -> Result<ClientKind, ApiError> {
         (AUTHORIZATION_CODE_CLIENTS, ClientKind::AuthorizationCode),
         (HYBRID_CLIENTS, ClientKind::Hybrid),
         (CLIENT_CREDENTIAL_CLIENTS, ClientKind::ClientCredential),
+        (DEVICE_CODE_CLIENTS, ClientKind::DeviceCode),
     ]
     .into_iter()
     .find(|(name, _)| name.eq_ignore_ascii_case(collection))

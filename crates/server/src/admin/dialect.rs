@@ -20,6 +20,7 @@ pub const TENANTS: &str = "Tenants";
 pub const AUTHORIZATION_CODE_CLIENTS: &str = "AuthorizationCodeClients";
 pub const HYBRID_CLIENTS: &str = "HybridClients";
 pub const CLIENT_CREDENTIAL_CLIENTS: &str = "ClientCredentialClients";
+pub const DEVICE_CODE_CLIENTS: &str = "DeviceCodeClients";
 pub const SECRETS: &str = "Secrets";
 pub const ROLES: &str = "Roles";
 pub const USERS: &str = "Users";
@@ -27,13 +28,14 @@ pub const PASSWORD: &str = "Password";
 
 /// Every literal segment under `/api`, in its canonical spelling. A route with a new
 /// literal adds it here (the unit test below checks the routes' own paths).
-const ADMIN_SEGMENTS: [&str; 10] = [
+const ADMIN_SEGMENTS: [&str; 11] = [
     API,
     V1,
     TENANTS,
     AUTHORIZATION_CODE_CLIENTS,
     HYBRID_CLIENTS,
     CLIENT_CREDENTIAL_CLIENTS,
+    DEVICE_CODE_CLIENTS,
     SECRETS,
     ROLES,
     USERS,

@@ -29,6 +29,8 @@ pub struct ClientBody {
     pub logo_uri: Option<String>,
     pub tags: Option<Vec<String>>,
     pub role_ids: Option<Vec<Uuid>>,
+    /// Device code clients: seconds a device code lives.
+    pub device_code_lifetime: Option<i64>,
     /// Create only: the first secret's description.
     pub secret_description: Option<String>,
     /// Create only: the first secret's expiration (default one year from now).
@@ -73,6 +75,7 @@ impl ClientBody {
             logo_uri: self.logo_uri,
             tags: self.tags,
             role_ids: self.role_ids,
+            device_code_lifetime: self.device_code_lifetime,
         };
         (changes, secret)
     }
@@ -109,6 +112,12 @@ pub fn client_view(c: &Client) -> Value {
             "LogoUri": c.logo_uri,
         }),
         ClientKind::ClientCredential => json!({ "RoleIds": c.role_ids }),
+        ClientKind::DeviceCode => json!({
+            "DeviceCodeLifetime": c.device_code_lifetime,
+            "AllowOfflineAccess": c.allow_offline_access,
+            "ClientUri": c.client_uri,
+            "LogoUri": c.logo_uri,
+        }),
     };
     if let (Some(v), Value::Object(extra)) = (v.as_object_mut(), extra) {
         v.extend(extra);

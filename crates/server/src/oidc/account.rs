@@ -45,24 +45,27 @@ fn csrf_token() -> String {
     SecretValue::generate().map(|s| s.expose().to_owned()).unwrap_or_default()
 }
 
-/// Only our own authorize endpoint is a place to come back to: no open redirect. The query
-/// is encoded again, so what comes back is exactly our path and well-formed parameters.
+/// Only our own authorize endpoint and device verification page are places to come back
+/// to: no open redirect. The query is encoded again, so what comes back is exactly our path
+/// and well-formed parameters.
 fn safe_return(r: &str) -> Option<String> {
-    let query = r.strip_prefix("/identity/connect/authorize?")?;
+    let (path, query) = ["/identity/connect/authorize", super::device::VERIFY]
+        .into_iter()
+        .find_map(|path| Some((path, r.strip_prefix(path)?.strip_prefix('?')?)))?;
     let clean = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(url::form_urlencoded::parse(query.as_bytes()))
         .finish();
-    Some(format!("/identity/connect/authorize?{clean}"))
+    Some(format!("{path}?{clean}"))
 }
 
 /// The double-submit check: the form's `csrf` field equals the SameSite=Strict cookie.
-fn csrf_ok(req: &HttpRequest, state: &AppState, field: &str) -> bool {
+pub(crate) fn csrf_ok(req: &HttpRequest, state: &AppState, field: &str) -> bool {
     req.cookie(csrf_cookie_name(state))
         .is_some_and(|c| !field.is_empty() && bool::from(c.value().as_bytes().ct_eq(field.as_bytes())))
 }
 
 /// A fresh CSRF token: the value for the form, with its cookie set on `page`.
-fn with_csrf(state: &AppState, page: impl FnOnce(&str) -> HttpResponse) -> HttpResponse {
+pub(crate) fn with_csrf(state: &AppState, page: impl FnOnce(&str) -> HttpResponse) -> HttpResponse {
     let csrf = csrf_token();
     let mut page = page(&csrf);
     let mut csrf_cookie = cookie(state, csrf_cookie_name(state), csrf, SameSite::Strict);

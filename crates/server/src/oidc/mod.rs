@@ -12,6 +12,7 @@ use crate::AppState;
 pub mod account;
 mod authorize;
 pub mod cors;
+mod device;
 mod html;
 
 /// The largest form the token endpoint reads.
@@ -48,7 +49,7 @@ pub(crate) fn authorization_header(req: &HttpRequest) -> Result<Option<&str>, ()
     }
 }
 
-async fn token_request(req: &HttpRequest, payload: web::Payload) -> Result<TokenRequest, ProtocolError> {
+pub(crate) async fn token_request(req: &HttpRequest, payload: web::Payload) -> Result<TokenRequest, ProtocolError> {
     let authorization = authorization_header(req)
         .map_err(|()| ProtocolError::invalid_request("the Authorization header is repeated or unreadable"))?
         .map(str::to_owned);
@@ -164,6 +165,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/identity/connect/userinfo").route(get().to(userinfo)).route(post().to(userinfo)))
         .service(web::resource("/identity/connect/revocation").route(post().to(revocation)))
         .service(web::resource("/identity/connect/introspect").route(post().to(introspect)))
+        .service(web::resource("/identity/connect/deviceauthorization").route(post().to(device::authorization)))
+        .service(web::resource(device::VERIFY).route(get().to(device::verify)))
+        .service(web::resource(device::DECIDE).route(post().to(device::decide)))
         .service(
             web::resource("/identity/account/login")
                 .route(get().to(account::login_form))

@@ -19,7 +19,8 @@ impl State {
             && self.refresh.is_empty()
             && self.revoked_families.is_empty()
             && self.server_secrets.is_empty()
-            && self.attempts.is_empty())
+            && self.attempts.is_empty()
+            && self.device_codes.is_empty())
     }
 }
 
@@ -70,6 +71,7 @@ impl SnapshotStore for MemoryStore {
                 .iter()
                 .map(|(key, (count, since))| Attempts { key: key.clone(), count: *count, since: *since })
                 .collect(),
+            device_codes: state.device_codes.values().cloned().collect(),
         }
         .canonical())
     }
@@ -103,6 +105,7 @@ impl SnapshotStore for MemoryStore {
         }
         next.revoked_families = snapshot.revoked_families.into_iter().collect();
         next.attempts = snapshot.attempts.into_iter().map(|a| (a.key, (a.count, a.since))).collect();
+        next.device_codes = snapshot.device_codes.into_iter().map(|d| (d.handle.clone(), d)).collect();
         *state = next;
         Ok(())
     }

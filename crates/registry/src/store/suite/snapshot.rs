@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::{at, hybrid, key, new_secret, refresh_token, user, NOW};
 use crate::client::{Client, ClientChanges, ClientKind};
+use crate::device::{DeviceDecision, DevicePoll};
 use crate::error::RegistryError;
 use crate::grant::{AuthorizationCode, CodeUse, RefreshUse, Session};
 use crate::role::{Role, RoleChanges, TENANT_MEMBER};
@@ -154,6 +155,16 @@ pub async fn fill<S: Store + ?Sized>(store: &S) -> Filled {
     let window = Duration::minutes(15);
     store.count_attempt(&["user:carol".into(), "ip:192.0.2.1".into()], NOW, window).await.expect("count");
     store.count_attempt(&["user:carol".into()], NOW, window).await.expect("count");
+
+    let device_client = Uuid::new_v4();
+    let mut polled = super::device::device_code("device-polled", "PPPPPPPP", device_client);
+    polled.tenant_id = tenant_id;
+    store.save_device_code(polled).await.expect("device code");
+    store.poll_device_code(device_client, &key("device-polled"), NOW).await.expect("poll");
+    store.poll_device_code(device_client, &key("device-polled"), NOW).await.expect("slow down");
+    store.save_device_code(super::device::device_code("device-approved", "AAAAAAAA", device_client)).await.expect("save");
+    let approve = DeviceDecision::Approve(super::device::approval());
+    store.decide_device_code(&key("AAAAAAAA"), approve, NOW).await.expect("approve").expect("pending");
     Filled { tenant_id, hybrid: server_app, rotated_client: first.client_id }
 }
 
@@ -167,6 +178,9 @@ fn check_filled(snapshot: &Snapshot, filled: &Filled) {
     );
     assert_eq!((counts.signing_keys, counts.server_secrets, counts.sessions, counts.codes), (2, 1, 1, 2));
     assert_eq!((counts.refresh_tokens, counts.revoked_families, counts.attempts), (3, 1, 2));
+    assert_eq!(counts.device_codes, 2);
+    let polled = snapshot.device_codes.iter().find(|d| d.handle == key("device-polled")).expect("polled");
+    assert_eq!((polled.interval, polled.last_poll), (10, Some(NOW)));
     let tenant = &snapshot.tenants[0];
     assert_eq!(tenant.tenant.id, filled.tenant_id);
     let stored = tenant.clients.iter().find(|c| c.client.id == filled.hybrid.id).expect("hybrid client");
@@ -204,6 +218,9 @@ pub async fn a_snapshot_moves_between_backends<A: Store + ?Sized, B: Store + ?Si
     assert!(to.find_session(&key("session"), NOW).await.expect("session").is_some());
     let counted = to.count_attempt(&["user:carol".into()], NOW, Duration::minutes(15)).await.expect("count");
     assert_eq!(counted, vec![3], "throttle counters carry on");
+    let approved = snapshot.device_codes.iter().find(|d| d.handle == key("device-approved")).expect("approved");
+    let polled = to.poll_device_code(approved.client_id, &key("device-approved"), NOW).await.expect("poll");
+    assert!(matches!(polled, DevicePoll::Approved(_)), "an approval carries over");
     let keys = to.signing_keys().await.expect("keys");
     assert_eq!(keys.iter().map(|k| k.kid.as_str()).collect::<Vec<_>>(), vec!["k1", "k2"]);
 }
