@@ -84,7 +84,11 @@ async fn main() -> Result<(), Error> {
         request = request.add_scope(Scope::new(s.to_owned()));
     }
     let details: CoreDeviceAuthorizationResponse = request.request_async(&http).await?;
-    println!("To sign in, open {} and enter the code {}", details.verification_uri().as_str(), details.user_code().secret());
+    println!(
+        "To sign in, open {} and enter the code {}",
+        details.verification_uri().as_str(),
+        details.user_code().secret()
+    );
     if let Some(complete) = details.verification_uri_complete() {
         println!("(or open {} )", complete.secret());
     }

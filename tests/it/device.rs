@@ -73,8 +73,7 @@ async fn decide(person: &Browser, server: &TestServer, page: &str, decision: &st
         ("user_code", hidden(page, "user_code").expect("user code")),
         ("decision", decision.to_owned()),
     ];
-    let response =
-        person.http.post(server.url("/identity/device/decide")).form(&form).send().await.expect("decide");
+    let response = person.http.post(server.url("/identity/device/decide")).form(&form).send().await.expect("decide");
     (response.status(), response.text().await.expect("page"))
 }
 
@@ -128,7 +127,7 @@ async fn a_device_is_approved_and_polls_its_tokens_once() {
     assert_eq!(access["exp"].as_i64().expect("exp") - access["iat"].as_i64().expect("iat"), 900);
     assert_eq!(tokens["expires_in"], 900);
     let id_token = claims(tokens["id_token"].as_str().expect("an ID token with openid"));
-    assert_eq!((id_token["aud"].as_str(), &id_token["sub"]), (Some(client.as_str()), &access["sub"]));
+    assert_eq!((&id_token["aud"], &id_token["sub"]), (&json!([client]), &access["sub"]));
     let refresh = tokens["refresh_token"].as_str().expect("a refresh token with offline_access");
     let (status, body) = poll(&server, &client, device_code).await;
     assert_eq!((status, error(&body)), (StatusCode::BAD_REQUEST, "invalid_grant"), "single use");
@@ -334,7 +333,11 @@ async fn the_admin_api_keeps_the_rules_of_the_new_kind() {
 
     // Partial PUT, in any case of the path; reached only through its own collection.
     let (status, changed) = server
-        .call(Method::PUT, &format!("/devicecodeclients/{id}"), Some(json!({ "DeviceCodeLifetime": 900, "Tags": ["tv"] })))
+        .call(
+            Method::PUT,
+            &format!("/devicecodeclients/{id}"),
+            Some(json!({ "DeviceCodeLifetime": 900, "Tags": ["tv"] })),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{changed}");
     assert_eq!((changed["DeviceCodeLifetime"].as_u64(), changed["Name"].as_str()), (Some(900), Some("Panel")));

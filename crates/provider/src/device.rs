@@ -35,6 +35,9 @@ pub const USER_CODE_LENGTH: usize = 8;
 /// code is taken back, so a person entering codes of their own is never held up.
 pub const MAX_USER_CODE_ATTEMPTS_PER_SESSION: u32 = 10;
 pub const MAX_USER_CODE_ATTEMPTS_PER_ADDRESS: u32 = 30;
+/// How long an expired device code is kept before the purge deletes it: its device, still
+/// polling, is told `expired_token` (RFC 8628 §3.5) rather than `invalid_grant`.
+pub const EXPIRED_KEPT: time::Duration = time::Duration::minutes(10);
 /// How many user codes are drawn before giving up when each is taken (20^8 codes: never).
 const DRAWS: usize = 5;
 

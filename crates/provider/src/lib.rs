@@ -159,7 +159,9 @@ impl Provider {
     /// used now, and the sign-in counters whose window has passed. Answers how many went.
     pub async fn purge_expired(&self) -> Result<u64, ProtocolError> {
         let now = self.clock.now();
-        let grants = self.stores.grants.purge_expired(now).await? + self.stores.devices.purge_device_codes(now).await?;
+        // An expired device code is kept a while, so that its device hears `expired_token`.
+        let devices = self.stores.devices.purge_device_codes(now - device::EXPIRED_KEPT).await?;
+        let grants = self.stores.grants.purge_expired(now).await? + devices;
         Ok(grants + self.stores.throttle.purge_attempts(now - session::THROTTLE_WINDOW).await?)
     }
 

@@ -69,7 +69,7 @@ pub enum DeviceDecision {
 #[derive(Debug, Clone, PartialEq)]
 pub enum DevicePoll {
     /// Approved: the record is now `Redeemed`; issue the tokens of this approval.
-    Approved(DeviceCode),
+    Approved(Box<DeviceCode>),
     /// `authorization_pending`: the poll time is recorded.
     Pending,
     /// `slow_down`: polled sooner than the interval, which is now `interval` seconds.
@@ -87,7 +87,7 @@ pub enum DevicePoll {
 #[derive(Debug, Clone, PartialEq)]
 pub enum DeviceStep {
     /// Answer this, and store the record as it now is.
-    Write(DevicePoll, DeviceCode),
+    Write(DevicePoll, Box<DeviceCode>),
     /// Answer this; nothing changes.
     Answer(DevicePoll),
 }
@@ -108,7 +108,7 @@ pub fn device_step(client_id: Uuid, record: Option<&DeviceCode>, now: OffsetDate
     match &record.status {
         DeviceStatus::Approved(_) => {
             next.status = DeviceStatus::Redeemed;
-            DeviceStep::Write(DevicePoll::Approved(record.clone()), next)
+            DeviceStep::Write(DevicePoll::Approved(Box::new(record.clone())), Box::new(next))
         }
         DeviceStatus::Denied => DeviceStep::Answer(DevicePoll::Denied),
         DeviceStatus::Pending | DeviceStatus::Redeemed => {
@@ -120,9 +120,9 @@ pub fn device_step(client_id: Uuid, record: Option<&DeviceCode>, now: OffsetDate
             let too_soon = record.last_poll.is_some_and(|at| whole(now) < whole(at) + interval);
             if too_soon {
                 next.interval = record.interval.saturating_add(SLOW_DOWN_STEP);
-                DeviceStep::Write(DevicePoll::SlowDown { interval: next.interval }, next)
+                DeviceStep::Write(DevicePoll::SlowDown { interval: next.interval }, Box::new(next))
             } else {
-                DeviceStep::Write(DevicePoll::Pending, next)
+                DeviceStep::Write(DevicePoll::Pending, Box::new(next))
             }
         }
     }
@@ -190,16 +190,16 @@ mod tests {
         assert_eq!(device_step(Uuid::new_v4(), Some(&r), NOW), DeviceStep::Answer(DevicePoll::Invalid));
         let DeviceStep::Write(DevicePoll::Pending, r) = device_step(client, Some(&r), NOW) else { panic!("pending") };
         let soon = NOW + Duration::seconds(4);
-        let DeviceStep::Write(DevicePoll::SlowDown { interval: 10 }, r) = device_step(client, Some(&r), soon) else {
+        let DeviceStep::Write(DevicePoll::SlowDown { interval: 10 }, r) = device_step(client, Some(&*r), soon) else {
             panic!("slow down")
         };
         // The grown interval counts from the last poll.
-        let step = device_step(client, Some(&r), soon + Duration::seconds(9));
+        let step = device_step(client, Some(&*r), soon + Duration::seconds(9));
         assert!(matches!(step, DeviceStep::Write(DevicePoll::SlowDown { interval: 15 }, _)));
-        let step = device_step(client, Some(&r), soon + Duration::seconds(10));
+        let step = device_step(client, Some(&*r), soon + Duration::seconds(10));
         assert!(matches!(step, DeviceStep::Write(DevicePoll::Pending, _)));
         let late = NOW + Duration::seconds(300);
-        assert_eq!(device_step(client, Some(&r), late), DeviceStep::Answer(DevicePoll::Expired));
+        assert_eq!(device_step(client, Some(&*r), late), DeviceStep::Answer(DevicePoll::Expired));
     }
 
     #[test]
@@ -211,7 +211,7 @@ mod tests {
         let DeviceStep::Write(DevicePoll::Approved(_), spent) = device_step(client, Some(&approved), NOW) else {
             panic!("approved")
         };
-        assert_eq!(device_step(client, Some(&spent), NOW), DeviceStep::Answer(DevicePoll::Invalid));
+        assert_eq!(device_step(client, Some(&*spent), NOW), DeviceStep::Answer(DevicePoll::Invalid));
         let denied = decided(&record(client), DeviceDecision::Deny, NOW).expect("pending");
         assert_eq!(device_step(client, Some(&denied), NOW), DeviceStep::Answer(DevicePoll::Denied));
         let late = NOW + Duration::seconds(300);

@@ -113,8 +113,7 @@ impl DeviceCodeStore for PgStore {
     ) -> Result<Option<DeviceCode>> {
         let mut conn = self.conn().await?;
         let tx = write_tx!(conn);
-        let row =
-            query_opt(&tx, &format!("{DEVICE_COLUMNS} WHERE user_code = $1 FOR UPDATE"), &[&user_code.0]).await?;
+        let row = query_opt(&tx, &format!("{DEVICE_COLUMNS} WHERE user_code = $1 FOR UPDATE"), &[&user_code.0]).await?;
         let next = row.map(|r| device_row(&r)).transpose()?.and_then(|d| decided(&d, decision, now));
         if let Some(next) = &next {
             rewrite(&tx, next).await?;
@@ -144,8 +143,8 @@ impl DeviceCodeStore for PgStore {
         Ok(poll)
     }
 
-    async fn purge_device_codes(&self, now: OffsetDateTime) -> Result<u64> {
+    async fn purge_device_codes(&self, before: OffsetDateTime) -> Result<u64> {
         let conn = self.conn().await?;
-        execute(&conn, "DELETE FROM device_codes WHERE expires <= $1", &[&now]).await
+        execute(&conn, "DELETE FROM device_codes WHERE expires <= $1", &[&before]).await
     }
 }

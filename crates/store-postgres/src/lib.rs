@@ -70,8 +70,8 @@ use gatehouse_registry::store::{KeyStore, RoleStore, TenantStore};
 use gatehouse_registry::tenant::{SigningKeyRecord, Tenant, TenantSeed};
 
 mod clients;
-mod device;
 mod connect;
+mod device;
 mod grants;
 mod snapshot;
 #[cfg(any(test, feature = "test-support"))]

@@ -96,8 +96,7 @@ async fn export(c: &impl GenericClient) -> Result<Snapshot> {
     let attempts = rows(query(c, "SELECT key, count, since FROM attempts", &[]).await?, |r| {
         Ok(Attempts { key: col(r, 0)?, count: to_u32(col(r, 1)?)?, since: col(r, 2)? })
     })?;
-    let device_codes =
-        rows(query(c, crate::device::DEVICE_COLUMNS, &[]).await?, crate::device::device_row)?;
+    let device_codes = rows(query(c, crate::device::DEVICE_COLUMNS, &[]).await?, crate::device::device_row)?;
     Ok(Snapshot {
         tenants,
         signing_keys,
@@ -109,7 +108,7 @@ async fn export(c: &impl GenericClient) -> Result<Snapshot> {
         attempts,
         device_codes,
     }
-        .canonical())
+    .canonical())
 }
 
 async fn import(c: &impl GenericClient, snapshot: Snapshot) -> Result<()> {

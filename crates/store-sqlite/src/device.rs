@@ -21,12 +21,9 @@ pub(crate) const DEVICE_COLUMNS: &str = "SELECT handle, user_code, client_id, te
 pub(crate) fn device_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeviceCode> {
     let name: String = r.get(8)?;
     let approval = match (r.get::<_, Option<String>>(9)?, r.get(10)?, r.get::<_, Option<i64>>(11)?, r.get(12)?) {
-        (Some(user), Some(sid), Some(auth_time), Some(family)) => Some(Approval {
-            user_id: uuid_col(user)?,
-            sid,
-            auth_time: from_ts(auth_time)?,
-            family: uuid_col(family)?,
-        }),
+        (Some(user), Some(sid), Some(auth_time), Some(family)) => {
+            Some(Approval { user_id: uuid_col(user)?, sid, auth_time: from_ts(auth_time)?, family: uuid_col(family)? })
+        }
         _ => None,
     };
     let status = status_from(&name, approval).ok_or_else(|| {
@@ -161,9 +158,9 @@ impl DeviceCodeStore for SqliteStore {
         .await
     }
 
-    async fn purge_device_codes(&self, now: OffsetDateTime) -> Result<u64> {
+    async fn purge_device_codes(&self, before: OffsetDateTime) -> Result<u64> {
         self.write(move |tx| {
-            let n = tx.execute("DELETE FROM device_codes WHERE expires <= ?1", [ts(now)]).map_err(storage)?;
+            let n = tx.execute("DELETE FROM device_codes WHERE expires <= ?1", [ts(before)]).map_err(storage)?;
             Ok(n as u64)
         })
         .await

@@ -27,8 +27,12 @@ pub trait DeviceCodeStore: Send + Sync {
     ) -> Result<Option<DeviceCode>>;
     /// `client_id` polls with a device code, atomically, by [`crate::device::device_step`]:
     /// of any number of polls at once of an approved code, exactly one is `Approved`.
-    async fn poll_device_code(&self, client_id: Uuid, handle: &SecretHashKey, now: OffsetDateTime)
-        -> Result<DevicePoll>;
-    /// Deletes the device codes expired at `now`. Answers how many went.
-    async fn purge_device_codes(&self, now: OffsetDateTime) -> Result<u64>;
+    async fn poll_device_code(
+        &self,
+        client_id: Uuid,
+        handle: &SecretHashKey,
+        now: OffsetDateTime,
+    ) -> Result<DevicePoll>;
+    /// Deletes the device codes that expired at or before `before`. Answers how many went.
+    async fn purge_device_codes(&self, before: OffsetDateTime) -> Result<u64>;
 }

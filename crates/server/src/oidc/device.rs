@@ -62,9 +62,10 @@ pub async fn verify(req: HttpRequest, state: web::Data<AppState>, query: web::Qu
             Some(_) => with_csrf(&state, |csrf| confirm(csrf, &pending)),
             None => sign_in_first(&pending),
         },
-        Ok(UserCodeLookup::NotFound) => {
-            code_form(Some("That code is not valid, or it has expired. Check the code on your device."), StatusCode::BAD_REQUEST)
-        }
+        Ok(UserCodeLookup::NotFound) => code_form(
+            Some("That code is not valid, or it has expired. Check the code on your device."),
+            StatusCode::BAD_REQUEST,
+        ),
         Ok(UserCodeLookup::Throttled) => throttled(),
         Err(e) => {
             tracing::error!(detail = ?e.detail, "user code look-up failed");
@@ -123,9 +124,10 @@ pub async fn decide(req: HttpRequest, state: web::Data<AppState>, form: web::For
         Ok(DeviceDecided::Denied(p)) => {
             done("Request denied", &format!("{} was not given access. You may close this page.", p.client_name))
         }
-        Ok(DeviceDecided::NotFound) => {
-            code_form(Some("That code is not valid, or it has expired. Check the code on your device."), StatusCode::BAD_REQUEST)
-        }
+        Ok(DeviceDecided::NotFound) => code_form(
+            Some("That code is not valid, or it has expired. Check the code on your device."),
+            StatusCode::BAD_REQUEST,
+        ),
         Ok(DeviceDecided::Throttled) => throttled(),
         Err(e) => {
             tracing::error!(detail = ?e.detail, "device decision failed");
@@ -188,12 +190,10 @@ fn confirm(csrf: &str, p: &PendingDevice) -> HttpResponse {
         Some(uri) => format!("<a id=\"app\" href=\"{}\" rel=\"noopener noreferrer\">{name}</a>", attr(uri)),
         None => format!("<strong id=\"app\">{name}</strong>"),
     };
-    let scopes: String = p
-        .scopes
-        .iter()
-        .map(|s| format!("<li data-scope=\"{}\">{}</li>", attr(s), text(scope_text(s))))
-        .collect();
-    let asks = if scopes.is_empty() { String::new() } else { format!("<p>It asks to:</p><ul id=\"scopes\">{scopes}</ul>") };
+    let scopes: String =
+        p.scopes.iter().map(|s| format!("<li data-scope=\"{}\">{}</li>", attr(s), text(scope_text(s)))).collect();
+    let asks =
+        if scopes.is_empty() { String::new() } else { format!("<p>It asks to:</p><ul id=\"scopes\">{scopes}</ul>") };
     let body = format!(
         "<h1>Connect a device?</h1><p>{app} on a device wants to sign in as you.</p>{asks}\
          <p>Check that your device shows this code: <strong id=\"code\">{}</strong></p>\

@@ -55,16 +55,16 @@ impl DeviceCodeStore for MemoryStore {
         Ok(match device_step(client_id, state.device_codes.get(handle), now) {
             DeviceStep::Answer(poll) => poll,
             DeviceStep::Write(poll, record) => {
-                state.device_codes.insert(handle.clone(), record);
+                state.device_codes.insert(handle.clone(), *record);
                 poll
             }
         })
     }
 
-    async fn purge_device_codes(&self, now: OffsetDateTime) -> Result<u64> {
+    async fn purge_device_codes(&self, before: OffsetDateTime) -> Result<u64> {
         let mut state = self.lock()?;
-        let before = state.device_codes.len();
-        state.device_codes.retain(|_, d| d.is_live(now));
-        Ok((before - state.device_codes.len()) as u64)
+        let count = state.device_codes.len();
+        state.device_codes.retain(|_, d| d.is_live(before));
+        Ok((count - state.device_codes.len()) as u64)
     }
 }

@@ -162,7 +162,10 @@ pub async fn fill<S: Store + ?Sized>(store: &S) -> Filled {
     store.save_device_code(polled).await.expect("device code");
     store.poll_device_code(device_client, &key("device-polled"), NOW).await.expect("poll");
     store.poll_device_code(device_client, &key("device-polled"), NOW).await.expect("slow down");
-    store.save_device_code(super::device::device_code("device-approved", "AAAAAAAA", device_client)).await.expect("save");
+    store
+        .save_device_code(super::device::device_code("device-approved", "AAAAAAAA", device_client))
+        .await
+        .expect("save");
     let approve = DeviceDecision::Approve(super::device::approval());
     store.decide_device_code(&key("AAAAAAAA"), approve, NOW).await.expect("approve").expect("pending");
     Filled { tenant_id, hybrid: server_app, rotated_client: first.client_id }
