@@ -41,8 +41,19 @@ async fn a_device_client_is_added_in_the_console_and_a_person_connects_a_device(
     ] {
         assert_eq!(created[key], value, "{key}");
     }
-    // The details pane shows it, and saves a changed Device Code Lifetime.
-    click(c, &format!("tr[data-id=\"{id}\"]")).await;
+    // The details pane shows the new client (the console selects it after a create), and
+    // saves a changed Device Code Lifetime. Typing waits for the pane to be filled in, or the
+    // late rendering would put the stored value back.
+    let mut shown = None;
+    for _ in 0..100 {
+        let field = c.find(Locator::Css("#d-device-lifetime")).await.expect("field");
+        shown = field.prop("value").await.expect("value");
+        if shown.as_deref() == Some("600") && text_of(c, "#d-title").await == "Factory panel" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(shown.as_deref(), Some("600"), "the details pane shows the stored lifetime");
     fill(c, "#d-device-lifetime", "900").await;
     click(c, "#d-save").await;
     let mut saved = 0;
