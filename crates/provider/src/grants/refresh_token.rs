@@ -63,13 +63,7 @@ pub(crate) async fn grant(
         }
         None => token.scope.clone(),
     };
-    let grant = UserGrant {
-        family: token.family,
-        sid: &token.sid,
-        auth_time: token.auth_time,
-        nonce: None,
-        scope,
-    };
+    let grant = UserGrant { family: token.family, sid: &token.sid, auth_time: token.auth_time, nonce: None, scope };
     let response = provider.user_tokens(client, &grant, user.as_ref())?;
     Ok(TokenResponse { refresh_token: Some(next.expose().to_owned()), ..response })
 }
