@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use gatehouse_registry::grant::Session;
+use gatehouse_registry::grant::{Session, WithUser};
 use gatehouse_registry::store::memory::MemoryStore;
 use gatehouse_registry::store::TenantStore;
 use gatehouse_registry::{
@@ -32,7 +32,7 @@ struct World {
     client: Client,
     secret: SecretValue,
     user: User,
-    session: Session,
+    session: WithUser<Session>,
 }
 
 fn pairs(p: &[(&str, &str)]) -> Params {
@@ -66,6 +66,7 @@ async fn world_of(kind: ClientKind, changes: ClientChanges) -> World {
             .await
             .expect("provider");
     let (_, session) = provider.start_session(&user).await.expect("session");
+    let session = WithUser { record: session, user: Some(user.clone()) };
     World { provider, clock, client, secret, user, session }
 }
 
@@ -203,6 +204,7 @@ async fn the_way_back_from_a_sign_in_needs_that_sign_in() {
         assert!(matches!(old, Authorize::Login { .. }), "{ask:?}: nor without the mark");
         w.clock.advance(Duration::seconds(20));
         let (_, signed_in) = w.provider.start_session(&w.user).await.expect("sign in");
+        let signed_in = WithUser { record: signed_in, user: Some(w.user.clone()) };
         w.clock.advance(Duration::seconds(20));
         let new = w.provider.authorize(&back, Some(&signed_in)).await.expect("new session");
         assert!(matches!(new, Authorize::Respond(ref r) if r.params.iter().any(|(k, _)| k == "code")), "{ask:?}");

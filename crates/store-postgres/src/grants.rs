@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::{col, db, execute, query_one, query_opt, write_tx, PgStore};
 use gatehouse_registry::error::Result;
 use gatehouse_registry::grant::{
-    refresh_step, AuthorizationCode, CodeUse, RefreshStep, RefreshToken, RefreshUse, SecretHashKey, Session,
+    refresh_step, AuthorizationCode, CodeUse, RefreshStep, RefreshToken, RefreshUse, SecretHashKey, Session, WithUser,
     REVOCATION_KEPT,
 };
 use gatehouse_registry::store::GrantStore;
@@ -117,6 +117,11 @@ pub(crate) async fn insert_code(c: &impl GenericClient, code: &AuthorizationCode
     Ok(())
 }
 
+/// `record` with its user as stored now, read in the caller's transaction.
+async fn with_user<T>(c: &impl GenericClient, tenant_id: Uuid, user_id: Uuid, record: T) -> Result<WithUser<T>> {
+    Ok(WithUser { record, user: crate::users::find(c, tenant_id, user_id).await? })
+}
+
 /// Revokes `family` at `now` (a later revocation of the same family moves the time on).
 async fn revoke(c: &impl GenericClient, family: Uuid, now: OffsetDateTime) -> Result<()> {
     execute(
@@ -142,15 +147,26 @@ impl GrantStore for PgStore {
         Ok(())
     }
 
-    async fn find_session(&self, handle: &SecretHashKey, now: OffsetDateTime) -> Result<Option<Session>> {
+    async fn find_session(&self, handle: &SecretHashKey, now: OffsetDateTime) -> Result<Option<WithUser<Session>>> {
         let conn = self.conn().await?;
+        // One statement: the session and its user (NULLs when the user is gone).
         let row = query_opt(
             &conn,
-            &format!("{SESSION_COLUMNS} FROM sessions WHERE handle = $1 AND expires > $2"),
+            &format!(
+                "SELECT s.handle, s.sid, s.tenant_id, s.user_id, s.auth_time, s.expires, {}
+                 FROM sessions s LEFT JOIN users u ON u.tenant_id = s.tenant_id AND u.id = s.user_id
+                 WHERE s.handle = $1 AND s.expires > $2",
+                crate::users::COLUMNS
+            ),
             &[&handle.0, &now],
         )
         .await?;
-        row.map(|r| session_row(&r)).transpose()
+        let Some(r) = row else { return Ok(None) };
+        let user = match col::<Option<Uuid>>(&r, 7)? {
+            Some(_) => Some(crate::users::user_at(&r, 6)?),
+            None => None,
+        };
+        Ok(Some(WithUser { record: session_row(&r)?, user }))
     }
 
     async fn delete_session(&self, handle: &SecretHashKey) -> Result<()> {
@@ -178,10 +194,10 @@ impl GrantStore for PgStore {
         .await?;
         let found = row.map(|r| Ok::<_, gatehouse_registry::RegistryError>((code_row(&r)?, col::<bool>(&r, 12)?)));
         let outcome = match found.transpose()? {
-            Some((code, true)) => CodeUse::Replayed(code),
+            Some((code, true)) => CodeUse::Replayed(code.into()),
             Some((code, false)) if now < code.expires => {
                 execute(&tx, "UPDATE authorization_codes SET used = true WHERE handle = $1", &[&handle.0]).await?;
-                CodeUse::Fresh(code)
+                CodeUse::Fresh(with_user(&tx, code.tenant_id, code.user_id, code).await?.into())
             }
             _ => CodeUse::Unknown,
         };
@@ -237,9 +253,11 @@ impl GrantStore for PgStore {
                 )
                 .await?;
                 token.consumed = Some(now);
-                RefreshUse::Rotated(token)
+                RefreshUse::Rotated(with_user(&tx, token.tenant_id, token.user_id, token).await?.into())
             }
-            (RefreshStep::Retry, Some(token)) => RefreshUse::Retried(token),
+            (RefreshStep::Retry, Some(token)) => {
+                RefreshUse::Retried(with_user(&tx, token.tenant_id, token.user_id, token).await?.into())
+            }
             (RefreshStep::Reuse, Some(token)) => {
                 revoke(&tx, token.family, now).await?;
                 RefreshUse::Reused

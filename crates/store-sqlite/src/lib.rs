@@ -23,6 +23,7 @@ use gatehouse_registry::tenant::{SigningKeyRecord, Tenant, TenantSeed};
 mod clients;
 mod grants;
 mod snapshot;
+mod sql;
 mod throttle;
 mod users;
 
@@ -120,6 +121,7 @@ impl SqliteStore {
         }
         let manager = SqliteConnectionManager::file(path).with_init(|c| {
             c.busy_timeout(Duration::from_secs(10))?;
+            c.set_prepared_statement_cache_capacity(sql::CACHE_CAPACITY);
             c.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
         });
         let mut first = Connection::open(path).map_err(storage)?;
@@ -186,8 +188,7 @@ impl SqliteStore {
 }
 
 pub(crate) fn tenant_exists(c: &Connection, id: Uuid) -> Result<()> {
-    let found: Option<i64> = c
-        .query_row("SELECT 1 FROM tenants WHERE id = ?1", [id.to_string()], |r| r.get(0))
+    let found: Option<i64> = crate::sql::row(c, "SELECT 1 FROM tenants WHERE id = ?1", [id.to_string()], |r| r.get(0))
         .optional()
         .map_err(storage)?;
     found.map(|_| ()).ok_or(RegistryError::NotFound("tenant"))
@@ -195,7 +196,8 @@ pub(crate) fn tenant_exists(c: &Connection, id: Uuid) -> Result<()> {
 
 pub(crate) fn role_exists(c: &Connection, tenant_id: Uuid) -> impl Fn(&Uuid) -> bool + '_ {
     move |id| {
-        c.query_row(
+        crate::sql::row(
+            c,
             "SELECT 1 FROM roles WHERE tenant_id = ?1 AND id = ?2",
             [tenant_id.to_string(), id.to_string()],
             |_| Ok(()),
@@ -208,7 +210,8 @@ pub(crate) fn role_exists(c: &Connection, tenant_id: Uuid) -> impl Fn(&Uuid) -> 
 }
 
 pub(crate) fn insert_role(tx: &Connection, tenant_id: Uuid, role: &Role) -> Result<()> {
-    tx.execute(
+    crate::sql::exec(
+        tx,
         "INSERT INTO roles (tenant_id, id, name, description, built_in) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![tenant_id.to_string(), role.id.to_string(), role.name, role.description, role.built_in],
     )
@@ -222,7 +225,8 @@ pub(crate) fn role_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Role> {
 
 fn load_role(c: &Connection, tenant_id: Uuid, id: Uuid) -> Result<Role> {
     tenant_exists(c, tenant_id)?;
-    c.query_row(
+    crate::sql::row(
+        c,
         "SELECT id, name, description, built_in FROM roles WHERE tenant_id = ?1 AND id = ?2",
         [tenant_id.to_string(), id.to_string()],
         role_row,
@@ -239,7 +243,10 @@ pub(crate) fn tenant_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Tenant> {
 #[async_trait]
 impl TenantStore for SqliteStore {
     async fn is_empty(&self) -> Result<bool> {
-        self.read(|c| c.query_row("SELECT NOT EXISTS (SELECT 1 FROM tenants)", [], |r| r.get(0)).map_err(storage)).await
+        self.read(|c| {
+            crate::sql::row(c, "SELECT NOT EXISTS (SELECT 1 FROM tenants)", [], |r| r.get(0)).map_err(storage)
+        })
+        .await
     }
 
     async fn create_tenant(&self, seed: TenantSeed) -> Result<()> {
@@ -257,7 +264,7 @@ impl TenantStore for SqliteStore {
         // first start (another process on the same file) waits, then finds the tenant.
         self.write(move |tx| {
             let empty: bool =
-                tx.query_row("SELECT NOT EXISTS (SELECT 1 FROM tenants)", [], |r| r.get(0)).map_err(storage)?;
+                crate::sql::row(tx, "SELECT NOT EXISTS (SELECT 1 FROM tenants)", [], |r| r.get(0)).map_err(storage)?;
             if !empty {
                 return Ok(false);
             }
@@ -268,7 +275,7 @@ impl TenantStore for SqliteStore {
 
     async fn get_tenant(&self, id: Uuid) -> Result<Tenant> {
         self.read(move |c| {
-            c.query_row("SELECT id, name, created FROM tenants WHERE id = ?1", [id.to_string()], tenant_row)
+            crate::sql::row(c, "SELECT id, name, created FROM tenants WHERE id = ?1", [id.to_string()], tenant_row)
                 .optional()
                 .map_err(storage)?
                 .ok_or(RegistryError::NotFound("tenant"))
@@ -320,7 +327,8 @@ impl RoleStore for SqliteStore {
         self.write(move |tx| {
             let mut role = load_role(tx, tenant_id, id)?;
             role.apply(tenant_id, changes)?;
-            tx.execute(
+            crate::sql::exec(
+                tx,
                 "UPDATE roles SET name = ?3, description = ?4 WHERE tenant_id = ?1 AND id = ?2",
                 params![tenant_id.to_string(), id.to_string(), role.name, role.description],
             )
@@ -333,20 +341,21 @@ impl RoleStore for SqliteStore {
     async fn delete_role(&self, tenant_id: Uuid, id: Uuid) -> Result<()> {
         self.write(move |tx| {
             tenant_exists(tx, tenant_id)?;
-            let built_in: Option<bool> = tx
-                .query_row(
-                    "SELECT built_in FROM roles WHERE tenant_id = ?1 AND id = ?2",
-                    [tenant_id.to_string(), id.to_string()],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(storage)?;
+            let built_in: Option<bool> = crate::sql::row(
+                tx,
+                "SELECT built_in FROM roles WHERE tenant_id = ?1 AND id = ?2",
+                [tenant_id.to_string(), id.to_string()],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(storage)?;
             match built_in {
                 None => Err(RegistryError::NotFound("role")),
                 Some(true) => Err(RegistryError::invalid("Id", "a built-in role cannot be deleted")),
                 Some(false) => {
                     // References go with it: the foreign keys cascade.
-                    tx.execute(
+                    crate::sql::exec(
+                        tx,
                         "DELETE FROM roles WHERE tenant_id = ?1 AND id = ?2",
                         [tenant_id.to_string(), id.to_string()],
                     )
@@ -371,7 +380,8 @@ pub(crate) fn key_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SigningKeyRecor
 
 /// Writes a tenant's seed: the tenant, its built-in roles, its users and clients.
 fn insert_seed(tx: &Transaction<'_>, seed: TenantSeed) -> Result<()> {
-    tx.execute(
+    crate::sql::exec(
+        tx,
         "INSERT INTO tenants (id, name, created) VALUES (?1, ?2, ?3)",
         params![seed.tenant.id.to_string(), seed.tenant.name, ts(seed.tenant.created)],
     )
@@ -393,9 +403,14 @@ impl KeyStore for SqliteStore {
     async fn server_secret(&self, name: &str, candidate: Vec<u8>) -> Result<Vec<u8>> {
         let name = name.to_owned();
         self.write(move |tx| {
-            tx.execute("INSERT OR IGNORE INTO server_secrets (name, value) VALUES (?1, ?2)", params![name, candidate])
-                .map_err(storage)?;
-            tx.query_row("SELECT value FROM server_secrets WHERE name = ?1", [name], |r| r.get(0)).map_err(storage)
+            crate::sql::exec(
+                tx,
+                "INSERT OR IGNORE INTO server_secrets (name, value) VALUES (?1, ?2)",
+                params![name, candidate],
+            )
+            .map_err(storage)?;
+            crate::sql::row(tx, "SELECT value FROM server_secrets WHERE name = ?1", [name], |r| r.get(0))
+                .map_err(storage)
         })
         .await
     }
@@ -412,12 +427,14 @@ impl KeyStore for SqliteStore {
 
     async fn rotate_signing_key(&self, key: SigningKeyRecord, at: OffsetDateTime) -> Result<()> {
         self.write(move |tx| {
-            tx.execute(
+            crate::sql::exec(
+                tx,
                 "UPDATE signing_keys SET retired = ?1 WHERE alg = ?2 AND retired IS NULL",
                 params![ts(at), key.alg],
             )
             .map_err(storage)?;
-            tx.execute(
+            crate::sql::exec(
+                tx,
                 "INSERT INTO signing_keys (kid, alg, private_der, created, retired) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![key.kid, key.alg, key.private_der, ts(key.created), key.retired.map(ts)],
             )
@@ -429,17 +446,18 @@ impl KeyStore for SqliteStore {
 
     async fn add_first_signing_key(&self, key: SigningKeyRecord) -> Result<bool> {
         self.write(move |tx| {
-            let signing: bool = tx
-                .query_row(
-                    "SELECT EXISTS (SELECT 1 FROM signing_keys WHERE alg = ?1 AND retired IS NULL)",
-                    [&key.alg],
-                    |r| r.get(0),
-                )
-                .map_err(storage)?;
+            let signing: bool = crate::sql::row(
+                tx,
+                "SELECT EXISTS (SELECT 1 FROM signing_keys WHERE alg = ?1 AND retired IS NULL)",
+                [&key.alg],
+                |r| r.get(0),
+            )
+            .map_err(storage)?;
             if signing {
                 return Ok(false);
             }
-            tx.execute(
+            crate::sql::exec(
+                tx,
                 "INSERT INTO signing_keys (kid, alg, private_der, created, retired) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![key.kid, key.alg, key.private_der, ts(key.created), key.retired.map(ts)],
             )
@@ -451,7 +469,7 @@ impl KeyStore for SqliteStore {
 
     async fn prune_signing_keys(&self, before: OffsetDateTime) -> Result<()> {
         self.write(move |tx| {
-            tx.execute("DELETE FROM signing_keys WHERE retired IS NOT NULL AND retired < ?1", [ts(before)])
+            crate::sql::exec(tx, "DELETE FROM signing_keys WHERE retired IS NOT NULL AND retired < ?1", [ts(before)])
                 .map_err(storage)?;
             Ok(())
         })
@@ -485,7 +503,7 @@ mod tests {
         drop(old);
         let store = SqliteStore::open(&path).expect("upgrade");
         let user = store.read(|c| {
-            c.query_row("SELECT user_name, contact_given_name, contact_surname FROM users", [], |r| {
+            crate::sql::row(c, "SELECT user_name, contact_given_name, contact_surname FROM users", [], |r| {
                 Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
             })
             .map_err(storage)

@@ -56,6 +56,7 @@ macro_rules! store_suite {
             cors_origins_are_answered_live,
             sessions_expire_and_end,
             codes_are_spent_once,
+            grants_answer_their_user_as_stored_now,
             refresh_tokens_rotate_retry_and_detect_reuse,
             codes_are_spent_once_under_concurrency,
             refresh_tokens_rotate_once_under_concurrency,
