@@ -14,6 +14,7 @@ mod deploy;
 mod dialect;
 mod flows;
 mod health;
+mod id_token_alg;
 mod lifecycle;
 mod logging;
 mod multi;

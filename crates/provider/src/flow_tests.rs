@@ -257,3 +257,33 @@ async fn access_tokens_hold_from_nbf_until_exp_and_not_a_second_beyond() {
     assert_eq!(w.provider.verify_access_token(&token).await.expect_err("at exp").code, ErrorCode::InvalidToken);
     assert_eq!(w.provider.userinfo(&token).await.expect_err("userinfo").code, ErrorCode::InvalidToken);
 }
+
+/// The JOSE header's `alg` of a compact JWS.
+fn alg_of(jwt: &str) -> String {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let header = URL_SAFE_NO_PAD.decode(jwt.split('.').next().expect("header")).expect("base64");
+    serde_json::from_slice::<serde_json::Value>(&header).expect("json")["alg"].as_str().expect("alg").to_owned()
+}
+
+/// Every ID token of a client that asked for ES256 is ES256: the front channel's, the code
+/// exchange's, a refresh's; and it is read back as an `id_token_hint`. Others stay RS256.
+#[tokio::test]
+async fn id_tokens_are_signed_with_the_clients_algorithm() {
+    let es256 = ClientChanges { id_token_signing_algorithm: Some("ES256".into()), ..offline() };
+    let front =
+        [("response_type", "code id_token"), ("nonce", "n"), ("response_mode", "form_post"), ("scope", "openid")];
+    for (changes, alg) in [(es256, "ES256"), (offline(), "RS256")] {
+        let w = world(changes).await;
+        let Authorize::Respond(answer) = w.authorize(&front).await else { panic!("respond") };
+        let front_token =
+            answer.params.iter().find(|(k, _)| k == "id_token").map(|(_, v)| v.clone()).expect("id_token");
+        assert_eq!(alg_of(&front_token), alg, "front channel");
+        let tokens = w.exchange(&w.code().await).await.expect("tokens");
+        let id_token = tokens.id_token.expect("id token");
+        assert_eq!(alg_of(&id_token), alg, "code exchange");
+        let refreshed = w.refresh(&tokens.refresh_token.expect("refresh")).await.expect("refresh");
+        assert_eq!(alg_of(&refreshed.id_token.expect("id token")), alg, "refresh");
+        let hint = w.provider.read_id_token_hint(&id_token).expect("our own id token");
+        assert_eq!(hint.subject().as_str(), w.user.id.to_string());
+    }
+}

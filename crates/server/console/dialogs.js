@@ -112,6 +112,7 @@ function clientBody(kind) {
   if (kind !== 'ClientCredential') {
     body.RedirectUris = listValues($('ac-redirect-list'));
     body.PostLogoutRedirectUris = listValues($('ac-logout-list'));
+    body.IdTokenSigningAlgorithm = $('ac-id-token-alg').value;
   }
   if (kind === 'AuthorizationCode') body.AllowedCorsOrigins = listValues($('ac-cors-list'));
   if (kind === 'Hybrid') body.AllowOfflineAccess = $('ac-refresh').checked;

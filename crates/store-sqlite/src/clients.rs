@@ -5,7 +5,7 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use uuid::Uuid;
 
 use crate::{from_ts, json_col, role_exists, storage, tenant_exists, ts, uuid_col, SqliteStore};
-use gatehouse_registry::client::{Client, ClientChanges, ClientKind};
+use gatehouse_registry::client::{Client, ClientChanges, ClientKind, IdTokenSigningAlg};
 use gatehouse_registry::error::{RegistryError, Result};
 use gatehouse_registry::secret::{ClientSecret, NewSecret, SecretHash};
 use gatehouse_registry::store::{
@@ -18,12 +18,14 @@ pub(crate) const SELECT: &str = "SELECT c.tenant_id, c.id, c.kind, c.name, c.ena
     c.allow_access_tokens_via_browser, c.client_uri, c.logo_uri, c.created,
     (SELECT json_group_array(origin) FROM (SELECT origin FROM client_cors_origins WHERE client_id = c.id ORDER BY position)),
     (SELECT json_group_array(tag) FROM (SELECT tag FROM client_tags WHERE client_id = c.id ORDER BY position)),
-    (SELECT json_group_array(role_id) FROM (SELECT role_id FROM client_roles WHERE client_id = c.id ORDER BY position))
+    (SELECT json_group_array(role_id) FROM (SELECT role_id FROM client_roles WHERE client_id = c.id ORDER BY position)),
+    c.id_token_signing_alg
     FROM clients c";
 
 pub(crate) fn client_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Client> {
     let kind: String = r.get(2)?;
     let roles: Vec<String> = json_col(r.get(15)?)?;
+    let alg: String = r.get(16)?;
     Ok(Client {
         tenant_id: uuid_col(r.get(0)?)?,
         id: uuid_col(r.get(1)?)?,
@@ -47,6 +49,13 @@ pub(crate) fn client_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Client> {
         allowed_cors_origins: json_col(r.get(13)?)?,
         tags: json_col(r.get(14)?)?,
         role_ids: roles.into_iter().map(uuid_col).collect::<rusqlite::Result<_>>()?,
+        id_token_signing_alg: IdTokenSigningAlg::parse(&alg).ok_or_else(|| {
+            rusqlite::Error::FromSqlConversionFailure(
+                16,
+                rusqlite::types::Type::Text,
+                format!("unknown ID token algorithm {alg}").into(),
+            )
+        })?,
     })
 }
 
@@ -149,8 +158,8 @@ pub(super) fn insert(tx: &Connection, client: &Client, secret: Option<NewSecret>
         tx,
         "INSERT INTO clients (id, tenant_id, kind, name, enabled, access_token_lifetime, redirect_uris,
             post_logout_redirect_uris, allow_offline_access, allow_access_tokens_via_browser,
-            client_uri, logo_uri, created)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            client_uri, logo_uri, created, id_token_signing_alg)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
         params![
             client.id.to_string(),
             client.tenant_id.to_string(),
@@ -165,6 +174,7 @@ pub(super) fn insert(tx: &Connection, client: &Client, secret: Option<NewSecret>
             client.client_uri,
             client.logo_uri,
             ts(client.created),
+            client.id_token_signing_alg.as_str(),
         ],
     )
     .map_err(storage)?;
@@ -249,7 +259,8 @@ impl ClientStore for SqliteStore {
                 tx,
                 "UPDATE clients SET name = ?2, enabled = ?3, access_token_lifetime = ?4, redirect_uris = ?5,
                     post_logout_redirect_uris = ?6, allow_offline_access = ?7,
-                    allow_access_tokens_via_browser = ?8, client_uri = ?9, logo_uri = ?10
+                    allow_access_tokens_via_browser = ?8, client_uri = ?9, logo_uri = ?10,
+                    id_token_signing_alg = ?11
                  WHERE id = ?1",
                 params![
                     client.id.to_string(),
@@ -262,6 +273,7 @@ impl ClientStore for SqliteStore {
                     client.allow_access_tokens_via_browser,
                     client.client_uri,
                     client.logo_uri,
+                    client.id_token_signing_alg.as_str(),
                 ],
             )
             .map_err(storage)?;

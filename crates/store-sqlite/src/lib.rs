@@ -54,12 +54,13 @@ const POOL_SIZE: u32 = 8;
 const PREPARE_TRIES: u32 = 40;
 
 /// The schema's versions, oldest first. Append; never edit one that has shipped.
-const MIGRATIONS: [&str; 5] = [
+const MIGRATIONS: [&str; 6] = [
     include_str!("schema.sql"),
     include_str!("grants.sql"),
     include_str!("users_contact.sql"),
     include_str!("throttle.sql"),
     include_str!("revoked_at.sql"),
+    include_str!("id_token_alg.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {
@@ -508,6 +509,35 @@ mod tests {
             .map_err(storage)
         });
         assert_eq!(user.await.expect("read"), ("Old".into(), String::new(), String::new()));
+    }
+
+    /// Clients stored before the ID token algorithm was a property keep RS256.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn clients_of_a_version_5_database_keep_rs256_id_tokens() {
+        use gatehouse_registry::store::ClientStore;
+        use gatehouse_registry::{ClientRef, IdTokenSigningAlg};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("old.db");
+        let mut old = Connection::open(&path).expect("open");
+        Migrations::new(MIGRATIONS[..5].iter().map(|sql| M::up(sql)).collect()).to_latest(&mut old).expect("v5");
+        let (tenant, client) = (Uuid::new_v4(), Uuid::new_v4());
+        old.execute("INSERT INTO tenants (id, name, created) VALUES (?1, 't', 0)", [tenant.to_string()])
+            .expect("tenant");
+        old.execute(
+            "INSERT INTO clients (id, tenant_id, kind, name, enabled, access_token_lifetime, redirect_uris,
+                 post_logout_redirect_uris, allow_offline_access, allow_access_tokens_via_browser, created)
+             VALUES (?1, ?2, 'Hybrid', 'old', 1, 3600, '[\"https://a.example.com/cb\"]', '[]', 0, 0, 0)",
+            [client.to_string(), tenant.to_string()],
+        )
+        .expect("old client");
+        drop(old);
+        let store = SqliteStore::open(&path).expect("upgrade");
+        let at = ClientRef { tenant_id: tenant, kind: gatehouse_registry::ClientKind::Hybrid, id: client };
+        let loaded = store.get_client(at).await.expect("old client readable");
+        assert_eq!(loaded.id_token_signing_alg, IdTokenSigningAlg::RS256);
+        let refused =
+            store.write(|tx| tx.execute("UPDATE clients SET id_token_signing_alg = 'es256'", []).map_err(storage));
+        assert!(refused.await.is_err(), "the column holds only RS256 or ES256");
     }
 
     gatehouse_registry::store_suite!({

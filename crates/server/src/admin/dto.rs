@@ -29,6 +29,7 @@ pub struct ClientBody {
     pub logo_uri: Option<String>,
     pub tags: Option<Vec<String>>,
     pub role_ids: Option<Vec<Uuid>>,
+    pub id_token_signing_algorithm: Option<String>,
     /// Create only: the first secret's description.
     pub secret_description: Option<String>,
     /// Create only: the first secret's expiration (default one year from now).
@@ -73,6 +74,7 @@ impl ClientBody {
             logo_uri: self.logo_uri,
             tags: self.tags,
             role_ids: self.role_ids,
+            id_token_signing_algorithm: self.id_token_signing_algorithm,
         };
         (changes, secret)
     }
@@ -99,6 +101,7 @@ pub fn client_view(c: &Client) -> Value {
             "AllowOfflineAccess": c.allow_offline_access,
             "ClientUri": c.client_uri,
             "LogoUri": c.logo_uri,
+            "IdTokenSigningAlgorithm": c.id_token_signing_alg.as_str(),
         }),
         ClientKind::Hybrid => json!({
             "RedirectUris": c.redirect_uris,
@@ -107,6 +110,7 @@ pub fn client_view(c: &Client) -> Value {
             "AllowAccessTokensViaBrowser": c.allow_access_tokens_via_browser,
             "ClientUri": c.client_uri,
             "LogoUri": c.logo_uri,
+            "IdTokenSigningAlgorithm": c.id_token_signing_alg.as_str(),
         }),
         ClientKind::ClientCredential => json!({ "RoleIds": c.role_ids }),
     };
