@@ -17,6 +17,26 @@ pub(crate) async fn choose_type(c: &Client, label: &str) {
     select.select_by_label(label).await.expect("select type");
 }
 
+/// Chooses the option of value `value` in the select `css`.
+async fn choose(c: &Client, css: &str, value: &str) {
+    let select = c.wait().for_element(Locator::Css(css)).await.expect("select");
+    select.select_by_value(value).await.expect("choose");
+}
+
+/// Waits (at most 10 s) for the form control `css` to hold `value`: the details pane fills
+/// in after the client is read.
+async fn await_value(c: &Client, css: &str, value: &str) {
+    let mut seen = None;
+    for _ in 0..100 {
+        seen = c.find(Locator::Css(css)).await.expect("control").prop("value").await.expect("value");
+        if seen.as_deref() == Some(value) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{css} holds {seen:?}, not {value}");
+}
+
 pub(crate) async fn sign_in(c: &Client, server: &TestServer) {
     // A newcomer opens the server's address and finds the console.
     c.goto(&server.url("/")).await.expect("open the server");
@@ -54,6 +74,8 @@ async fn add_client(
     }
     if label == "Hybrid" {
         click(c, "#ac-refresh").await;
+        // This app verifies ES256 ID tokens; the others keep the default, RS256.
+        choose(c, "#ac-id-token-alg", "ES256").await;
     }
     fill(c, "#ac-lifetime", "1800").await;
     if screenshots {
@@ -92,8 +114,10 @@ async fn an_administrator_follows_the_docs_in_a_browser() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(ac["AllowedCorsOrigins"], json!(["https://app.example.com"]));
     assert_eq!(ac["AccessTokenLifetime"], 1800);
+    assert_eq!(ac["IdTokenSigningAlgorithm"], "RS256");
     let (_, hybrid) = server.call(reqwest::Method::GET, &format!("/HybridClients/{hybrid_id}"), None).await;
     assert_eq!(hybrid["AllowOfflineAccess"], true);
+    assert_eq!(hybrid["IdTokenSigningAlgorithm"], "ES256");
 
     // The secret copied from the success window works at the token endpoint.
     let cc_secret = cc_secret.expect("secret shown");
@@ -132,12 +156,14 @@ async fn an_administrator_follows_the_docs_in_a_browser() {
     assert_eq!(server.client_credentials(&cc_id, &cc_secret).await.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(server.client_credentials(&cc_id, &second).await.status(), StatusCode::OK);
 
-    // Change a redirect URI; the next authorize request honours it.
+    // Change a redirect URI and the ID token algorithm; the next authorize request honours it.
     choose_type(c, "Authorization Code").await;
     click(c, &format!("tr[data-id=\"{ac_id}\"]")).await;
+    await_value(c, "#d-id-token-alg", "RS256").await;
     click(c, "#d-redirect-list li button").await;
     fill(c, "#d-redirect-input", "https://app.example.com/new-callback").await;
     click(c, "#d-redirect-add").await;
+    choose(c, "#d-id-token-alg", "ES256").await;
     click(c, "#d-save").await;
     let mut moved = Value::Null;
     for _ in 0..50 {
@@ -148,6 +174,7 @@ async fn an_administrator_follows_the_docs_in_a_browser() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(moved["RedirectUris"], json!(["https://app.example.com/new-callback"]));
+    assert_eq!(moved["IdTokenSigningAlgorithm"], "ES256");
     let user = Browser::new(&server);
     let authorize = |redirect: &str| {
         let q = url::form_urlencoded::Serializer::new(String::new())
@@ -168,6 +195,30 @@ async fn an_administrator_follows_the_docs_in_a_browser() {
     ));
     let landed = user.authorize_as_admin(&authorize("https://app.example.com/new-callback")).await.redirect();
     assert!(landed.as_str().starts_with("https://app.example.com/new-callback?code="));
+    let code = Landing::param(&landed, "code").expect("code");
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", "https://app.example.com/new-callback"),
+        ("client_id", ac_id.as_str()),
+        ("code_verifier", crate::flows::VERIFIER),
+    ];
+    let (status, tokens) = crate::flows::token(&server, &form).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    let id_token = tokens["id_token"].as_str().expect("id token");
+    assert_eq!(jsonwebtoken::decode_header(id_token).expect("header").alg, jsonwebtoken::Algorithm::ES256);
+
+    // The details pane shows what the Hybrid client was created with.
+    choose_type(c, "Hybrid").await;
+    click(c, &format!("tr[data-id=\"{hybrid_id}\"]")).await;
+    for _ in 0..100 {
+        if text_of(c, "#d-id").await == hybrid_id {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(text_of(c, "#d-id").await, hybrid_id);
+    await_value(c, "#d-id-token-alg", "ES256").await;
 
     // At phone width the same page still works: the list and its rows are there.
     c.set_window_size(390, 844).await.expect("resize");

@@ -16,6 +16,7 @@ mod device_browser;
 mod dialect;
 mod flows;
 mod health;
+mod id_token_alg;
 mod lifecycle;
 mod logging;
 mod multi;

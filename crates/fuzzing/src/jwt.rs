@@ -36,7 +36,7 @@ async fn check(token: &str) {
     let pairs = [("id_token_hint", token), ("post_logout_redirect_uri", POST_LOGOUT), ("state", "s")];
     let params = Params::new(pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect());
     for session in [Some(&world.session), None] {
-        std::hint::black_box(world.provider.logout(&params, session).await.ok());
+        std::hint::black_box(world.provider.logout(&params, session.map(|s| &s.record)).await.ok());
     }
     std::hint::black_box(world.provider.userinfo(token).await.ok());
     std::hint::black_box(world.provider.caller(token).await.ok());

@@ -69,7 +69,7 @@ pub fn token(data: &[u8]) {
 /// how this one is answered.
 async fn store_known_grants() -> Result<(), gatehouse_registry::RegistryError> {
     let world = world();
-    let sid = world.session.sid.clone();
+    let sid = world.session.record.sid.clone();
     for (client_id, prefix) in [(HYBRID, ""), (PUBLIC, "public-")] {
         let [code, refresh] = KNOWN.map(|k| format!("{prefix}{k}"));
         world

@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 use gatehouse_provider::clock::FixedClock;
 use gatehouse_provider::handles::key_of;
 use gatehouse_provider::{KeyRing, Provider, Settings, Stores};
-use gatehouse_registry::grant::Session;
+use gatehouse_registry::grant::{Session, WithUser};
 use gatehouse_registry::store::memory::MemoryStore;
 use gatehouse_registry::store::{GrantStore, TenantStore};
 use gatehouse_registry::{
@@ -46,7 +46,7 @@ pub struct World {
     /// The provider's keys, loaded a second time from the store, to sign what the fuzzer
     /// writes.
     pub keys: KeyRing,
-    pub session: Session,
+    pub session: WithUser<Session>,
 }
 
 /// The world of this process.
@@ -75,6 +75,8 @@ impl World {
                 expires: NOW + Duration::hours(8),
             };
             store.create_session(session.clone()).await.expect("a session");
+            // As the server finds it behind the cookie: with its user.
+            let session = store.find_session(&session.handle, NOW).await.expect("read").expect("the session");
             (provider, keys, session)
         });
         Self { runtime, store, provider, keys, session }

@@ -1,7 +1,8 @@
 //! What a grant costs beside its signatures, on the in-memory store (so the figures are
 //! the protocol's own work). Compare within one run: `authorize_and_exchange` signs once
-//! with ES256 (access token) and once with RS256 (ID token); `refresh` the same;
-//! `client_credentials` once with ES256. Run with `cargo bench -p gatehouse-provider`.
+//! with ES256 (access token) and once with RS256 (ID token); `refresh` the same; their
+//! `_es256_id_token` twins do the same for a client whose `IdTokenSigningAlgorithm` is ES256
+//! (decision 44); `client_credentials` once with ES256. Run with `cargo bench -p gatehouse-provider`.
 
 use std::sync::Arc;
 
@@ -29,6 +30,9 @@ struct Setup {
     provider: Provider,
     hybrid: Client,
     hybrid_secret: SecretValue,
+    /// The same, its ID tokens ES256.
+    es256: Client,
+    es256_secret: SecretValue,
     machine: Client,
     machine_secret: SecretValue,
     user: User,
@@ -48,11 +52,14 @@ async fn setup() -> Setup {
         allow_offline_access: Some(true),
         ..Default::default()
     };
+    let es256_changes = ClientChanges { id_token_signing_algorithm: Some("ES256".into()), ..hybrid_changes.clone() };
     let hybrid = Client::create(tenant_id, ClientKind::Hybrid, hybrid_changes, now).expect("client");
+    let es256 = Client::create(tenant_id, ClientKind::Hybrid, es256_changes, now).expect("client");
     let machine_changes = ClientChanges { name: Some("m2m".into()), ..Default::default() };
     let machine = Client::create(tenant_id, ClientKind::ClientCredential, machine_changes, now).expect("client");
     let (hybrid_secret, h) = NewSecret::generate(String::new(), None, now).expect("secret");
     let (machine_secret, m) = NewSecret::generate(String::new(), None, now).expect("secret");
+    let (es256_secret, e) = NewSecret::generate(String::new(), None, now).expect("secret");
     let hash = hash_password(&SecretValue::new("a password"), &mut PasswordMemory::default()).expect("hash");
     let user_changes = UserChanges { user_name: Some("alice".into()), password_hash: Some(hash), ..Default::default() };
     let user = User::create(tenant_id, user_changes, now).expect("user");
@@ -60,7 +67,7 @@ async fn setup() -> Setup {
         .create_tenant(TenantSeed {
             tenant: Tenant { id: tenant_id, name: "t".into(), created: now },
             users: vec![user.clone()],
-            clients: vec![(hybrid.clone(), Some(h)), (machine.clone(), Some(m))],
+            clients: vec![(hybrid.clone(), Some(h)), (es256.clone(), Some(e)), (machine.clone(), Some(m))],
         })
         .await
         .expect("seed");
@@ -71,15 +78,19 @@ async fn setup() -> Setup {
     )
     .await
     .expect("provider");
-    Setup { provider, hybrid, hybrid_secret, machine, machine_secret, user }
+    Setup { provider, hybrid, hybrid_secret, es256, es256_secret, machine, machine_secret, user }
 }
 
 fn basic(client: &Client, secret: &SecretValue) -> Option<String> {
     Some(format!("Basic {}", STANDARD.encode(format!("{}:{}", client.id, secret.expose()))))
 }
 
-async fn authorize_and_exchange(s: &Setup, session: &gatehouse_registry::grant::Session) -> String {
-    let id = s.hybrid.id.to_string();
+async fn authorize_and_exchange(
+    s: &Setup,
+    (client, secret): (&Client, &SecretValue),
+    session: &gatehouse_registry::grant::WithUser<gatehouse_registry::grant::Session>,
+) -> String {
+    let id = client.id.to_string();
     let request = Params::new(pairs(&[
         ("client_id", &id),
         ("redirect_uri", APP),
@@ -98,11 +109,7 @@ async fn authorize_and_exchange(s: &Setup, session: &gatehouse_registry::grant::
         ("redirect_uri", APP),
         ("code_verifier", VERIFIER),
     ]);
-    let tokens = s
-        .provider
-        .token(TokenRequest { form, authorization: basic(&s.hybrid, &s.hybrid_secret) })
-        .await
-        .expect("tokens");
+    let tokens = s.provider.token(TokenRequest { form, authorization: basic(client, secret) }).await.expect("tokens");
     tokens.refresh_token.expect("refresh")
 }
 
@@ -110,6 +117,8 @@ fn benches(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
     let s = rt.block_on(setup());
     let (_, session) = rt.block_on(s.provider.start_session(&s.user)).expect("session");
+    // As the store answers it: the session with its user.
+    let session = gatehouse_registry::grant::WithUser { record: session, user: Some(s.user.clone()) };
     let ring = rt
         .block_on(KeyRing::load(&MemoryStore::new(), OffsetDateTime::now_utc(), time::Duration::hours(1)))
         .expect("keys");
@@ -128,16 +137,20 @@ fn benches(c: &mut Criterion) {
                 .expect("token")
         })
     });
-    g.bench_function("authorize_and_exchange", |b| b.to_async(&rt).iter(|| authorize_and_exchange(&s, &session)));
-    let mut refresh = rt.block_on(authorize_and_exchange(&s, &session));
-    g.bench_function("refresh", |b| {
-        b.iter(|| {
-            let form = pairs(&[("grant_type", "refresh_token"), ("refresh_token", &refresh)]);
-            let request = TokenRequest { form, authorization: basic(&s.hybrid, &s.hybrid_secret) };
-            let tokens = rt.block_on(s.provider.token(request)).expect("refresh");
-            refresh = tokens.refresh_token.expect("successor");
-        })
-    });
+    for (name, client) in [("", (&s.hybrid, &s.hybrid_secret)), ("_es256_id_token", (&s.es256, &s.es256_secret))] {
+        g.bench_function(format!("authorize_and_exchange{name}"), |b| {
+            b.to_async(&rt).iter(|| authorize_and_exchange(&s, client, &session))
+        });
+        let mut refresh = rt.block_on(authorize_and_exchange(&s, client, &session));
+        g.bench_function(format!("refresh{name}"), |b| {
+            b.iter(|| {
+                let form = pairs(&[("grant_type", "refresh_token"), ("refresh_token", &refresh)]);
+                let request = TokenRequest { form, authorization: basic(client.0, client.1) };
+                let tokens = rt.block_on(s.provider.token(request)).expect("refresh");
+                refresh = tokens.refresh_token.expect("successor");
+            })
+        });
+    }
     g.finish();
 }
 

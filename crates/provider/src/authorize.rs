@@ -1,7 +1,7 @@
 //! The authorize endpoint (RFC 6749 §4.1.1, OIDC Core §3.1.2 and §3.3.2): checks the client
 //! and redirect URI first, then the request, then the sign-in, and answers the client.
 
-use gatehouse_registry::grant::{AuthorizationCode, Session};
+use gatehouse_registry::grant::{AuthorizationCode, Session, WithUser};
 use gatehouse_registry::{Client, ClientKind, User};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -93,7 +93,11 @@ struct Checked<'a> {
 
 impl Provider {
     /// Decides what to do with an authorize request, given the browser's session (if any).
-    pub async fn authorize(&self, params: &Params, session: Option<&Session>) -> Result<Authorize, ProtocolError> {
+    pub async fn authorize(
+        &self,
+        params: &Params,
+        session: Option<&WithUser<Session>>,
+    ) -> Result<Authorize, ProtocolError> {
         let now = self.clock.now();
         // 1. Client and redirect URI: until both are known good, nothing goes back to them.
         let refuse = |d: &'static str| Ok(Authorize::Refuse(ProtocolError::invalid_request(d)));
@@ -134,14 +138,11 @@ impl Provider {
                     None => !checked.prompt.contains(&"login") && max_age(Duration::ZERO),
                 }
         };
-        let user = match session.filter(fresh) {
-            Some(s) => match self.stores.users.get_user(s.tenant_id, s.user_id).await {
-                Ok(u) if u.enabled => Some((s, u)),
-                Ok(_) | Err(gatehouse_registry::RegistryError::NotFound(_)) => None,
-                Err(e) => return Ok(self.server_error(&checked, e)),
-            },
-            None => None,
-        };
+        // The session's user as stored now (read with the session): disabled or deleted, it
+        // signs in again.
+        let user = session
+            .filter(|s| fresh(&&s.record))
+            .and_then(|s| s.user.as_ref().filter(|u| u.enabled).map(|u| (&s.record, u)));
         let Some((session, user)) = user else {
             if checked.prompt.contains(&"none") {
                 let e = ProtocolError::new(ErrorCode::LoginRequired, "the user is not signed in");
@@ -158,7 +159,7 @@ impl Provider {
         };
         // Once the client and redirect URI are known, even our failures go back to them.
         let (redirect_uri, mode, state) = (checked.redirect_uri.clone(), checked.mode, checked.state);
-        match self.issue(checked, &user, session, now).await {
+        match self.issue(checked, user, session, now).await {
             Ok(answer) => Ok(Authorize::Respond(answer)),
             Err(e) => {
                 tracing::error!(detail = ?e.detail, "authorize could not issue");
@@ -166,12 +167,6 @@ impl Provider {
                 Ok(Authorize::Respond(self.error_response(&redirect_uri, mode, e, state)))
             }
         }
-    }
-
-    fn server_error(&self, checked: &Checked<'_>, e: impl std::fmt::Display) -> Authorize {
-        tracing::error!(detail = %e, "authorize failed");
-        let e = ProtocolError::server(e);
-        Authorize::Respond(self.error_response(&checked.redirect_uri, checked.mode, e, checked.state))
     }
 
     fn check_request<'a>(

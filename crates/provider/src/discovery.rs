@@ -73,7 +73,8 @@ impl Provider {
                 types(&[CoreResponseType::Code, CoreResponseType::IdToken, CoreResponseType::Token]),
             ],
             vec![CoreSubjectIdentifierType::Public],
-            vec![CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256],
+            // RS256 by default; ES256 for clients that ask for it (IdTokenSigningAlgorithm).
+            vec![CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256, CoreJwsSigningAlgorithm::EcdsaP256Sha256],
             more,
         )
         // OIDC Core §6: request objects are refused (request_not_supported), so say so.

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use gatehouse_registry::grant::Session;
+use gatehouse_registry::grant::{Session, WithUser};
 use gatehouse_registry::store::memory::MemoryStore;
 use gatehouse_registry::store::TenantStore;
 use gatehouse_registry::{
@@ -32,7 +32,7 @@ struct World {
     client: Client,
     secret: SecretValue,
     user: User,
-    session: Session,
+    session: WithUser<Session>,
 }
 
 fn pairs(p: &[(&str, &str)]) -> Params {
@@ -66,6 +66,7 @@ async fn world_of(kind: ClientKind, changes: ClientChanges) -> World {
             .await
             .expect("provider");
     let (_, session) = provider.start_session(&user).await.expect("session");
+    let session = WithUser { record: session, user: Some(user.clone()) };
     World { provider, clock, client, secret, user, session }
 }
 
@@ -203,6 +204,7 @@ async fn the_way_back_from_a_sign_in_needs_that_sign_in() {
         assert!(matches!(old, Authorize::Login { .. }), "{ask:?}: nor without the mark");
         w.clock.advance(Duration::seconds(20));
         let (_, signed_in) = w.provider.start_session(&w.user).await.expect("sign in");
+        let signed_in = WithUser { record: signed_in, user: Some(w.user.clone()) };
         w.clock.advance(Duration::seconds(20));
         let new = w.provider.authorize(&back, Some(&signed_in)).await.expect("new session");
         assert!(matches!(new, Authorize::Respond(ref r) if r.params.iter().any(|(k, _)| k == "code")), "{ask:?}");
@@ -254,4 +256,34 @@ async fn access_tokens_hold_from_nbf_until_exp_and_not_a_second_beyond() {
     w.clock.advance(Duration::seconds(1));
     assert_eq!(w.provider.verify_access_token(&token).await.expect_err("at exp").code, ErrorCode::InvalidToken);
     assert_eq!(w.provider.userinfo(&token).await.expect_err("userinfo").code, ErrorCode::InvalidToken);
+}
+
+/// The JOSE header's `alg` of a compact JWS.
+fn alg_of(jwt: &str) -> String {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let header = URL_SAFE_NO_PAD.decode(jwt.split('.').next().expect("header")).expect("base64");
+    serde_json::from_slice::<serde_json::Value>(&header).expect("json")["alg"].as_str().expect("alg").to_owned()
+}
+
+/// Every ID token of a client that asked for ES256 is ES256: the front channel's, the code
+/// exchange's, a refresh's; and it is read back as an `id_token_hint`. Others stay RS256.
+#[tokio::test]
+async fn id_tokens_are_signed_with_the_clients_algorithm() {
+    let es256 = ClientChanges { id_token_signing_algorithm: Some("ES256".into()), ..offline() };
+    let front =
+        [("response_type", "code id_token"), ("nonce", "n"), ("response_mode", "form_post"), ("scope", "openid")];
+    for (changes, alg) in [(es256, "ES256"), (offline(), "RS256")] {
+        let w = world(changes).await;
+        let Authorize::Respond(answer) = w.authorize(&front).await else { panic!("respond") };
+        let front_token =
+            answer.params.iter().find(|(k, _)| k == "id_token").map(|(_, v)| v.clone()).expect("id_token");
+        assert_eq!(alg_of(&front_token), alg, "front channel");
+        let tokens = w.exchange(&w.code().await).await.expect("tokens");
+        let id_token = tokens.id_token.expect("id token");
+        assert_eq!(alg_of(&id_token), alg, "code exchange");
+        let refreshed = w.refresh(&tokens.refresh_token.expect("refresh")).await.expect("refresh");
+        assert_eq!(alg_of(&refreshed.id_token.expect("id token")), alg, "refresh");
+        let hint = w.provider.read_id_token_hint(&id_token).expect("our own id token");
+        assert_eq!(hint.subject().as_str(), w.user.id.to_string());
+    }
 }

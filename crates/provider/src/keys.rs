@@ -9,7 +9,7 @@ use std::sync::{Arc, RwLock};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use gatehouse_registry::store::KeyStore;
-use gatehouse_registry::SigningKeyRecord;
+use gatehouse_registry::{IdTokenSigningAlg, SigningKeyRecord};
 use openidconnect::core::{CoreJsonCurveType, CoreJsonWebKey, CoreJsonWebKeySet};
 use openidconnect::JsonWebKeyId;
 // Signatures use aws-lc-rs, ring's API on AWS-LC: an RSA-2048 signature costs 261 µs here
@@ -23,8 +23,9 @@ use time::{Duration, OffsetDateTime};
 
 use crate::error::ProtocolError;
 
-/// The algorithms this server signs with: ES256 for access tokens, RS256 for ID tokens
-/// (OpenID Connect Core §15.1 requires RS256 support of every provider).
+/// The algorithms this server signs with: ES256 for access tokens; for ID tokens, RS256 by
+/// default (OpenID Connect Core §15.1 requires it of every provider) or ES256, as each
+/// client's `IdTokenSigningAlgorithm` says (decision 44).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Alg {
     ES256,
@@ -46,6 +47,15 @@ impl Alg {
     }
 }
 
+impl From<IdTokenSigningAlg> for Alg {
+    fn from(alg: IdTokenSigningAlg) -> Self {
+        match alg {
+            IdTokenSigningAlg::RS256 => Self::RS256,
+            IdTokenSigningAlg::ES256 => Self::ES256,
+        }
+    }
+}
+
 #[derive(Debug)]
 enum Pair {
     Ec(EcdsaKeyPair),
@@ -58,6 +68,8 @@ struct LoadedKey {
     alg: Alg,
     pair: Pair,
     retired: Option<OffsetDateTime>,
+    /// Its public JWK, built once.
+    jwk: CoreJsonWebKey,
 }
 
 fn unreadable(kid: &str, e: impl std::fmt::Display) -> ProtocolError {
@@ -73,7 +85,8 @@ impl LoadedKey {
             ),
             Alg::RS256 => Pair::Rsa(RsaKeyPair::from_pkcs8(der).map_err(|e| unreadable(&kid, e))?),
         };
-        Ok(Self { kid, alg, pair, retired })
+        let jwk = public_jwk(&kid, alg, &pair)?;
+        Ok(Self { kid, alg, pair, retired, jwk })
     }
 
     fn from_record(r: &SigningKeyRecord) -> Result<Self, ProtocolError> {
@@ -82,40 +95,15 @@ impl LoadedKey {
         Self::from_parts(r.kid.clone(), alg, &r.private_der, r.retired)
     }
 
-    /// The public key's two JOSE members, in RFC 7638's lexicographic order:
-    /// (x, y) for EC, (e, n) for RSA.
-    fn members(&self) -> (Vec<u8>, Vec<u8>) {
-        match &self.pair {
-            // The uncompressed P-256 point is 0x04 || X || Y.
-            Pair::Ec(p) => {
-                let point = p.public_key().as_ref();
-                (point[1..33].to_vec(), point[33..65].to_vec())
-            }
-            Pair::Rsa(p) => {
-                let c = PublicKeyComponents::<Vec<u8>>::from(p.public_key());
-                (c.e, c.n)
-            }
-        }
-    }
-
     /// RFC 7638 thumbprint, used as the `kid`.
     fn thumbprint(&self) -> String {
-        let (a, b) = self.members();
+        let (a, b) = members(&self.pair);
         let (a, b) = (URL_SAFE_NO_PAD.encode(a), URL_SAFE_NO_PAD.encode(b));
         let canonical = match self.pair {
             Pair::Ec(_) => format!(r#"{{"crv":"P-256","kty":"EC","x":"{a}","y":"{b}"}}"#),
             Pair::Rsa(_) => format!(r#"{{"e":"{a}","kty":"RSA","n":"{b}"}}"#),
         };
         URL_SAFE_NO_PAD.encode(digest(&SHA256, canonical.as_bytes()))
-    }
-
-    fn jwk(&self) -> CoreJsonWebKey {
-        let (a, b) = self.members();
-        let kid = Some(JsonWebKeyId::new(self.kid.clone()));
-        match self.pair {
-            Pair::Ec(_) => CoreJsonWebKey::new_ec(a, b, CoreJsonCurveType::P256, kid),
-            Pair::Rsa(_) => CoreJsonWebKey::new_rsa(b, a, kid),
-        }
     }
 
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, ProtocolError> {
@@ -140,6 +128,40 @@ impl LoadedKey {
                 .is_ok(),
         }
     }
+}
+
+/// The public key's two JOSE members, in RFC 7638's lexicographic order:
+/// (x, y) for EC, (e, n) for RSA.
+fn members(pair: &Pair) -> (Vec<u8>, Vec<u8>) {
+    match pair {
+        // The uncompressed P-256 point is 0x04 || X || Y.
+        Pair::Ec(p) => {
+            let point = p.public_key().as_ref();
+            (point[1..33].to_vec(), point[33..65].to_vec())
+        }
+        Pair::Rsa(p) => {
+            let c = PublicKeyComponents::<Vec<u8>>::from(p.public_key());
+            (c.e, c.n)
+        }
+    }
+}
+
+/// The public JWK of a key pair, with `use: sig` and its `alg` (RFC 7517 §4.2, §4.4), so that
+/// a relying party given a token's `kid` knows which algorithm the key verifies.
+/// openidconnect's constructors set `use` but leave `alg` out, and its fields are private:
+/// `alg` goes in through its own deserialiser.
+fn public_jwk(kid: &str, alg: Alg, pair: &Pair) -> Result<CoreJsonWebKey, ProtocolError> {
+    let (a, b) = members(pair);
+    let id = Some(JsonWebKeyId::new(kid.to_owned()));
+    let jwk = match pair {
+        Pair::Ec(_) => CoreJsonWebKey::new_ec(a, b, CoreJsonCurveType::P256, id),
+        Pair::Rsa(_) => CoreJsonWebKey::new_rsa(b, a, id),
+    };
+    let mut value = serde_json::to_value(jwk).map_err(ProtocolError::server)?;
+    if let Some(members) = value.as_object_mut() {
+        members.insert("alg".into(), alg.as_str().into());
+    }
+    serde_json::from_value(value).map_err(ProtocolError::server)
 }
 
 /// A new private key as PKCS#8 DER. ring cannot generate RSA keys, so the `rsa` crate does
@@ -341,7 +363,7 @@ impl KeyRing {
         Ok(CoreJsonWebKeySet::new(
             keys.iter()
                 .filter(|k| k.retired.is_none_or(|r| now < r + self.publish_after_retirement))
-                .map(LoadedKey::jwk)
+                .map(|k| k.jwk.clone())
                 .collect(),
         ))
     }
@@ -382,6 +404,32 @@ mod tests {
         assert_eq!(ring.verify(&token, "JWT").expect("verify"), br#"{"sub":"a"}"#);
         let jwks = serde_json::to_value(ring.jwks(NOW).expect("jwks")).expect("json");
         assert!(jwks["keys"].as_array().expect("keys").iter().any(|k| k["kty"] == "RSA" && k["e"] == "AQAB"));
+    }
+
+    /// Each published key says what it is for: `use: sig` and its `alg`, so that an RP picks
+    /// it by `kid` for either ID token algorithm.
+    #[tokio::test]
+    async fn published_keys_carry_use_and_alg() {
+        let store = MemoryStore::new();
+        let ring = KeyRing::load(&store, NOW, Duration::hours(1)).await.expect("load");
+        let jwks = serde_json::to_value(ring.jwks(NOW).expect("jwks")).expect("json");
+        let mut seen: Vec<(String, String, String)> = jwks["keys"]
+            .as_array()
+            .expect("keys")
+            .iter()
+            .map(|k| {
+                let s = |m: &str| k[m].as_str().expect(m).to_owned();
+                (s("kty"), s("use"), s("alg"))
+            })
+            .collect();
+        seen.sort();
+        let expected =
+            [("EC", "sig", "ES256"), ("RSA", "sig", "RS256")].map(|(a, b, c)| (a.into(), b.into(), c.into()));
+        assert_eq!(seen, expected);
+        for alg in Alg::ALL {
+            let token = ring.sign(alg, "JWT", &serde_json::json!({"sub": "a"}), NOW).expect("sign");
+            assert!(ring.verify(&token, "JWT").is_ok(), "{alg:?}");
+        }
     }
 
     #[tokio::test]

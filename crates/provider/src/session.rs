@@ -3,7 +3,7 @@
 
 use std::net::IpAddr;
 
-use gatehouse_registry::grant::Session;
+use gatehouse_registry::grant::{Session, WithUser};
 use gatehouse_registry::user::USER_NAME_MAX;
 use gatehouse_registry::{SecretValue, User};
 use time::Duration;
@@ -90,8 +90,8 @@ impl Provider {
         Ok(self.stores.throttle.forgive_attempt(&attempt.address_key).await?)
     }
 
-    /// The live session behind a cookie value.
-    pub async fn session(&self, cookie: &str) -> Result<Option<Session>, ProtocolError> {
+    /// The live session behind a cookie value, with its user as stored now.
+    pub async fn session(&self, cookie: &str) -> Result<Option<WithUser<Session>>, ProtocolError> {
         Ok(self.stores.grants.find_session(&key_of(cookie), self.clock.now()).await?)
     }
 

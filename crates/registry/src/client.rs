@@ -20,7 +20,7 @@ pub const TAG_MAX: usize = 128;
 pub const NAME_MAX: usize = 256;
 pub const MAX_CLIENTS_PER_TENANT: u64 = 50_000;
 /// `DeviceCodeLifetime` (seconds): how long a device code and its user code may be used.
-/// The product documents no default or bounds; ours are in docs/decisions.md (44).
+/// The product documents no default or bounds; ours are in docs/decisions.md (46).
 pub const DEVICE_CODE_LIFETIME_MIN: u32 = 60;
 pub const DEVICE_CODE_LIFETIME_MAX: u32 = 1800;
 pub const DEVICE_CODE_LIFETIME_DEFAULT: u32 = 300;
@@ -71,7 +71,35 @@ impl ClientKind {
     }
 }
 
-/// A registered client. Fields a kind does not have stay empty or false.
+/// How a client's ID tokens are signed: `IdTokenSigningAlgorithm` on the wire. RS256 is the
+/// default, as OpenID Connect Core §15.1 requires of every provider; ES256 costs a small
+/// fraction of an RSA signature (decision 44). JOSE algorithm names are case-sensitive
+/// (RFC 7515 §4.1.1), so only these exact spellings are accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum IdTokenSigningAlg {
+    #[default]
+    RS256,
+    ES256,
+}
+
+impl IdTokenSigningAlg {
+    pub const ALL: [IdTokenSigningAlg; 2] = [Self::RS256, Self::ES256];
+
+    /// The JOSE `alg` name, as stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::RS256 => "RS256",
+            Self::ES256 => "ES256",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+}
+
+/// A registered client. Fields a kind does not have stay empty or false (or, for the ID
+/// token algorithm, the default).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Client {
     pub tenant_id: Uuid,
@@ -91,6 +119,8 @@ pub struct Client {
     pub role_ids: Vec<Uuid>,
     /// `DeviceCodeLifetime` of a device client (seconds); the default for other kinds.
     pub device_code_lifetime: u32,
+    /// Kinds acting for users only: client-credentials clients get no ID tokens.
+    pub id_token_signing_alg: IdTokenSigningAlg,
     pub created: OffsetDateTime,
 }
 
@@ -112,6 +142,8 @@ pub struct ClientChanges {
     pub tags: Option<Vec<String>>,
     pub role_ids: Option<Vec<Uuid>>,
     pub device_code_lifetime: Option<i64>,
+    /// `"RS256"` or `"ES256"`, exactly.
+    pub id_token_signing_algorithm: Option<String>,
 }
 
 impl ClientChanges {
@@ -128,6 +160,7 @@ impl ClientChanges {
             ("LogoUri", self.logo_uri.is_some(), kind.acts_for_users()),
             ("RoleIds", self.role_ids.is_some(), kind == ClientCredential),
             ("DeviceCodeLifetime", self.device_code_lifetime.is_some(), kind == DeviceCode),
+            ("IdTokenSigningAlgorithm", self.id_token_signing_algorithm.is_some(), kind.acts_for_users()),
         ];
         match present.iter().find(|(_, given, allowed)| *given && !*allowed) {
             Some((field, ..)) => Err(Invalid::new(*field, format!("is not a property of a {} client", kind.as_str()))),
@@ -163,6 +196,7 @@ impl Client {
             tags: Vec::new(),
             role_ids: Vec::new(),
             device_code_lifetime: DEVICE_CODE_LIFETIME_DEFAULT,
+            id_token_signing_alg: IdTokenSigningAlg::default(),
             created: now,
         };
         client.apply(ClientChanges { id: None, ..changes })?;
@@ -220,6 +254,9 @@ impl Client {
         if let Some(lifetime) = changes.device_code_lifetime {
             self.device_code_lifetime = device_code_lifetime_rule(lifetime)?;
         }
+        if let Some(alg) = changes.id_token_signing_algorithm {
+            self.id_token_signing_alg = id_token_alg_rule(&alg)?;
+        }
         if self.kind == ClientKind::ClientCredential {
             self.role_ids = with_member_role(std::mem::take(&mut self.role_ids));
         }
@@ -256,6 +293,11 @@ fn device_code_lifetime_rule(lifetime: i64) -> Result<u32> {
             format!("must be between {DEVICE_CODE_LIFETIME_MIN} and {DEVICE_CODE_LIFETIME_MAX} seconds"),
         )),
     }
+}
+
+fn id_token_alg_rule(alg: &str) -> Result<IdTokenSigningAlg> {
+    IdTokenSigningAlg::parse(alg)
+        .ok_or_else(|| RegistryError::invalid("IdTokenSigningAlgorithm", "must be \"RS256\" or \"ES256\""))
 }
 
 fn no_duplicates<'a>(field: &str, items: impl IntoIterator<Item = &'a String>) -> Result<()> {
@@ -413,6 +455,28 @@ mod tests {
         let hybrid = ClientChanges { device_code_lifetime: Some(300), ..named("h") };
         let err = Client::create(Uuid::nil(), ClientKind::Hybrid, hybrid, NOW).expect_err("only device clients");
         assert!(matches!(err, RegistryError::Invalid(i) if i.field == "DeviceCodeLifetime"));
+    }
+
+    #[test]
+    fn the_id_token_algorithm_is_rs256_unless_es256_is_asked_for_exactly() {
+        let mut c = Client::create(Uuid::nil(), ClientKind::AuthorizationCode, named("a"), NOW).expect("valid");
+        assert_eq!(c.id_token_signing_alg, IdTokenSigningAlg::RS256);
+        let es256 = ClientChanges { id_token_signing_algorithm: Some("ES256".into()), ..Default::default() };
+        c.apply(es256.clone()).expect("valid");
+        assert_eq!(c.id_token_signing_alg, IdTokenSigningAlg::ES256);
+        c.apply(ClientChanges { name: Some("b".into()), ..Default::default() }).expect("valid");
+        assert_eq!(c.id_token_signing_alg, IdTokenSigningAlg::ES256, "absent: unchanged");
+        for bad in ["es256", "HS256", "none", "PS256", " ES256", ""] {
+            let changes = ClientChanges { id_token_signing_algorithm: Some(bad.into()), ..Default::default() };
+            let err = c.apply(changes).expect_err(bad);
+            assert!(matches!(err, RegistryError::Invalid(i) if i.field == "IdTokenSigningAlgorithm"), "{bad}");
+        }
+        let hybrid = ClientChanges { id_token_signing_algorithm: Some("ES256".into()), ..named("h") };
+        let h = Client::create(Uuid::nil(), ClientKind::Hybrid, hybrid, NOW).expect("valid");
+        assert_eq!(h.id_token_signing_alg, IdTokenSigningAlg::ES256);
+        let machine = ClientChanges { name: Some("m".into()), ..es256 };
+        let err = Client::create(Uuid::nil(), ClientKind::ClientCredential, machine, NOW).expect_err("no ID tokens");
+        assert!(matches!(err, RegistryError::Invalid(i) if i.field == "IdTokenSigningAlgorithm"));
     }
 
     #[test]

@@ -6,11 +6,22 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::secret::SecretHash;
+use crate::user::User;
 
 /// How long a revoked grant family is remembered once nothing of it is stored: longer than
 /// an access token it issued can live (3,600 s at most, `AccessTokenLifetime`), counted
 /// from the revocation, plus the life of a code of the family exchanged just before it.
 pub const REVOCATION_KEPT: time::Duration = time::Duration::hours(2);
+
+/// A stored record with its user as stored when it was read, in the same transaction
+/// (`None`: the user was deleted), so that a grant is one trip to the store (issue 10).
+/// The store answers facts; whether the user may still hold the record is the provider's
+/// rule (`User::may_hold`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WithUser<T> {
+    pub record: T,
+    pub user: Option<User>,
+}
 
 /// A signed-in browser. The cookie holds the handle; the store holds its hash.
 #[derive(Debug, Clone, PartialEq)]
@@ -59,9 +70,9 @@ pub struct AuthorizationCode {
 #[derive(Debug, Clone, PartialEq)]
 pub enum CodeUse {
     /// First use: the code is now spent.
-    Fresh(AuthorizationCode),
+    Fresh(Box<WithUser<AuthorizationCode>>),
     /// Already spent: a replay. The caller revokes what it issued.
-    Replayed(AuthorizationCode),
+    Replayed(Box<AuthorizationCode>),
     Unknown,
 }
 
@@ -88,9 +99,9 @@ pub struct RefreshToken {
 #[derive(Debug, Clone, PartialEq)]
 pub enum RefreshUse {
     /// Live and unused: it is now consumed and `successor` stored.
-    Rotated(RefreshToken),
+    Rotated(Box<WithUser<RefreshToken>>),
     /// Consumed, but within the grace window: the same successor is answered again.
-    Retried(RefreshToken),
+    Retried(Box<WithUser<RefreshToken>>),
     /// Consumed and past the grace window: reuse. The whole family is now revoked.
     Reused,
     /// Unknown, expired or revoked.

@@ -16,7 +16,7 @@ pub mod tenant;
 pub mod uri;
 pub mod user;
 
-pub use client::{Client, ClientChanges, ClientKind};
+pub use client::{Client, ClientChanges, ClientKind, IdTokenSigningAlg};
 pub use error::{Invalid, RegistryError, Result};
 pub use role::{
     Role, RoleChanges, TENANT_ADMINISTRATOR, TENANT_ADMINISTRATOR_TYPE, TENANT_MEMBER, TENANT_MEMBER_TYPE, TENANT_SCOPE,

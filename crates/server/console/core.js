@@ -38,6 +38,7 @@ const FIELD_LABELS = {
   AccessTokenLifetime: ['Token Lifetime'],
   DeviceCodeLifetime: ['Device Code Lifetime'],
   AllowOfflineAccess: ['Allow Refresh Token'],
+  IdTokenSigningAlgorithm: ['ID Token Signing Algorithm'],
   RoleIds: ['Role', 'Roles'],
   SecretDescription: ['Description'],
   Description: ['Description'],
@@ -166,10 +167,10 @@ function restoreView() {
   $('filter').value = state.filter;
 }
 
-/** The values of the inputs and URL lists under `root`, by element id. */
+/** The values of the inputs, selects and URL lists under `root`, by element id. */
 function snapshot(root) {
   const s = {};
-  for (const el of root.querySelectorAll('input[id]')) s[el.id] = el.type === 'checkbox' ? el.checked : el.value;
+  for (const el of root.querySelectorAll('input[id], select[id]')) s[el.id] = el.type === 'checkbox' ? el.checked : el.value;
   for (const ul of root.querySelectorAll('ul.url-list[id]')) s[ul.id] = listValues(ul);
   return s;
 }

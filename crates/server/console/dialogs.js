@@ -115,6 +115,7 @@ function clientBody(kind) {
     body.RedirectUris = listValues($('ac-redirect-list'));
     body.PostLogoutRedirectUris = listValues($('ac-logout-list'));
   }
+  if (kind !== 'ClientCredential') body.IdTokenSigningAlgorithm = $('ac-id-token-alg').value;
   if (kind === 'AuthorizationCode') body.AllowedCorsOrigins = listValues($('ac-cors-list'));
   if (REFRESH(kind)) body.AllowOfflineAccess = $('ac-refresh').checked;
   if (kind === 'DeviceCode') {

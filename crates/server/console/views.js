@@ -58,7 +58,7 @@ function showFieldMessage(roots, field, text, index) {
     box.textContent = text;
     box.hidden = false;
     const wrapper = box.closest('.field');
-    const input = wrapper.querySelector('input:not([type=checkbox]):not(:disabled), input:not(:disabled)');
+    const input = wrapper.querySelector('input:not([type=checkbox]):not(:disabled), input:not(:disabled), select:not(:disabled)');
     if (input) input.setAttribute('aria-invalid', 'true');
     const list = wrapper.querySelector('ul.url-list');
     if (list && index != null && list.children[index]) list.children[index].classList.add('invalid');
@@ -303,6 +303,7 @@ function renderDetails() {
   setList($('d-cors-list'), c.AllowedCorsOrigins);
   $('d-refresh').checked = !!c.AllowOfflineAccess;
   $('d-device-lifetime').value = kind === 'DeviceCode' ? c.DeviceCodeLifetime : '';
+  $('d-id-token-alg').value = c.IdTokenSigningAlgorithm || 'RS256';
   if (kind === 'ClientCredential') renderRoles($('d-roles'), 'd-role-', c.RoleIds || []);
   renderSecrets();
 }
@@ -366,6 +367,9 @@ async function saveDetails(ev) {
     const logout = listValues($('d-logout-list'));
     if (!same(redirect, c.RedirectUris)) body.RedirectUris = redirect;
     if (!same(logout, c.PostLogoutRedirectUris)) body.PostLogoutRedirectUris = logout;
+  }
+  if (kind !== 'ClientCredential' && $('d-id-token-alg').value !== c.IdTokenSigningAlgorithm) {
+    body.IdTokenSigningAlgorithm = $('d-id-token-alg').value;
   }
   if (kind === 'AuthorizationCode') {
     const cors = listValues($('d-cors-list'));

@@ -9,7 +9,7 @@ use crate::{
     col, db, execute, existing_roles, insert as insert_row, limit, query, query_one, query_opt, read_tx, storage,
     tenant_exists, to_i32, to_u32, write_tx, PgStore,
 };
-use gatehouse_registry::client::{Client, ClientChanges, ClientKind};
+use gatehouse_registry::client::{Client, ClientChanges, ClientKind, IdTokenSigningAlg};
 use gatehouse_registry::error::{RegistryError, Result};
 use gatehouse_registry::secret::{ClientSecret, NewSecret, SecretHash};
 use gatehouse_registry::store::{
@@ -22,10 +22,10 @@ pub(crate) const COLUMNS: &str = "c.tenant_id, c.id, c.kind, c.name, c.enabled, 
     c.redirect_uris, c.post_logout_redirect_uris, c.allowed_cors_origins, c.allow_offline_access,
     c.allow_access_tokens_via_browser, c.client_uri, c.logo_uri, c.tags, c.created,
     ARRAY(SELECT r.role_id FROM client_roles r WHERE r.client_id = c.id ORDER BY r.position),
-    c.device_code_lifetime";
+    c.id_token_signing_alg, c.device_code_lifetime";
 
 /// How many [`COLUMNS`]; a secret's columns follow them in `find_client`.
-pub(crate) const CLIENT_COLUMNS: usize = 17;
+pub(crate) const CLIENT_COLUMNS: usize = 18;
 
 /// The filter of a list, all of it parameters: `$3` ids (empty: any), `$4` tags (empty:
 /// any), `$5` a LIKE pattern on the ASCII-lower-cased name (NULL: any).
@@ -37,6 +37,7 @@ const FILTER: &str = "c.tenant_id = $1 AND c.kind = $2
 
 pub(crate) fn client_row(r: &Row) -> Result<Client> {
     let kind: String = col(r, 2)?;
+    let alg: String = col(r, 16)?;
     Ok(Client {
         tenant_id: col(r, 0)?,
         id: col(r, 1)?,
@@ -54,7 +55,9 @@ pub(crate) fn client_row(r: &Row) -> Result<Client> {
         tags: col(r, 13)?,
         created: col(r, 14)?,
         role_ids: col(r, 15)?,
-        device_code_lifetime: to_u32(col(r, 16)?)?,
+        id_token_signing_alg: IdTokenSigningAlg::parse(&alg)
+            .ok_or_else(|| storage(format!("unknown ID token algorithm {alg}")))?,
+        device_code_lifetime: to_u32(col(r, 17)?)?,
     })
 }
 
@@ -158,8 +161,9 @@ pub(crate) async fn insert(
         c,
         "INSERT INTO clients (id, tenant_id, kind, name, enabled, access_token_lifetime, redirect_uris,
             post_logout_redirect_uris, allowed_cors_origins, tags, allow_offline_access,
-            allow_access_tokens_via_browser, client_uri, logo_uri, created, device_code_lifetime)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+            allow_access_tokens_via_browser, client_uri, logo_uri, created, id_token_signing_alg,
+            device_code_lifetime)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
         &[
             &client.id,
             &client.tenant_id,
@@ -176,6 +180,7 @@ pub(crate) async fn insert(
             &client.client_uri,
             &client.logo_uri,
             &client.created,
+            &client.id_token_signing_alg.as_str(),
             &device_lifetime,
         ],
         taken,
@@ -269,7 +274,7 @@ impl ClientStore for PgStore {
             "UPDATE clients SET name = $2, enabled = $3, access_token_lifetime = $4, redirect_uris = $5,
                 post_logout_redirect_uris = $6, allowed_cors_origins = $7, tags = $8, allow_offline_access = $9,
                 allow_access_tokens_via_browser = $10, client_uri = $11, logo_uri = $12,
-                device_code_lifetime = $13
+                id_token_signing_alg = $13, device_code_lifetime = $14
              WHERE id = $1",
             &[
                 &client.id,
@@ -284,6 +289,7 @@ impl ClientStore for PgStore {
                 &client.allow_access_tokens_via_browser,
                 &client.client_uri,
                 &client.logo_uri,
+                &client.id_token_signing_alg.as_str(),
                 &to_i32(client.device_code_lifetime)?,
             ],
         )

@@ -33,6 +33,7 @@ use gatehouse_registry::error::{RegistryError, Result};
 const MIGRATIONS: &[(i32, &str, &str)] = &[
     (1, "schema", include_str!("../migrations/0001_schema.sql")),
     (2, "revoked_at", include_str!("../migrations/0002_revoked_at.sql")),
+    (3, "id_token_alg", include_str!("../migrations/0003_id_token_alg.sql")),
     (4, "device_codes", include_str!("../migrations/0004_device_codes.sql")),
 ];
 

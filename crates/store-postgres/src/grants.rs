@@ -9,10 +9,11 @@ use uuid::Uuid;
 use crate::{col, db, execute, query_one, query_opt, write_tx, PgStore};
 use gatehouse_registry::error::Result;
 use gatehouse_registry::grant::{
-    refresh_step, AuthorizationCode, CodeUse, RefreshStep, RefreshToken, RefreshUse, SecretHashKey, Session,
+    refresh_step, AuthorizationCode, CodeUse, RefreshStep, RefreshToken, RefreshUse, SecretHashKey, Session, WithUser,
     REVOCATION_KEPT,
 };
 use gatehouse_registry::store::GrantStore;
+use gatehouse_registry::User;
 
 /// A session's columns, in [`session_row`]'s order.
 pub(crate) const SESSION_COLUMNS: &str = "SELECT handle, sid, tenant_id, user_id, auth_time, expires";
@@ -32,20 +33,72 @@ pub(crate) const REFRESH: &str = "SELECT handle, family, client_id, tenant_id, u
     absolute_expiry, expires, consumed, successor FROM refresh_tokens";
 
 pub(crate) fn refresh_row(r: &Row) -> Result<RefreshToken> {
+    refresh_at(r, 0)
+}
+
+/// The refresh token whose columns (in [`REFRESH`]'s order) start at column `at` of `r`.
+fn refresh_at(r: &Row, at: usize) -> Result<RefreshToken> {
     Ok(RefreshToken {
-        handle: SecretHashKey(col(r, 0)?),
-        family: col(r, 1)?,
-        client_id: col(r, 2)?,
-        tenant_id: col(r, 3)?,
-        user_id: col(r, 4)?,
-        scope: col(r, 5)?,
-        sid: col(r, 6)?,
-        auth_time: col(r, 7)?,
-        created: col(r, 8)?,
-        absolute_expiry: col(r, 9)?,
-        expires: col(r, 10)?,
-        consumed: col(r, 11)?,
+        handle: SecretHashKey(col(r, at)?),
+        family: col(r, at + 1)?,
+        client_id: col(r, at + 2)?,
+        tenant_id: col(r, at + 3)?,
+        user_id: col(r, at + 4)?,
+        scope: col(r, at + 5)?,
+        sid: col(r, at + 6)?,
+        auth_time: col(r, at + 7)?,
+        created: col(r, at + 8)?,
+        absolute_expiry: col(r, at + 9)?,
+        expires: col(r, at + 10)?,
+        consumed: col(r, at + 11)?,
     })
+}
+
+/// The user whose columns start at `at`, if the row has one (a LEFT JOIN's NULLs: none).
+fn user_from(r: &Row, at: usize) -> Result<Option<User>> {
+    match col::<Option<Uuid>>(r, at + 1)? {
+        Some(_) => Ok(Some(crate::users::user_at(r, at)?)),
+        None => Ok(None),
+    }
+}
+
+/// Consumes `handle` at `now` and stores `next`, its successor, in one statement, only if
+/// `handle` was still unconsumed: `false` when another request consumed it first.
+async fn rotate(
+    c: &impl GenericClient,
+    handle: &SecretHashKey,
+    next: &RefreshToken,
+    now: OffsetDateTime,
+) -> Result<bool> {
+    let stored = execute(
+        c,
+        "WITH consumed AS (
+            UPDATE refresh_tokens SET consumed = $13, successor = $1 WHERE handle = $14 AND consumed IS NULL
+            RETURNING handle
+         )
+         INSERT INTO refresh_tokens (handle, family, client_id, tenant_id, user_id, scope, sid, auth_time, created,
+            absolute_expiry, expires, consumed)
+         SELECT $1::bytea, $2::uuid, $3::uuid, $4::uuid, $5::uuid, $6::text, $7::text, $8::timestamptz,
+            $9::timestamptz, $10::timestamptz, $11::timestamptz, $12::timestamptz FROM consumed",
+        &[
+            &next.handle.0,
+            &next.family,
+            &next.client_id,
+            &next.tenant_id,
+            &next.user_id,
+            &next.scope,
+            &next.sid,
+            &next.auth_time,
+            &next.created,
+            &next.absolute_expiry,
+            &next.expires,
+            &next.consumed,
+            &now,
+            &handle.0,
+        ],
+    )
+    .await?;
+    Ok(stored == 1)
 }
 
 /// A code's columns, in [`code_row`]'s order.
@@ -142,15 +195,26 @@ impl GrantStore for PgStore {
         Ok(())
     }
 
-    async fn find_session(&self, handle: &SecretHashKey, now: OffsetDateTime) -> Result<Option<Session>> {
+    async fn find_session(&self, handle: &SecretHashKey, now: OffsetDateTime) -> Result<Option<WithUser<Session>>> {
         let conn = self.conn().await?;
+        // One statement: the session and its user (NULLs when the user is gone).
         let row = query_opt(
             &conn,
-            &format!("{SESSION_COLUMNS} FROM sessions WHERE handle = $1 AND expires > $2"),
+            &format!(
+                "SELECT s.handle, s.sid, s.tenant_id, s.user_id, s.auth_time, s.expires, {}
+                 FROM sessions s LEFT JOIN users u ON u.tenant_id = s.tenant_id AND u.id = s.user_id
+                 WHERE s.handle = $1 AND s.expires > $2",
+                crate::users::COLUMNS
+            ),
             &[&handle.0, &now],
         )
         .await?;
-        row.map(|r| session_row(&r)).transpose()
+        let Some(r) = row else { return Ok(None) };
+        let user = match col::<Option<Uuid>>(&r, 7)? {
+            Some(_) => Some(crate::users::user_at(&r, 6)?),
+            None => None,
+        };
+        Ok(Some(WithUser { record: session_row(&r)?, user }))
     }
 
     async fn delete_session(&self, handle: &SecretHashKey) -> Result<()> {
@@ -165,28 +229,39 @@ impl GrantStore for PgStore {
     }
 
     async fn use_code(&self, handle: &SecretHashKey, now: OffsetDateTime) -> Result<CodeUse> {
-        let mut conn = self.conn().await?;
-        let tx = write_tx!(conn);
-        // FOR UPDATE: a second presentation waits here for the first one's commit, then
-        // reads the row as it committed it (used), so only one use is Fresh.
+        let conn = self.conn().await?;
+        // One statement (issue 10: a round trip is most of a statement's cost here). The
+        // UPDATE spends the code only while it is unused and live; of two at once, the second
+        // waits for the first's commit, finds it used and spends nothing. The SELECT sees the
+        // row as it was before the statement, with its user.
         let row = query_opt(
-            &tx,
-            "SELECT handle, client_id, tenant_id, user_id, redirect_uri, scope, nonce, code_challenge, sid,
-                auth_time, expires, family, used FROM authorization_codes WHERE handle = $1 FOR UPDATE",
-            &[&handle.0],
+            &conn,
+            &format!(
+                "WITH spent AS (
+                    UPDATE authorization_codes SET used = true
+                    WHERE handle = $1 AND NOT used AND expires > $2 RETURNING handle
+                 )
+                 SELECT c.handle, c.client_id, c.tenant_id, c.user_id, c.redirect_uri, c.scope, c.nonce,
+                    c.code_challenge, c.sid, c.auth_time, c.expires, c.family, c.used,
+                    EXISTS (SELECT 1 FROM spent), {}
+                 FROM authorization_codes c LEFT JOIN users u ON u.tenant_id = c.tenant_id AND u.id = c.user_id
+                 WHERE c.handle = $1",
+                crate::users::COLUMNS
+            ),
+            &[&handle.0, &now],
         )
         .await?;
-        let found = row.map(|r| Ok::<_, gatehouse_registry::RegistryError>((code_row(&r)?, col::<bool>(&r, 12)?)));
-        let outcome = match found.transpose()? {
-            Some((code, true)) => CodeUse::Replayed(code),
-            Some((code, false)) if now < code.expires => {
-                execute(&tx, "UPDATE authorization_codes SET used = true WHERE handle = $1", &[&handle.0]).await?;
-                CodeUse::Fresh(code)
-            }
-            _ => CodeUse::Unknown,
-        };
-        tx.commit().await.map_err(db)?;
-        Ok(outcome)
+        let Some(r) = row else { return Ok(CodeUse::Unknown) };
+        let (code, used, spent_now) = (code_row(&r)?, col::<bool>(&r, 12)?, col::<bool>(&r, 13)?);
+        Ok(if spent_now {
+            let user = user_from(&r, 14)?;
+            CodeUse::Fresh(WithUser { record: code, user }.into())
+        } else if used || now < code.expires {
+            // Used before, or spent by another request at this very moment.
+            CodeUse::Replayed(code.into())
+        } else {
+            CodeUse::Unknown
+        })
     }
 
     async fn save_refresh(&self, token: RefreshToken) -> Result<()> {
@@ -203,51 +278,59 @@ impl GrantStore for PgStore {
         sliding: time::Duration,
         grace: time::Duration,
     ) -> Result<RefreshUse> {
-        let mut conn = self.conn().await?;
-        let tx = write_tx!(conn);
-        // FOR UPDATE: concurrent presentations of one token take turns, and each later one
-        // reads it as consumed by the one before.
-        let row = query_opt(&tx, &format!("{REFRESH} WHERE handle = $1 FOR UPDATE"), &[&handle.0]).await?;
-        let token = row.as_ref().map(refresh_row).transpose()?;
-        let next_handle: Option<Vec<u8>> = row.as_ref().map(|r| col(r, 12)).transpose()?.flatten();
-        // FOR SHARE: a retry does not answer a successor that is being consumed right now.
-        let next = match next_handle {
-            Some(h) => query_opt(&tx, &format!("{REFRESH} WHERE handle = $1 FOR SHARE"), &[&h])
-                .await?
-                .as_ref()
-                .map(refresh_row)
-                .transpose()?,
-            None => None,
-        };
-        let is_revoked = match &token {
-            Some(t) => col(
-                &query_one(&tx, "SELECT EXISTS (SELECT 1 FROM revoked_families WHERE family = $1)", &[&t.family])
-                    .await?,
-                0,
-            )?,
-            None => false,
-        };
-        let outcome = match (refresh_step(client_id, token.as_ref(), next.as_ref(), is_revoked, now, grace), token) {
-            (RefreshStep::Rotate, Some(mut token)) => {
-                insert_refresh(&tx, &token.successor(successor.clone(), now, sliding)).await?;
-                execute(
-                    &tx,
-                    "UPDATE refresh_tokens SET consumed = $2, successor = $3 WHERE handle = $1",
-                    &[&handle.0, &now, &successor.0],
-                )
-                .await?;
-                token.consumed = Some(now);
-                RefreshUse::Rotated(token)
+        let conn = self.conn().await?;
+        // Two statements, no transaction around them (issue 10): a read of the token, its
+        // successor, its family's revocation and its user; then, to rotate, one statement
+        // that consumes the token only if it is still unconsumed and stores the successor
+        // only if it did (compare and set). A rotation that loses the race to a concurrent
+        // one reads again and becomes a retry or a reuse, as if it had come second.
+        loop {
+            let row = query_opt(
+                &conn,
+                &format!(
+                    "SELECT r.handle, r.family, r.client_id, r.tenant_id, r.user_id, r.scope, r.sid, r.auth_time,
+                        r.created, r.absolute_expiry, r.expires, r.consumed,
+                        n.handle, n.family, n.client_id, n.tenant_id, n.user_id, n.scope, n.sid, n.auth_time,
+                        n.created, n.absolute_expiry, n.expires, n.consumed,
+                        EXISTS (SELECT 1 FROM revoked_families f WHERE f.family = r.family), {}
+                     FROM refresh_tokens r
+                     LEFT JOIN refresh_tokens n ON n.handle = r.successor
+                     LEFT JOIN users u ON u.tenant_id = r.tenant_id AND u.id = r.user_id
+                     WHERE r.handle = $1",
+                    crate::users::COLUMNS
+                ),
+                &[&handle.0],
+            )
+            .await?;
+            let Some(r) = row else { return Ok(RefreshUse::Invalid) };
+            let token = refresh_at(&r, 0)?;
+            let next = match col::<Option<Vec<u8>>>(&r, 12)? {
+                Some(_) => Some(refresh_at(&r, 12)?),
+                None => None,
+            };
+            let is_revoked: bool = col(&r, 24)?;
+            match refresh_step(client_id, Some(&token), next.as_ref(), is_revoked, now, grace) {
+                RefreshStep::Rotate => {
+                    let new = token.successor(successor.clone(), now, sliding);
+                    if !rotate(&conn, &token.handle, &new, now).await? {
+                        continue;
+                    }
+                    let user = user_from(&r, 25)?;
+                    return Ok(RefreshUse::Rotated(
+                        WithUser { record: RefreshToken { consumed: Some(now), ..token }, user }.into(),
+                    ));
+                }
+                RefreshStep::Retry => {
+                    let user = user_from(&r, 25)?;
+                    return Ok(RefreshUse::Retried(WithUser { record: token, user }.into()));
+                }
+                RefreshStep::Reuse => {
+                    revoke(&conn, token.family, now).await?;
+                    return Ok(RefreshUse::Reused);
+                }
+                RefreshStep::Invalid => return Ok(RefreshUse::Invalid),
             }
-            (RefreshStep::Retry, Some(token)) => RefreshUse::Retried(token),
-            (RefreshStep::Reuse, Some(token)) => {
-                revoke(&tx, token.family, now).await?;
-                RefreshUse::Reused
-            }
-            _ => RefreshUse::Invalid,
-        };
-        tx.commit().await.map_err(db)?;
-        Ok(outcome)
+        }
     }
 
     async fn find_refresh(&self, handle: &SecretHashKey) -> Result<Option<RefreshToken>> {

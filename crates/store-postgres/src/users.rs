@@ -20,30 +20,40 @@ pub(crate) const COLUMNS: &str = "u.tenant_id, u.id, u.user_name, u.given_name, 
     ARRAY(SELECT r.role_id FROM user_roles r WHERE r.user_id = u.id ORDER BY r.position)";
 
 pub(crate) fn user_row(r: &Row) -> Result<User> {
+    user_at(r, 0)
+}
+
+/// The user whose [`COLUMNS`] start at column `at` of `r`.
+pub(crate) fn user_at(r: &Row, at: usize) -> Result<User> {
     Ok(User {
-        tenant_id: col(r, 0)?,
-        id: col(r, 1)?,
-        user_name: col(r, 2)?,
-        given_name: col(r, 3)?,
-        surname: col(r, 4)?,
-        email: col(r, 5)?,
-        contact_given_name: col(r, 6)?,
-        contact_surname: col(r, 7)?,
-        enabled: col(r, 8)?,
-        password_hash: col(r, 9)?,
-        created: col(r, 10)?,
-        role_ids: col(r, 11)?,
+        tenant_id: col(r, at)?,
+        id: col(r, at + 1)?,
+        user_name: col(r, at + 2)?,
+        given_name: col(r, at + 3)?,
+        surname: col(r, at + 4)?,
+        email: col(r, at + 5)?,
+        contact_given_name: col(r, at + 6)?,
+        contact_surname: col(r, at + 7)?,
+        enabled: col(r, at + 8)?,
+        password_hash: col(r, at + 9)?,
+        created: col(r, at + 10)?,
+        role_ids: col(r, at + 11)?,
     })
 }
 
-async fn load(c: &impl GenericClient, tenant_id: Uuid, id: Uuid) -> Result<User> {
+/// The user, if the tenant has one with this id.
+pub(crate) async fn find(c: &impl GenericClient, tenant_id: Uuid, id: Uuid) -> Result<Option<User>> {
     let row = query_opt(
         c,
         &format!("SELECT {COLUMNS} FROM users u WHERE u.tenant_id = $1 AND u.id = $2"),
         &[&tenant_id, &id],
     )
     .await?;
-    row.as_ref().map(user_row).transpose()?.ok_or(RegistryError::NotFound("user"))
+    row.as_ref().map(user_row).transpose()
+}
+
+async fn load(c: &impl GenericClient, tenant_id: Uuid, id: Uuid) -> Result<User> {
+    find(c, tenant_id, id).await?.ok_or(RegistryError::NotFound("user"))
 }
 
 /// Loads a user for a change. The tenant's row is locked first (FOR NO KEY UPDATE: inserts

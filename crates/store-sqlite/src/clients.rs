@@ -5,7 +5,7 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use uuid::Uuid;
 
 use crate::{from_ts, json_col, role_exists, storage, tenant_exists, ts, uuid_col, SqliteStore};
-use gatehouse_registry::client::{Client, ClientChanges, ClientKind};
+use gatehouse_registry::client::{Client, ClientChanges, ClientKind, IdTokenSigningAlg};
 use gatehouse_registry::error::{RegistryError, Result};
 use gatehouse_registry::secret::{ClientSecret, NewSecret, SecretHash};
 use gatehouse_registry::store::{
@@ -19,12 +19,13 @@ pub(crate) const SELECT: &str = "SELECT c.tenant_id, c.id, c.kind, c.name, c.ena
     (SELECT json_group_array(origin) FROM (SELECT origin FROM client_cors_origins WHERE client_id = c.id ORDER BY position)),
     (SELECT json_group_array(tag) FROM (SELECT tag FROM client_tags WHERE client_id = c.id ORDER BY position)),
     (SELECT json_group_array(role_id) FROM (SELECT role_id FROM client_roles WHERE client_id = c.id ORDER BY position)),
-    c.device_code_lifetime
+    c.id_token_signing_alg, c.device_code_lifetime
     FROM clients c";
 
 pub(crate) fn client_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Client> {
     let kind: String = r.get(2)?;
     let roles: Vec<String> = json_col(r.get(15)?)?;
+    let alg: String = r.get(16)?;
     Ok(Client {
         tenant_id: uuid_col(r.get(0)?)?,
         id: uuid_col(r.get(1)?)?,
@@ -48,7 +49,14 @@ pub(crate) fn client_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Client> {
         allowed_cors_origins: json_col(r.get(13)?)?,
         tags: json_col(r.get(14)?)?,
         role_ids: roles.into_iter().map(uuid_col).collect::<rusqlite::Result<_>>()?,
-        device_code_lifetime: r.get(16)?,
+        id_token_signing_alg: IdTokenSigningAlg::parse(&alg).ok_or_else(|| {
+            rusqlite::Error::FromSqlConversionFailure(
+                16,
+                rusqlite::types::Type::Text,
+                format!("unknown ID token algorithm {alg}").into(),
+            )
+        })?,
+        device_code_lifetime: r.get(17)?,
     })
 }
 
@@ -67,7 +75,7 @@ fn json(list: &[String]) -> Result<String> {
 }
 
 fn load(c: &Connection, id: Uuid) -> Result<Option<Client>> {
-    c.query_row(&format!("{SELECT} WHERE c.id = ?1"), [id.to_string()], client_row).optional().map_err(storage)
+    crate::sql::row(c, &format!("{SELECT} WHERE c.id = ?1"), [id.to_string()], client_row).optional().map_err(storage)
 }
 
 fn load_at(c: &Connection, at: ClientRef) -> Result<Client> {
@@ -90,21 +98,27 @@ pub(crate) fn secrets(c: &Connection, id: Uuid) -> Result<Vec<ClientSecret>> {
 fn write_lists(tx: &Connection, client: &Client) -> Result<()> {
     let id = client.id.to_string();
     for table in ["client_tags", "client_cors_origins", "client_roles"] {
-        tx.execute(&format!("DELETE FROM {table} WHERE client_id = ?1"), [&id]).map_err(storage)?;
+        crate::sql::exec(tx, &format!("DELETE FROM {table} WHERE client_id = ?1"), [&id]).map_err(storage)?;
     }
     for (i, tag) in client.tags.iter().enumerate() {
-        tx.execute("INSERT INTO client_tags (client_id, position, tag) VALUES (?1, ?2, ?3)", params![id, i, tag])
-            .map_err(storage)?;
+        crate::sql::exec(
+            tx,
+            "INSERT INTO client_tags (client_id, position, tag) VALUES (?1, ?2, ?3)",
+            params![id, i, tag],
+        )
+        .map_err(storage)?;
     }
     for (i, origin) in client.allowed_cors_origins.iter().enumerate() {
-        tx.execute(
+        crate::sql::exec(
+            tx,
             "INSERT INTO client_cors_origins (client_id, position, origin) VALUES (?1, ?2, ?3)",
             params![id, i, origin],
         )
         .map_err(storage)?;
     }
     for (i, role) in client.role_ids.iter().enumerate() {
-        tx.execute(
+        crate::sql::exec(
+            tx,
             "INSERT INTO client_roles (client_id, tenant_id, position, role_id) VALUES (?1, ?2, ?3, ?4)",
             params![id, client.tenant_id.to_string(), i, role.to_string()],
         )
@@ -114,13 +128,17 @@ fn write_lists(tx: &Connection, client: &Client) -> Result<()> {
 }
 
 pub(crate) fn insert_secret(tx: &Connection, client_id: Uuid, s: &ClientSecret) -> Result<()> {
-    tx.execute(
+    crate::sql::exec(tx,
         "INSERT INTO client_secrets (client_id, id, description, expiration, hash, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![client_id.to_string(), s.id, s.description, s.expiration.map(ts), s.hash.as_bytes(), ts(s.created)],
     )
     .map_err(storage)?;
-    tx.execute("UPDATE clients SET next_secret_id = ?2 WHERE id = ?1", params![client_id.to_string(), s.id + 1])
-        .map_err(storage)?;
+    crate::sql::exec(
+        tx,
+        "UPDATE clients SET next_secret_id = ?2 WHERE id = ?1",
+        params![client_id.to_string(), s.id + 1],
+    )
+    .map_err(storage)?;
     Ok(())
 }
 
@@ -130,16 +148,19 @@ pub(super) fn insert(tx: &Connection, client: &Client, secret: Option<NewSecret>
     if load(tx, client.id)?.is_some() {
         return Err(RegistryError::Conflict(format!("a client with id {} already exists", client.id)));
     }
-    let count: u64 = tx
-        .query_row("SELECT count(*) FROM clients WHERE tenant_id = ?1", [client.tenant_id.to_string()], |r| r.get(0))
+    let count: u64 =
+        crate::sql::row(tx, "SELECT count(*) FROM clients WHERE tenant_id = ?1", [client.tenant_id.to_string()], |r| {
+            r.get(0)
+        })
         .map_err(storage)?;
     tenant_full(count)?;
     check_role_refs(&client.role_ids, role_exists(tx, client.tenant_id))?;
-    tx.execute(
+    crate::sql::exec(
+        tx,
         "INSERT INTO clients (id, tenant_id, kind, name, enabled, access_token_lifetime, redirect_uris,
             post_logout_redirect_uris, allow_offline_access, allow_access_tokens_via_browser,
-            client_uri, logo_uri, created, device_code_lifetime)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+            client_uri, logo_uri, created, id_token_signing_alg, device_code_lifetime)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
         params![
             client.id.to_string(),
             client.tenant_id.to_string(),
@@ -154,6 +175,7 @@ pub(super) fn insert(tx: &Connection, client: &Client, secret: Option<NewSecret>
             client.client_uri,
             client.logo_uri,
             ts(client.created),
+            client.id_token_signing_alg.as_str(),
             client.device_code_lifetime,
         ],
     )
@@ -211,8 +233,7 @@ impl ClientStore for SqliteStore {
                 let escaped = name.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
                 args.push(format!("%{escaped}%"));
             }
-            let total: u64 = c
-                .query_row(&format!("SELECT count(*) FROM {from} WHERE {filter}"), params_from_iter(&args), |r| r.get(0))
+            let total: u64 = crate::sql::row(c, &format!("SELECT count(*) FROM {from} WHERE {filter}"), params_from_iter(&args), |r| r.get(0))
                 .map_err(storage)?;
             let limit = i64::try_from(query.count).unwrap_or(i64::MAX);
             let offset = i64::try_from(query.skip).unwrap_or(i64::MAX);
@@ -236,11 +257,12 @@ impl ClientStore for SqliteStore {
             let mut client = load_at(tx, at)?;
             client.apply(changes)?;
             check_role_refs(&client.role_ids, role_exists(tx, at.tenant_id))?;
-            tx.execute(
+            crate::sql::exec(
+                tx,
                 "UPDATE clients SET name = ?2, enabled = ?3, access_token_lifetime = ?4, redirect_uris = ?5,
                     post_logout_redirect_uris = ?6, allow_offline_access = ?7,
                     allow_access_tokens_via_browser = ?8, client_uri = ?9, logo_uri = ?10,
-                    device_code_lifetime = ?11
+                    id_token_signing_alg = ?11, device_code_lifetime = ?12
                  WHERE id = ?1",
                 params![
                     client.id.to_string(),
@@ -253,6 +275,7 @@ impl ClientStore for SqliteStore {
                     client.allow_access_tokens_via_browser,
                     client.client_uri,
                     client.logo_uri,
+                    client.id_token_signing_alg.as_str(),
                     client.device_code_lifetime,
                 ],
             )
@@ -266,7 +289,7 @@ impl ClientStore for SqliteStore {
     async fn delete_client(&self, at: ClientRef) -> Result<()> {
         self.write(move |tx| {
             load_at(tx, at)?;
-            tx.execute("DELETE FROM clients WHERE id = ?1", [at.id.to_string()]).map_err(storage)?;
+            crate::sql::exec(tx, "DELETE FROM clients WHERE id = ?1", [at.id.to_string()]).map_err(storage)?;
             Ok(())
         })
         .await
@@ -275,8 +298,7 @@ impl ClientStore for SqliteStore {
     async fn add_secret(&self, at: ClientRef, secret: NewSecret) -> Result<ClientSecret> {
         self.write(move |tx| {
             load_at(tx, at)?;
-            let (count, next_id): (usize, u32) = tx
-                .query_row(
+            let (count, next_id): (usize, u32) = crate::sql::row(tx,
                     "SELECT (SELECT count(*) FROM client_secrets WHERE client_id = ?1), next_secret_id FROM clients WHERE id = ?1",
                     [at.id.to_string()],
                     |r| Ok((r.get(0)?, r.get(1)?)),
@@ -308,7 +330,8 @@ impl ClientStore for SqliteStore {
             if let Some(e) = changes.expiration {
                 secret.expiration = e;
             }
-            tx.execute(
+            crate::sql::exec(
+                tx,
                 "UPDATE client_secrets SET description = ?3, expiration = ?4 WHERE client_id = ?1 AND id = ?2",
                 params![at.id.to_string(), secret_id, secret.description, secret.expiration.map(ts)],
             )
@@ -321,12 +344,12 @@ impl ClientStore for SqliteStore {
     async fn delete_secret(&self, at: ClientRef, secret_id: u32) -> Result<()> {
         self.write(move |tx| {
             load_at(tx, at)?;
-            let n = tx
-                .execute(
-                    "DELETE FROM client_secrets WHERE client_id = ?1 AND id = ?2",
-                    params![at.id.to_string(), secret_id],
-                )
-                .map_err(storage)?;
+            let n = crate::sql::exec(
+                tx,
+                "DELETE FROM client_secrets WHERE client_id = ?1 AND id = ?2",
+                params![at.id.to_string(), secret_id],
+            )
+            .map_err(storage)?;
             if n == 0 {
                 return Err(RegistryError::NotFound("secret"));
             }
@@ -338,7 +361,8 @@ impl ClientStore for SqliteStore {
     async fn cors_origin_allowed(&self, origin: &str) -> Result<bool> {
         let origin = origin.to_owned();
         self.read(move |c| {
-            c.query_row(
+            crate::sql::row(
+                c,
                 "SELECT EXISTS (SELECT 1 FROM client_cors_origins o JOIN clients c ON c.id = o.client_id
                     WHERE o.origin = ?1 AND c.enabled)",
                 [origin],

@@ -1,4 +1,4 @@
--- Version 6: device codes (RFC 8628), and each client's DeviceCodeLifetime. Both codes are
+-- Version 7: device codes (RFC 8628), and each client's DeviceCodeLifetime. Both codes are
 -- stored as hashes: `handle` of the device code, `user_code` of the normalised user code.
 ALTER TABLE clients ADD COLUMN device_code_lifetime INTEGER NOT NULL DEFAULT 300;
 

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::{from_ts, storage, ts, uuid_col, SqliteStore};
 use gatehouse_registry::error::Result;
 use gatehouse_registry::grant::{
-    refresh_step, AuthorizationCode, CodeUse, RefreshStep, RefreshToken, RefreshUse, SecretHashKey, Session,
+    refresh_step, AuthorizationCode, CodeUse, RefreshStep, RefreshToken, RefreshUse, SecretHashKey, Session, WithUser,
     REVOCATION_KEPT,
 };
 use gatehouse_registry::store::GrantStore;
@@ -72,7 +72,8 @@ pub(crate) fn code_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Authorization
 
 /// Stores a code, used or not (a snapshot keeps which).
 pub(crate) fn insert_code(tx: &Connection, code: &AuthorizationCode, used: bool) -> Result<()> {
-    tx.execute(
+    crate::sql::exec(
+        tx,
         "INSERT INTO authorization_codes (handle, client_id, tenant_id, user_id, redirect_uri, scope, nonce,
             code_challenge, sid, auth_time, expires, family, used)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
@@ -97,13 +98,14 @@ pub(crate) fn insert_code(tx: &Connection, code: &AuthorizationCode, used: bool)
 }
 
 fn load_refresh(c: &Connection, handle: &[u8]) -> Result<Option<RefreshToken>> {
-    c.query_row(&format!("{REFRESH_COLUMNS} FROM refresh_tokens WHERE handle = ?1"), [handle], refresh_row)
+    crate::sql::row(c, &format!("{REFRESH_COLUMNS} FROM refresh_tokens WHERE handle = ?1"), [handle], refresh_row)
         .optional()
         .map_err(storage)
 }
 
 pub(crate) fn insert_refresh(c: &Connection, t: &RefreshToken) -> Result<()> {
-    c.execute(
+    crate::sql::exec(
+        c,
         "INSERT INTO refresh_tokens (handle, family, client_id, tenant_id, user_id, scope, sid, auth_time, created,
             absolute_expiry, expires, consumed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         params![
@@ -125,14 +127,22 @@ pub(crate) fn insert_refresh(c: &Connection, t: &RefreshToken) -> Result<()> {
     Ok(())
 }
 
+/// `record` with its user as stored now, read in the caller's transaction.
+fn with_user<T>(c: &Connection, tenant_id: Uuid, user_id: Uuid, record: T) -> Result<WithUser<T>> {
+    Ok(WithUser { record, user: crate::users::find(c, tenant_id, user_id)? })
+}
+
 fn revoked(c: &Connection, family: Uuid) -> Result<bool> {
-    c.query_row("SELECT EXISTS (SELECT 1 FROM revoked_families WHERE family = ?1)", [family.to_string()], |r| r.get(0))
-        .map_err(storage)
+    crate::sql::row(c, "SELECT EXISTS (SELECT 1 FROM revoked_families WHERE family = ?1)", [family.to_string()], |r| {
+        r.get(0)
+    })
+    .map_err(storage)
 }
 
 /// Revokes `family` at `now` (a later revocation of the same family moves the time on).
 fn revoke(c: &Connection, family: Uuid, now: OffsetDateTime) -> Result<()> {
-    c.execute(
+    crate::sql::exec(
+        c,
         "INSERT INTO revoked_families (family, revoked_at) VALUES (?1, ?2)
          ON CONFLICT (family) DO UPDATE SET revoked_at = max(revoked_at, excluded.revoked_at)",
         params![family.to_string(), ts(now)],
@@ -145,7 +155,7 @@ fn revoke(c: &Connection, family: Uuid, now: OffsetDateTime) -> Result<()> {
 impl GrantStore for SqliteStore {
     async fn create_session(&self, s: Session) -> Result<()> {
         self.write(move |tx| {
-            tx.execute(
+            crate::sql::exec(tx,
                 "INSERT INTO sessions (handle, sid, tenant_id, user_id, auth_time, expires) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 params![s.handle.0, s.sid, s.tenant_id.to_string(), s.user_id.to_string(), ts(s.auth_time), ts(s.expires)],
             )
@@ -155,16 +165,18 @@ impl GrantStore for SqliteStore {
         .await
     }
 
-    async fn find_session(&self, handle: &SecretHashKey, now: OffsetDateTime) -> Result<Option<Session>> {
+    async fn find_session(&self, handle: &SecretHashKey, now: OffsetDateTime) -> Result<Option<WithUser<Session>>> {
         let handle = handle.clone();
         self.read(move |c| {
-            c.query_row(
+            let session = crate::sql::row(
+                c,
                 &format!("{SESSION_COLUMNS} FROM sessions WHERE handle = ?1 AND expires > ?2"),
                 params![handle.0, ts(now)],
                 session_row,
             )
             .optional()
-            .map_err(storage)
+            .map_err(storage)?;
+            session.map(|s| with_user(c, s.tenant_id, s.user_id, s)).transpose()
         })
         .await
     }
@@ -172,7 +184,7 @@ impl GrantStore for SqliteStore {
     async fn delete_session(&self, handle: &SecretHashKey) -> Result<()> {
         let handle = handle.clone();
         self.write(move |tx| {
-            tx.execute("DELETE FROM sessions WHERE handle = ?1", [handle.0]).map_err(storage)?;
+            crate::sql::exec(tx, "DELETE FROM sessions WHERE handle = ?1", [handle.0]).map_err(storage)?;
             Ok(())
         })
         .await
@@ -185,16 +197,20 @@ impl GrantStore for SqliteStore {
     async fn use_code(&self, handle: &SecretHashKey, now: OffsetDateTime) -> Result<CodeUse> {
         let handle = handle.clone();
         self.write(move |tx| {
-            let found = tx
-                .query_row(&format!("{CODE_COLUMNS} FROM authorization_codes WHERE handle = ?1"), [&handle.0], code_row)
-                .optional()
-                .map_err(storage)?;
+            let found = crate::sql::row(
+                tx,
+                &format!("{CODE_COLUMNS} FROM authorization_codes WHERE handle = ?1"),
+                [&handle.0],
+                code_row,
+            )
+            .optional()
+            .map_err(storage)?;
             Ok(match found {
-                Some((code, true)) => CodeUse::Replayed(code),
+                Some((code, true)) => CodeUse::Replayed(code.into()),
                 Some((code, false)) if now < code.expires => {
-                    tx.execute("UPDATE authorization_codes SET used = 1 WHERE handle = ?1", [&handle.0])
+                    crate::sql::exec(tx, "UPDATE authorization_codes SET used = 1 WHERE handle = ?1", [&handle.0])
                         .map_err(storage)?;
-                    CodeUse::Fresh(code)
+                    CodeUse::Fresh(with_user(tx, code.tenant_id, code.user_id, code)?.into())
                 }
                 _ => CodeUse::Unknown,
             })
@@ -218,8 +234,10 @@ impl GrantStore for SqliteStore {
         let handle = handle.clone();
         self.write(move |tx| {
             let token = load_refresh(tx, &handle.0)?;
-            let next_handle: Option<Vec<u8>> = tx
-                .query_row("SELECT successor FROM refresh_tokens WHERE handle = ?1", [&handle.0], |r| r.get(0))
+            let next_handle: Option<Vec<u8>> =
+                crate::sql::row(tx, "SELECT successor FROM refresh_tokens WHERE handle = ?1", [&handle.0], |r| {
+                    r.get(0)
+                })
                 .optional()
                 .map_err(storage)?
                 .flatten();
@@ -228,15 +246,18 @@ impl GrantStore for SqliteStore {
             Ok(match (refresh_step(client_id, token.as_ref(), next.as_ref(), is_revoked, now, grace), token) {
                 (RefreshStep::Rotate, Some(mut token)) => {
                     insert_refresh(tx, &token.successor(successor.clone(), now, sliding))?;
-                    tx.execute(
+                    crate::sql::exec(
+                        tx,
                         "UPDATE refresh_tokens SET consumed = ?2, successor = ?3 WHERE handle = ?1",
                         params![handle.0, ts(now), successor.0],
                     )
                     .map_err(storage)?;
                     token.consumed = Some(now);
-                    RefreshUse::Rotated(token)
+                    RefreshUse::Rotated(with_user(tx, token.tenant_id, token.user_id, token)?.into())
                 }
-                (RefreshStep::Retry, Some(token)) => RefreshUse::Retried(token),
+                (RefreshStep::Retry, Some(token)) => {
+                    RefreshUse::Retried(with_user(tx, token.tenant_id, token.user_id, token)?.into())
+                }
                 (RefreshStep::Reuse, Some(token)) => {
                     revoke(tx, token.family, now)?;
                     RefreshUse::Reused
@@ -263,8 +284,10 @@ impl GrantStore for SqliteStore {
     async fn revoke_user_grants(&self, tenant_id: Uuid, user_id: Uuid, now: OffsetDateTime) -> Result<()> {
         self.write(move |tx| {
             let (t, u) = (tenant_id.to_string(), user_id.to_string());
-            tx.execute("DELETE FROM sessions WHERE tenant_id = ?1 AND user_id = ?2", [&t, &u]).map_err(storage)?;
-            tx.execute(
+            crate::sql::exec(tx, "DELETE FROM sessions WHERE tenant_id = ?1 AND user_id = ?2", [&t, &u])
+                .map_err(storage)?;
+            crate::sql::exec(
+                tx,
                 "INSERT INTO revoked_families (family, revoked_at)
                     SELECT family, ?3 FROM refresh_tokens WHERE tenant_id = ?1 AND user_id = ?2
                     UNION SELECT family, ?3 FROM authorization_codes WHERE tenant_id = ?1 AND user_id = ?2
@@ -285,16 +308,16 @@ impl GrantStore for SqliteStore {
                 "DELETE FROM authorization_codes WHERE expires <= ?1",
                 "DELETE FROM refresh_tokens WHERE absolute_expiry <= ?1",
             ] {
-                gone += tx.execute(sql, [ts(now)]).map_err(storage)? as u64;
+                gone += crate::sql::exec(tx, sql, [ts(now)]).map_err(storage)? as u64;
             }
-            gone += tx
-                .execute(
-                    "DELETE FROM revoked_families WHERE revoked_at <= ?1
+            gone += crate::sql::exec(
+                tx,
+                "DELETE FROM revoked_families WHERE revoked_at <= ?1
                         AND NOT EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.family = revoked_families.family)
                         AND NOT EXISTS (SELECT 1 FROM authorization_codes c WHERE c.family = revoked_families.family)",
-                    [ts(now - REVOCATION_KEPT)],
-                )
-                .map_err(storage)? as u64;
+                [ts(now - REVOCATION_KEPT)],
+            )
+            .map_err(storage)? as u64;
             Ok(gone)
         })
         .await

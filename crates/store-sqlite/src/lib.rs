@@ -24,6 +24,7 @@ mod clients;
 mod device;
 mod grants;
 mod snapshot;
+mod sql;
 mod throttle;
 mod users;
 
@@ -55,12 +56,13 @@ const POOL_SIZE: u32 = 8;
 const PREPARE_TRIES: u32 = 40;
 
 /// The schema's versions, oldest first. Append; never edit one that has shipped.
-const MIGRATIONS: [&str; 6] = [
+const MIGRATIONS: [&str; 7] = [
     include_str!("schema.sql"),
     include_str!("grants.sql"),
     include_str!("users_contact.sql"),
     include_str!("throttle.sql"),
     include_str!("revoked_at.sql"),
+    include_str!("id_token_alg.sql"),
     include_str!("device_codes.sql"),
 ];
 
@@ -122,6 +124,7 @@ impl SqliteStore {
         }
         let manager = SqliteConnectionManager::file(path).with_init(|c| {
             c.busy_timeout(Duration::from_secs(10))?;
+            c.set_prepared_statement_cache_capacity(sql::CACHE_CAPACITY);
             c.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
         });
         let mut first = Connection::open(path).map_err(storage)?;
@@ -188,8 +191,7 @@ impl SqliteStore {
 }
 
 pub(crate) fn tenant_exists(c: &Connection, id: Uuid) -> Result<()> {
-    let found: Option<i64> = c
-        .query_row("SELECT 1 FROM tenants WHERE id = ?1", [id.to_string()], |r| r.get(0))
+    let found: Option<i64> = crate::sql::row(c, "SELECT 1 FROM tenants WHERE id = ?1", [id.to_string()], |r| r.get(0))
         .optional()
         .map_err(storage)?;
     found.map(|_| ()).ok_or(RegistryError::NotFound("tenant"))
@@ -197,7 +199,8 @@ pub(crate) fn tenant_exists(c: &Connection, id: Uuid) -> Result<()> {
 
 pub(crate) fn role_exists(c: &Connection, tenant_id: Uuid) -> impl Fn(&Uuid) -> bool + '_ {
     move |id| {
-        c.query_row(
+        crate::sql::row(
+            c,
             "SELECT 1 FROM roles WHERE tenant_id = ?1 AND id = ?2",
             [tenant_id.to_string(), id.to_string()],
             |_| Ok(()),
@@ -210,7 +213,8 @@ pub(crate) fn role_exists(c: &Connection, tenant_id: Uuid) -> impl Fn(&Uuid) -> 
 }
 
 pub(crate) fn insert_role(tx: &Connection, tenant_id: Uuid, role: &Role) -> Result<()> {
-    tx.execute(
+    crate::sql::exec(
+        tx,
         "INSERT INTO roles (tenant_id, id, name, description, built_in) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![tenant_id.to_string(), role.id.to_string(), role.name, role.description, role.built_in],
     )
@@ -224,7 +228,8 @@ pub(crate) fn role_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Role> {
 
 fn load_role(c: &Connection, tenant_id: Uuid, id: Uuid) -> Result<Role> {
     tenant_exists(c, tenant_id)?;
-    c.query_row(
+    crate::sql::row(
+        c,
         "SELECT id, name, description, built_in FROM roles WHERE tenant_id = ?1 AND id = ?2",
         [tenant_id.to_string(), id.to_string()],
         role_row,
@@ -241,7 +246,10 @@ pub(crate) fn tenant_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Tenant> {
 #[async_trait]
 impl TenantStore for SqliteStore {
     async fn is_empty(&self) -> Result<bool> {
-        self.read(|c| c.query_row("SELECT NOT EXISTS (SELECT 1 FROM tenants)", [], |r| r.get(0)).map_err(storage)).await
+        self.read(|c| {
+            crate::sql::row(c, "SELECT NOT EXISTS (SELECT 1 FROM tenants)", [], |r| r.get(0)).map_err(storage)
+        })
+        .await
     }
 
     async fn create_tenant(&self, seed: TenantSeed) -> Result<()> {
@@ -259,7 +267,7 @@ impl TenantStore for SqliteStore {
         // first start (another process on the same file) waits, then finds the tenant.
         self.write(move |tx| {
             let empty: bool =
-                tx.query_row("SELECT NOT EXISTS (SELECT 1 FROM tenants)", [], |r| r.get(0)).map_err(storage)?;
+                crate::sql::row(tx, "SELECT NOT EXISTS (SELECT 1 FROM tenants)", [], |r| r.get(0)).map_err(storage)?;
             if !empty {
                 return Ok(false);
             }
@@ -270,7 +278,7 @@ impl TenantStore for SqliteStore {
 
     async fn get_tenant(&self, id: Uuid) -> Result<Tenant> {
         self.read(move |c| {
-            c.query_row("SELECT id, name, created FROM tenants WHERE id = ?1", [id.to_string()], tenant_row)
+            crate::sql::row(c, "SELECT id, name, created FROM tenants WHERE id = ?1", [id.to_string()], tenant_row)
                 .optional()
                 .map_err(storage)?
                 .ok_or(RegistryError::NotFound("tenant"))
@@ -322,7 +330,8 @@ impl RoleStore for SqliteStore {
         self.write(move |tx| {
             let mut role = load_role(tx, tenant_id, id)?;
             role.apply(tenant_id, changes)?;
-            tx.execute(
+            crate::sql::exec(
+                tx,
                 "UPDATE roles SET name = ?3, description = ?4 WHERE tenant_id = ?1 AND id = ?2",
                 params![tenant_id.to_string(), id.to_string(), role.name, role.description],
             )
@@ -335,20 +344,21 @@ impl RoleStore for SqliteStore {
     async fn delete_role(&self, tenant_id: Uuid, id: Uuid) -> Result<()> {
         self.write(move |tx| {
             tenant_exists(tx, tenant_id)?;
-            let built_in: Option<bool> = tx
-                .query_row(
-                    "SELECT built_in FROM roles WHERE tenant_id = ?1 AND id = ?2",
-                    [tenant_id.to_string(), id.to_string()],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(storage)?;
+            let built_in: Option<bool> = crate::sql::row(
+                tx,
+                "SELECT built_in FROM roles WHERE tenant_id = ?1 AND id = ?2",
+                [tenant_id.to_string(), id.to_string()],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(storage)?;
             match built_in {
                 None => Err(RegistryError::NotFound("role")),
                 Some(true) => Err(RegistryError::invalid("Id", "a built-in role cannot be deleted")),
                 Some(false) => {
                     // References go with it: the foreign keys cascade.
-                    tx.execute(
+                    crate::sql::exec(
+                        tx,
                         "DELETE FROM roles WHERE tenant_id = ?1 AND id = ?2",
                         [tenant_id.to_string(), id.to_string()],
                     )
@@ -373,7 +383,8 @@ pub(crate) fn key_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SigningKeyRecor
 
 /// Writes a tenant's seed: the tenant, its built-in roles, its users and clients.
 fn insert_seed(tx: &Transaction<'_>, seed: TenantSeed) -> Result<()> {
-    tx.execute(
+    crate::sql::exec(
+        tx,
         "INSERT INTO tenants (id, name, created) VALUES (?1, ?2, ?3)",
         params![seed.tenant.id.to_string(), seed.tenant.name, ts(seed.tenant.created)],
     )
@@ -395,9 +406,14 @@ impl KeyStore for SqliteStore {
     async fn server_secret(&self, name: &str, candidate: Vec<u8>) -> Result<Vec<u8>> {
         let name = name.to_owned();
         self.write(move |tx| {
-            tx.execute("INSERT OR IGNORE INTO server_secrets (name, value) VALUES (?1, ?2)", params![name, candidate])
-                .map_err(storage)?;
-            tx.query_row("SELECT value FROM server_secrets WHERE name = ?1", [name], |r| r.get(0)).map_err(storage)
+            crate::sql::exec(
+                tx,
+                "INSERT OR IGNORE INTO server_secrets (name, value) VALUES (?1, ?2)",
+                params![name, candidate],
+            )
+            .map_err(storage)?;
+            crate::sql::row(tx, "SELECT value FROM server_secrets WHERE name = ?1", [name], |r| r.get(0))
+                .map_err(storage)
         })
         .await
     }
@@ -414,12 +430,14 @@ impl KeyStore for SqliteStore {
 
     async fn rotate_signing_key(&self, key: SigningKeyRecord, at: OffsetDateTime) -> Result<()> {
         self.write(move |tx| {
-            tx.execute(
+            crate::sql::exec(
+                tx,
                 "UPDATE signing_keys SET retired = ?1 WHERE alg = ?2 AND retired IS NULL",
                 params![ts(at), key.alg],
             )
             .map_err(storage)?;
-            tx.execute(
+            crate::sql::exec(
+                tx,
                 "INSERT INTO signing_keys (kid, alg, private_der, created, retired) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![key.kid, key.alg, key.private_der, ts(key.created), key.retired.map(ts)],
             )
@@ -431,17 +449,18 @@ impl KeyStore for SqliteStore {
 
     async fn add_first_signing_key(&self, key: SigningKeyRecord) -> Result<bool> {
         self.write(move |tx| {
-            let signing: bool = tx
-                .query_row(
-                    "SELECT EXISTS (SELECT 1 FROM signing_keys WHERE alg = ?1 AND retired IS NULL)",
-                    [&key.alg],
-                    |r| r.get(0),
-                )
-                .map_err(storage)?;
+            let signing: bool = crate::sql::row(
+                tx,
+                "SELECT EXISTS (SELECT 1 FROM signing_keys WHERE alg = ?1 AND retired IS NULL)",
+                [&key.alg],
+                |r| r.get(0),
+            )
+            .map_err(storage)?;
             if signing {
                 return Ok(false);
             }
-            tx.execute(
+            crate::sql::exec(
+                tx,
                 "INSERT INTO signing_keys (kid, alg, private_der, created, retired) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![key.kid, key.alg, key.private_der, ts(key.created), key.retired.map(ts)],
             )
@@ -453,7 +472,7 @@ impl KeyStore for SqliteStore {
 
     async fn prune_signing_keys(&self, before: OffsetDateTime) -> Result<()> {
         self.write(move |tx| {
-            tx.execute("DELETE FROM signing_keys WHERE retired IS NOT NULL AND retired < ?1", [ts(before)])
+            crate::sql::exec(tx, "DELETE FROM signing_keys WHERE retired IS NOT NULL AND retired < ?1", [ts(before)])
                 .map_err(storage)?;
             Ok(())
         })
@@ -487,12 +506,41 @@ mod tests {
         drop(old);
         let store = SqliteStore::open(&path).expect("upgrade");
         let user = store.read(|c| {
-            c.query_row("SELECT user_name, contact_given_name, contact_surname FROM users", [], |r| {
+            crate::sql::row(c, "SELECT user_name, contact_given_name, contact_surname FROM users", [], |r| {
                 Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
             })
             .map_err(storage)
         });
         assert_eq!(user.await.expect("read"), ("Old".into(), String::new(), String::new()));
+    }
+
+    /// Clients stored before the ID token algorithm was a property keep RS256.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn clients_of_a_version_5_database_keep_rs256_id_tokens() {
+        use gatehouse_registry::store::ClientStore;
+        use gatehouse_registry::{ClientRef, IdTokenSigningAlg};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("old.db");
+        let mut old = Connection::open(&path).expect("open");
+        Migrations::new(MIGRATIONS[..5].iter().map(|sql| M::up(sql)).collect()).to_latest(&mut old).expect("v5");
+        let (tenant, client) = (Uuid::new_v4(), Uuid::new_v4());
+        old.execute("INSERT INTO tenants (id, name, created) VALUES (?1, 't', 0)", [tenant.to_string()])
+            .expect("tenant");
+        old.execute(
+            "INSERT INTO clients (id, tenant_id, kind, name, enabled, access_token_lifetime, redirect_uris,
+                 post_logout_redirect_uris, allow_offline_access, allow_access_tokens_via_browser, created)
+             VALUES (?1, ?2, 'Hybrid', 'old', 1, 3600, '[\"https://a.example.com/cb\"]', '[]', 0, 0, 0)",
+            [client.to_string(), tenant.to_string()],
+        )
+        .expect("old client");
+        drop(old);
+        let store = SqliteStore::open(&path).expect("upgrade");
+        let at = ClientRef { tenant_id: tenant, kind: gatehouse_registry::ClientKind::Hybrid, id: client };
+        let loaded = store.get_client(at).await.expect("old client readable");
+        assert_eq!(loaded.id_token_signing_alg, IdTokenSigningAlg::RS256);
+        let refused =
+            store.write(|tx| tx.execute("UPDATE clients SET id_token_signing_alg = 'es256'", []).map_err(storage));
+        assert!(refused.await.is_err(), "the column holds only RS256 or ES256");
     }
 
     gatehouse_registry::store_suite!({

@@ -17,7 +17,8 @@ impl ThrottleStore for SqliteStore {
             keys.iter()
                 .map(|key| {
                     // A window that has passed starts again at this attempt.
-                    tx.query_row(
+                    crate::sql::row(
+                        tx,
                         "INSERT INTO attempts (key, count, since) VALUES (?1, 1, ?2)
                          ON CONFLICT (key) DO UPDATE SET
                              count = CASE WHEN since <= ?3 THEN 1 ELSE count + 1 END,
@@ -35,13 +36,16 @@ impl ThrottleStore for SqliteStore {
 
     async fn clear_attempts(&self, key: &str) -> Result<()> {
         let key = key.to_owned();
-        self.write(move |tx| tx.execute("DELETE FROM attempts WHERE key = ?1", [key]).map(drop).map_err(storage)).await
+        self.write(move |tx| {
+            crate::sql::exec(tx, "DELETE FROM attempts WHERE key = ?1", [key]).map(drop).map_err(storage)
+        })
+        .await
     }
 
     async fn forgive_attempt(&self, key: &str) -> Result<()> {
         let key = key.to_owned();
         self.write(move |tx| {
-            tx.execute("UPDATE attempts SET count = count - 1 WHERE key = ?1 AND count > 0", [key])
+            crate::sql::exec(tx, "UPDATE attempts SET count = count - 1 WHERE key = ?1 AND count > 0", [key])
                 .map(drop)
                 .map_err(storage)
         })
@@ -50,7 +54,9 @@ impl ThrottleStore for SqliteStore {
 
     async fn purge_attempts(&self, before: OffsetDateTime) -> Result<u64> {
         self.write(move |tx| {
-            tx.execute("DELETE FROM attempts WHERE since < ?1", [ts(before)]).map(|n| n as u64).map_err(storage)
+            crate::sql::exec(tx, "DELETE FROM attempts WHERE since < ?1", [ts(before)])
+                .map(|n| n as u64)
+                .map_err(storage)
         })
         .await
     }

@@ -34,25 +34,30 @@ pub(crate) fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
     })
 }
 
-fn load(c: &Connection, tenant_id: Uuid, id: Uuid) -> Result<User> {
-    c.query_row(
+/// The user, if the tenant has one with this id.
+pub(crate) fn find(c: &Connection, tenant_id: Uuid, id: Uuid) -> Result<Option<User>> {
+    crate::sql::row(
+        c,
         &format!("{SELECT} WHERE u.tenant_id = ?1 AND u.id = ?2"),
         [tenant_id.to_string(), id.to_string()],
         user_row,
     )
     .optional()
-    .map_err(storage)?
-    .ok_or(RegistryError::NotFound("user"))
+    .map_err(storage)
+}
+
+fn load(c: &Connection, tenant_id: Uuid, id: Uuid) -> Result<User> {
+    find(c, tenant_id, id)?.ok_or(RegistryError::NotFound("user"))
 }
 
 fn name_taken(c: &Connection, user: &User) -> Result<()> {
-    let taken: bool = c
-        .query_row(
-            "SELECT EXISTS (SELECT 1 FROM users WHERE tenant_id = ?1 AND name_key = ?2 AND id <> ?3)",
-            params![user.tenant_id.to_string(), User::name_key(&user.user_name), user.id.to_string()],
-            |r| r.get(0),
-        )
-        .map_err(storage)?;
+    let taken: bool = crate::sql::row(
+        c,
+        "SELECT EXISTS (SELECT 1 FROM users WHERE tenant_id = ?1 AND name_key = ?2 AND id <> ?3)",
+        params![user.tenant_id.to_string(), User::name_key(&user.user_name), user.id.to_string()],
+        |r| r.get(0),
+    )
+    .map_err(storage)?;
     if taken {
         return Err(RegistryError::Conflict(format!("the user name {} is taken", user.user_name)));
     }
@@ -61,7 +66,8 @@ fn name_taken(c: &Connection, user: &User) -> Result<()> {
 
 /// Whether an enabled user of the tenant other than `id` has the Tenant Administrator role.
 fn other_administrator(c: &Connection, tenant_id: Uuid, id: Uuid) -> Result<bool> {
-    c.query_row(
+    crate::sql::row(
+        c,
         "SELECT EXISTS (SELECT 1 FROM users u JOIN user_roles r ON r.user_id = u.id
             WHERE u.tenant_id = ?1 AND u.id <> ?2 AND u.enabled AND r.role_id = ?3)",
         params![tenant_id.to_string(), id.to_string(), TENANT_ADMINISTRATOR.to_string()],
@@ -72,9 +78,10 @@ fn other_administrator(c: &Connection, tenant_id: Uuid, id: Uuid) -> Result<bool
 
 fn write_roles(tx: &Connection, user: &User) -> Result<()> {
     check_role_refs(&user.role_ids, role_exists(tx, user.tenant_id))?;
-    tx.execute("DELETE FROM user_roles WHERE user_id = ?1", [user.id.to_string()]).map_err(storage)?;
+    crate::sql::exec(tx, "DELETE FROM user_roles WHERE user_id = ?1", [user.id.to_string()]).map_err(storage)?;
     for (i, role) in user.role_ids.iter().enumerate() {
-        tx.execute(
+        crate::sql::exec(
+            tx,
             "INSERT INTO user_roles (user_id, tenant_id, position, role_id) VALUES (?1, ?2, ?3, ?4)",
             params![user.id.to_string(), user.tenant_id.to_string(), i, role.to_string()],
         )
@@ -86,14 +93,14 @@ fn write_roles(tx: &Connection, user: &User) -> Result<()> {
 /// Inserts a user; the caller owns the transaction.
 pub(super) fn insert(tx: &Connection, user: &User) -> Result<()> {
     tenant_exists(tx, user.tenant_id)?;
-    let exists: bool = tx
-        .query_row("SELECT EXISTS (SELECT 1 FROM users WHERE id = ?1)", [user.id.to_string()], |r| r.get(0))
-        .map_err(storage)?;
+    let exists: bool =
+        crate::sql::row(tx, "SELECT EXISTS (SELECT 1 FROM users WHERE id = ?1)", [user.id.to_string()], |r| r.get(0))
+            .map_err(storage)?;
     if exists {
         return Err(RegistryError::Conflict(format!("a user with id {} already exists", user.id)));
     }
     name_taken(tx, user)?;
-    tx.execute(
+    crate::sql::exec(tx,
         "INSERT INTO users (id, tenant_id, user_name, name_key, given_name, surname, email, enabled, password_hash, created,
              contact_given_name, contact_surname)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
@@ -133,7 +140,8 @@ impl UserStore for SqliteStore {
     async fn find_user_by_name(&self, tenant_id: Uuid, user_name: &str) -> Result<Option<User>> {
         let key = User::name_key(user_name);
         self.read(move |c| {
-            c.query_row(
+            crate::sql::row(
+                c,
                 &format!("{SELECT} WHERE u.tenant_id = ?1 AND u.name_key = ?2"),
                 [tenant_id.to_string(), key],
                 user_row,
@@ -154,11 +162,13 @@ impl UserStore for SqliteStore {
                 filter.push_str(&format!(" AND u.id IN ({})", vec!["?"; query.ids.len()].join(",")));
                 args.extend(query.ids.iter().map(Uuid::to_string));
             }
-            let total: u64 = c
-                .query_row(&format!("SELECT count(*) FROM users u WHERE {filter}"), params_from_iter(&args), |r| {
-                    r.get(0)
-                })
-                .map_err(storage)?;
+            let total: u64 = crate::sql::row(
+                c,
+                &format!("SELECT count(*) FROM users u WHERE {filter}"),
+                params_from_iter(&args),
+                |r| r.get(0),
+            )
+            .map_err(storage)?;
             let limit = i64::try_from(query.count).unwrap_or(i64::MAX);
             let offset = i64::try_from(query.skip).unwrap_or(i64::MAX);
             let mut st = c
@@ -183,7 +193,8 @@ impl UserStore for SqliteStore {
                 return Err(before.last_administrator());
             }
             name_taken(tx, &user)?;
-            tx.execute(
+            crate::sql::exec(
+                tx,
                 "UPDATE users SET user_name = ?2, name_key = ?3, given_name = ?4, surname = ?5, email = ?6,
                     enabled = ?7, password_hash = ?8, contact_given_name = ?9, contact_surname = ?10 WHERE id = ?1",
                 params![
@@ -212,7 +223,7 @@ impl UserStore for SqliteStore {
             if before.removes_administrator(None) && !other_administrator(tx, tenant_id, id)? {
                 return Err(before.last_administrator());
             }
-            tx.execute("DELETE FROM users WHERE id = ?1", [id.to_string()]).map_err(storage)?;
+            crate::sql::exec(tx, "DELETE FROM users WHERE id = ?1", [id.to_string()]).map_err(storage)?;
             Ok(())
         })
         .await

@@ -4,8 +4,8 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use gatehouse_registry::grant::{AuthorizationCode, CodeUse, RefreshToken};
-use gatehouse_registry::Client;
+use gatehouse_registry::grant::{AuthorizationCode, CodeUse, RefreshToken, WithUser};
+use gatehouse_registry::{Client, User};
 use ring::digest::{digest, SHA256};
 use subtle::ConstantTimeEq;
 
@@ -42,13 +42,14 @@ pub(crate) async fn grant(
     let verifier = params.get("code_verifier")?;
     let now = provider.clock.now();
     let code = match provider.stores.grants.use_code(&key_of(code_value), now).await? {
-        CodeUse::Fresh(code) => code,
+        CodeUse::Fresh(code) => *code,
         CodeUse::Replayed(code) => {
             provider.stores.grants.revoke_family(code.family, now).await?;
             return Err(invalid_grant("the code was already used; the tokens it issued are revoked"));
         }
         CodeUse::Unknown => return Err(invalid_grant("the code is unknown or expired")),
     };
+    let WithUser { record: code, user } = code;
     if code.client_id != client.id {
         return Err(invalid_grant("the code was issued to another client"));
     }
@@ -58,21 +59,24 @@ pub(crate) async fn grant(
     if !pkce_holds(code.code_challenge.as_deref(), verifier) {
         return Err(invalid_grant("the code_verifier does not match the code_challenge"));
     }
-    provider.tokens_for_code(client, &code).await
+    provider.tokens_for_code(client, &code, user.as_ref()).await
 }
 
 impl Provider {
-    async fn tokens_for_code(&self, client: &Client, code: &AuthorizationCode) -> Result<TokenResponse, ProtocolError> {
+    async fn tokens_for_code(
+        &self,
+        client: &Client,
+        code: &AuthorizationCode,
+        user: Option<&User>,
+    ) -> Result<TokenResponse, ProtocolError> {
         let grant = UserGrant {
-            tenant_id: code.tenant_id,
-            user_id: code.user_id,
             family: code.family,
             sid: &code.sid,
             auth_time: code.auth_time,
             nonce: code.nonce.as_deref(),
             scope: code.scope.clone(),
         };
-        let mut response = self.user_tokens(client, &grant).await?;
+        let mut response = self.user_tokens(client, &grant, user)?;
         let offline = scopes(Some(&code.scope)).contains(&"offline_access");
         if offline && !client.allow_offline_access {
             // The client lost AllowOfflineAccess since the code was issued: no refresh token,

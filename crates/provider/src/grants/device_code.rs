@@ -59,15 +59,20 @@ pub(crate) async fn grant(
         .collect::<Vec<_>>()
         .join(" ");
     let grant = UserGrant {
-        tenant_id: record.tenant_id,
-        user_id: approval.user_id,
         family: approval.family,
         sid: &approval.sid,
         auth_time: approval.auth_time,
         nonce: None,
         scope: scope.clone(),
     };
-    let mut response = provider.user_tokens(client, &grant).await?;
+    // The user as stored now: one read after the poll (a redemption is rare beside the
+    // polls, so the poll itself stays a read of one row).
+    let user = match provider.stores.users.get_user(record.tenant_id, approval.user_id).await {
+        Ok(user) => Some(user),
+        Err(gatehouse_registry::RegistryError::NotFound(_)) => None,
+        Err(e) => return Err(e.into()),
+    };
+    let mut response = provider.user_tokens(client, &grant, user.as_ref())?;
     if offline {
         let (value, handle) = new_handle()?;
         let s = &provider.settings;

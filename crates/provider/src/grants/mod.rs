@@ -68,8 +68,6 @@ impl Provider {
 /// A user's grant, as a code or a refresh token carries it.
 #[derive(Debug)]
 pub(crate) struct UserGrant<'a> {
-    pub tenant_id: uuid::Uuid,
-    pub user_id: uuid::Uuid,
     pub family: uuid::Uuid,
     pub sid: &'a str,
     pub auth_time: time::OffsetDateTime,
@@ -78,18 +76,18 @@ pub(crate) struct UserGrant<'a> {
 }
 
 impl Provider {
-    /// The access token and (with `openid`) the ID token of a user's grant, for the user as
-    /// stored now: a disabled or deleted user gets nothing.
-    pub(crate) async fn user_tokens(
+    /// The access token and (with `openid`) the ID token of a user's grant, for `user` as
+    /// the store read it with the grant: a disabled or deleted user gets nothing.
+    pub(crate) fn user_tokens(
         &self,
         client: &gatehouse_registry::Client,
         grant: &UserGrant<'_>,
+        user: Option<&gatehouse_registry::User>,
     ) -> Result<TokenResponse, ProtocolError> {
         let now = self.clock.now();
         // A user created after the sign-in (a deleted id created again) is someone else.
-        let user = match self.stores.users.get_user(grant.tenant_id, grant.user_id).await {
-            Ok(u) if u.may_hold(grant.auth_time.unix_timestamp()) => u,
-            _ => return Err(ProtocolError::new(ErrorCode::InvalidGrant, "the user is no longer active")),
+        let Some(user) = user.filter(|u| u.may_hold(grant.auth_time.unix_timestamp())) else {
+            return Err(ProtocolError::new(ErrorCode::InvalidGrant, "the user is no longer active"));
         };
         let (access_token, _) =
             self.issue_access_token(client, user.id.to_string(), &grant.scope, Some(grant.family), now)?;
@@ -103,7 +101,7 @@ impl Provider {
                 auth_time: Some(grant.auth_time),
                 scopes: &granted,
             };
-            Some(self.issue_id_token(client, &user, parts, now)?)
+            Some(self.issue_id_token(client, user, parts, now)?)
         } else {
             None
         };

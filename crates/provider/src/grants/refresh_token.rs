@@ -2,7 +2,7 @@
 //! §4.14.2): each use consumes the token and answers its successor; a retry within the
 //! grace window answers the same successor; a reuse after it revokes the family.
 
-use gatehouse_registry::grant::RefreshUse;
+use gatehouse_registry::grant::{RefreshUse, WithUser};
 use gatehouse_registry::Client;
 
 use crate::error::{ErrorCode, ProtocolError};
@@ -46,8 +46,8 @@ pub(crate) async fn grant(
         .grants
         .use_refresh(client.id, &key_of(presented), key_of(next.expose()), now, s.refresh_sliding, grace)
         .await?;
-    let token = match used {
-        RefreshUse::Rotated(t) | RefreshUse::Retried(t) => t,
+    let WithUser { record: token, user } = match used {
+        RefreshUse::Rotated(t) | RefreshUse::Retried(t) => *t,
         RefreshUse::Reused => return Err(invalid_grant("the refresh token was already used; its tokens are revoked")),
         RefreshUse::Invalid => return Err(invalid_grant("the refresh token is unknown, expired or revoked")),
     };
@@ -63,15 +63,7 @@ pub(crate) async fn grant(
         }
         None => token.scope.clone(),
     };
-    let grant = UserGrant {
-        tenant_id: token.tenant_id,
-        user_id: token.user_id,
-        family: token.family,
-        sid: &token.sid,
-        auth_time: token.auth_time,
-        nonce: None,
-        scope,
-    };
-    let response = provider.user_tokens(client, &grant).await?;
+    let grant = UserGrant { family: token.family, sid: &token.sid, auth_time: token.auth_time, nonce: None, scope };
+    let response = provider.user_tokens(client, &grant, user.as_ref())?;
     Ok(TokenResponse { refresh_token: Some(next.expose().to_owned()), ..response })
 }

@@ -16,7 +16,7 @@ use super::{
 use crate::client::{Client, ClientChanges, ClientKind};
 use crate::error::{RegistryError, Result};
 use crate::grant::{
-    refresh_step, AuthorizationCode, CodeUse, RefreshStep, RefreshToken, RefreshUse, SecretHashKey, Session,
+    refresh_step, AuthorizationCode, CodeUse, RefreshStep, RefreshToken, RefreshUse, SecretHashKey, Session, WithUser,
     REVOCATION_KEPT,
 };
 use crate::role::{Role, RoleChanges};
@@ -59,6 +59,12 @@ struct State {
 }
 
 impl State {
+    /// `record` with its user as stored now.
+    fn with_user<T>(&self, record: T, tenant_id: Uuid, user_id: Uuid) -> WithUser<T> {
+        let user = self.users.iter().find(|u| u.tenant_id == tenant_id && u.id == user_id).cloned();
+        WithUser { record, user }
+    }
+
     fn tenant(&self, id: Uuid) -> Result<&Tenant> {
         self.tenants.get(&id).ok_or(RegistryError::NotFound("tenant"))
     }
@@ -456,8 +462,13 @@ impl GrantStore for MemoryStore {
         Ok(())
     }
 
-    async fn find_session(&self, handle: &SecretHashKey, now: OffsetDateTime) -> Result<Option<Session>> {
-        Ok(self.lock()?.sessions.get(handle).filter(|s| now < s.expires).cloned())
+    async fn find_session(&self, handle: &SecretHashKey, now: OffsetDateTime) -> Result<Option<WithUser<Session>>> {
+        let state = self.lock()?;
+        Ok(state
+            .sessions
+            .get(handle)
+            .filter(|s| now < s.expires)
+            .map(|s| state.with_user(s.clone(), s.tenant_id, s.user_id)))
     }
 
     async fn delete_session(&self, handle: &SecretHashKey) -> Result<()> {
@@ -473,10 +484,11 @@ impl GrantStore for MemoryStore {
     async fn use_code(&self, handle: &SecretHashKey, now: OffsetDateTime) -> Result<CodeUse> {
         let mut state = self.lock()?;
         Ok(match state.codes.get_mut(handle) {
-            Some((code, true)) => CodeUse::Replayed(code.clone()),
+            Some((code, true)) => CodeUse::Replayed(code.clone().into()),
             Some((code, used)) if now < code.expires => {
                 *used = true;
-                CodeUse::Fresh(code.clone())
+                let code = code.clone();
+                CodeUse::Fresh(state.with_user(code.clone(), code.tenant_id, code.user_id).into())
             }
             _ => CodeUse::Unknown,
         })
@@ -507,9 +519,13 @@ impl GrantStore for MemoryStore {
                 state.refresh.insert(handle.clone(), token.clone());
                 state.refresh.insert(successor.clone(), new);
                 state.successors.insert(handle.clone(), successor);
-                RefreshUse::Rotated(token)
+                let (t, u) = (token.tenant_id, token.user_id);
+                RefreshUse::Rotated(state.with_user(token, t, u).into())
             }
-            (RefreshStep::Retry, Some(token)) => RefreshUse::Retried(token),
+            (RefreshStep::Retry, Some(token)) => {
+                let (t, u) = (token.tenant_id, token.user_id);
+                RefreshUse::Retried(state.with_user(token, t, u).into())
+            }
             (RefreshStep::Reuse, Some(token)) => {
                 state.revoked_families.insert(token.family, now);
                 RefreshUse::Reused

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::client::{Client, ClientChanges, ClientKind};
 use crate::error::Result;
-use crate::grant::{AuthorizationCode, CodeUse, RefreshToken, RefreshUse, SecretHashKey, Session};
+use crate::grant::{AuthorizationCode, CodeUse, RefreshToken, RefreshUse, SecretHashKey, Session, WithUser};
 use crate::role::{Role, RoleChanges};
 use crate::secret::{ClientSecret, Expiration, NewSecret};
 use crate::tenant::{SigningKeyRecord, Tenant, TenantSeed};
@@ -247,18 +247,18 @@ pub trait ThrottleStore: Send + Sync {
 #[async_trait]
 pub trait GrantStore: Send + Sync {
     async fn create_session(&self, session: Session) -> Result<()>;
-    /// The session if it exists and has not expired at `now`.
-    async fn find_session(&self, handle: &SecretHashKey, now: OffsetDateTime) -> Result<Option<Session>>;
+    /// The session if it exists and has not expired at `now`, with its user.
+    async fn find_session(&self, handle: &SecretHashKey, now: OffsetDateTime) -> Result<Option<WithUser<Session>>>;
     /// Ends a session; ending an unknown one is not an error.
     async fn delete_session(&self, handle: &SecretHashKey) -> Result<()>;
 
     async fn save_code(&self, code: AuthorizationCode) -> Result<()>;
-    /// Spends a code atomically: the first use answers `Fresh`, every later one `Replayed`;
-    /// an unknown or expired code is `Unknown`.
+    /// Spends a code atomically: the first use answers `Fresh` (with the code's user), every
+    /// later one `Replayed`; an unknown or expired code is `Unknown`.
     async fn use_code(&self, handle: &SecretHashKey, now: OffsetDateTime) -> Result<CodeUse>;
 
     async fn save_refresh(&self, token: RefreshToken) -> Result<()>;
-    /// `client_id` presents a refresh token, atomically (another client's token is
+    /// `client_id` presents a refresh token, atomically (answering its user with it) (another client's token is
     /// `Invalid` and left untouched): a live unused token is consumed and its
     /// [`RefreshToken::successor`] (with handle `successor`) stored: `Rotated`. A consumed
     /// one whose successor is still unused, presented within `grace` of its consumption:

@@ -13,7 +13,7 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use super::{ClientRef, ListQuery, SecretChanges, Store};
-use crate::client::{Client, ClientChanges, ClientKind};
+use crate::client::{Client, ClientChanges, ClientKind, IdTokenSigningAlg};
 use crate::error::RegistryError;
 use crate::role::{Role, RoleChanges, TENANT_ADMINISTRATOR, TENANT_MEMBER};
 use crate::secret::{NewSecret, SecretValue};
@@ -46,6 +46,7 @@ macro_rules! store_suite {
             clients_are_reached_only_through_their_tenant_and_kind,
             lists_page_in_creation_order_and_filter,
             updates_apply_all_or_nothing,
+            the_id_token_algorithm_round_trips,
             deletes_take_secrets_along,
             secrets_are_limited_numbered_and_changeable,
             role_references_are_checked_and_cascade,
@@ -57,6 +58,7 @@ macro_rules! store_suite {
             cors_origins_are_answered_live,
             sessions_expire_and_end,
             codes_are_spent_once,
+            grants_answer_their_user_as_stored_now,
             refresh_tokens_rotate_retry_and_detect_reuse,
             codes_are_spent_once_under_concurrency,
             refresh_tokens_rotate_once_under_concurrency,
@@ -326,6 +328,38 @@ pub async fn updates_apply_all_or_nothing<S: Store>(store: &S) {
     };
     assert!(matches!(store.update_client(at(&client), bad).await, Err(RegistryError::Invalid(_))));
     assert_eq!(store.get_client(at(&client)).await.expect("get"), updated);
+}
+
+/// The ID token algorithm is stored, read by every path (get, find, list) and changed by a
+/// partial update that names it; a client created without it has RS256.
+pub async fn the_id_token_algorithm_round_trips<S: Store>(store: &S) {
+    let t = tenant(store).await;
+    let plain = hybrid(t, "plain");
+    store.create_client(plain.clone(), None).await.expect("create");
+    let es256 = |name: &str| ClientChanges {
+        name: Some(name.into()),
+        redirect_uris: Some(vec!["https://spa.example.com/cb".into()]),
+        id_token_signing_algorithm: Some("ES256".into()),
+        ..Default::default()
+    };
+    let browser = Client::create(t, ClientKind::AuthorizationCode, es256("browser"), NOW).expect("valid");
+    store.create_client(browser.clone(), None).await.expect("create");
+    assert_eq!(store.get_client(at(&plain)).await.expect("get").id_token_signing_alg, IdTokenSigningAlg::RS256);
+    assert_eq!(store.get_client(at(&browser)).await.expect("get").id_token_signing_alg, IdTokenSigningAlg::ES256);
+    let (found, _) = store.find_client(browser.id).await.expect("find").expect("present");
+    assert_eq!(found.id_token_signing_alg, IdTokenSigningAlg::ES256);
+    let listed = store.list_clients(t, ClientKind::AuthorizationCode, &ListQuery::default()).await.expect("list");
+    assert_eq!(listed.items.iter().map(|c| c.id_token_signing_alg).collect::<Vec<_>>(), [IdTokenSigningAlg::ES256]);
+
+    let to = |alg: &str| ClientChanges { id_token_signing_algorithm: Some(alg.into()), ..Default::default() };
+    let switched = store.update_client(at(&plain), to("ES256")).await.expect("update");
+    assert_eq!(switched.id_token_signing_alg, IdTokenSigningAlg::ES256);
+    let renamed = store.update_client(at(&plain), ClientChanges { name: Some("renamed".into()), ..Default::default() });
+    assert_eq!(renamed.await.expect("update").id_token_signing_alg, IdTokenSigningAlg::ES256, "left as it is");
+    assert!(matches!(store.update_client(at(&plain), to("es256")).await, Err(RegistryError::Invalid(_))));
+    let back = store.update_client(at(&plain), to("RS256")).await.expect("update");
+    assert_eq!(back.id_token_signing_alg, IdTokenSigningAlg::RS256);
+    assert_eq!(store.get_client(at(&plain)).await.expect("get"), back);
 }
 
 pub async fn deletes_take_secrets_along<S: Store>(store: &S) {

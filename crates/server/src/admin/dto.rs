@@ -31,6 +31,7 @@ pub struct ClientBody {
     pub role_ids: Option<Vec<Uuid>>,
     /// Device code clients: seconds a device code lives.
     pub device_code_lifetime: Option<i64>,
+    pub id_token_signing_algorithm: Option<String>,
     /// Create only: the first secret's description.
     pub secret_description: Option<String>,
     /// Create only: the first secret's expiration (default one year from now).
@@ -76,6 +77,7 @@ impl ClientBody {
             tags: self.tags,
             role_ids: self.role_ids,
             device_code_lifetime: self.device_code_lifetime,
+            id_token_signing_algorithm: self.id_token_signing_algorithm,
         };
         (changes, secret)
     }
@@ -102,6 +104,7 @@ pub fn client_view(c: &Client) -> Value {
             "AllowOfflineAccess": c.allow_offline_access,
             "ClientUri": c.client_uri,
             "LogoUri": c.logo_uri,
+            "IdTokenSigningAlgorithm": c.id_token_signing_alg.as_str(),
         }),
         ClientKind::Hybrid => json!({
             "RedirectUris": c.redirect_uris,
@@ -110,6 +113,7 @@ pub fn client_view(c: &Client) -> Value {
             "AllowAccessTokensViaBrowser": c.allow_access_tokens_via_browser,
             "ClientUri": c.client_uri,
             "LogoUri": c.logo_uri,
+            "IdTokenSigningAlgorithm": c.id_token_signing_alg.as_str(),
         }),
         ClientKind::ClientCredential => json!({ "RoleIds": c.role_ids }),
         ClientKind::DeviceCode => json!({
@@ -117,6 +121,7 @@ pub fn client_view(c: &Client) -> Value {
             "AllowOfflineAccess": c.allow_offline_access,
             "ClientUri": c.client_uri,
             "LogoUri": c.logo_uri,
+            "IdTokenSigningAlgorithm": c.id_token_signing_alg.as_str(),
         }),
     };
     if let (Some(v), Value::Object(extra)) = (v.as_object_mut(), extra) {

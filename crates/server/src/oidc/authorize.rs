@@ -4,7 +4,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use gatehouse_provider::authorize::{Authorize, ResponseMode};
 use gatehouse_provider::params::Params;
-use gatehouse_registry::grant::Session;
+use gatehouse_registry::grant::{Session, WithUser};
 
 use super::account::{confirm_logout, end_session, SESSION_COOKIE};
 use super::html;
@@ -62,7 +62,7 @@ pub async fn authorize(req: HttpRequest, state: web::Data<AppState>, body: web::
 }
 
 /// The browser's session, if its cookie names a live one.
-async fn session_of(req: &HttpRequest, state: &AppState) -> Option<Session> {
+async fn session_of(req: &HttpRequest, state: &AppState) -> Option<WithUser<Session>> {
     let cookie = req.cookie(SESSION_COOKIE)?;
     state.provider.session(cookie.value()).await.ok().flatten()
 }
@@ -76,7 +76,7 @@ pub async fn endsession(req: HttpRequest, state: web::Data<AppState>, body: web:
     let session = session_of(&req, &state).await;
     let logout = state
         .provider
-        .logout(&params, session.as_ref())
+        .logout(&params, session.as_ref().map(|s| &s.record))
         .await
         .unwrap_or(gatehouse_provider::endpoints::Logout { redirect: None, confirm: session.is_some() });
     if logout.confirm {

@@ -36,10 +36,11 @@ pub async fn authorization(
         .json(answer))
 }
 
-/// The browser's live session, if it has one.
+/// The browser's live session, if it has one and its user is enabled.
 async fn session(req: &HttpRequest, state: &AppState) -> Option<Session> {
     let cookie = req.cookie(SESSION_COOKIE)?;
-    state.provider.session(cookie.value()).await.ok().flatten()
+    let found = state.provider.session(cookie.value()).await.ok().flatten()?;
+    found.user.is_some_and(|u| u.enabled).then_some(found.record)
 }
 
 #[derive(Debug, Deserialize)]

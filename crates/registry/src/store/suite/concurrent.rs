@@ -32,8 +32,8 @@ pub async fn codes_are_spent_once_under_concurrency<S: Store>(store: &S) {
     let handle = key("race-code");
     let uses = join_all((0..8).map(|_| store.use_code(&handle, NOW))).await;
     let uses: Vec<CodeUse> = uses.into_iter().map(|u| u.expect("use")).collect();
-    let fresh = uses.iter().filter(|u| **u == CodeUse::Fresh(code.clone())).count();
-    let replayed = uses.iter().filter(|u| **u == CodeUse::Replayed(code.clone())).count();
+    let fresh = uses.iter().filter(|u| matches!(u, CodeUse::Fresh(f) if f.record == code)).count();
+    let replayed = uses.iter().filter(|u| **u == CodeUse::Replayed(code.clone().into())).count();
     assert_eq!((fresh, replayed), (1, 7), "{uses:?}");
 }
 

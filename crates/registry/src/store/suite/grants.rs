@@ -5,8 +5,11 @@ use time::Duration;
 use uuid::Uuid;
 
 use super::{Store, NOW};
-use crate::grant::{AuthorizationCode, CodeUse, RefreshToken, RefreshUse, SecretHashKey, Session, REVOCATION_KEPT};
+use crate::grant::{
+    AuthorizationCode, CodeUse, RefreshToken, RefreshUse, SecretHashKey, Session, WithUser, REVOCATION_KEPT,
+};
 use crate::secret::SecretValue;
+use crate::user::UserChanges;
 
 /// A rotation at .9 of a second, retried 0.6 s later with a 1 s grace: a retry, whatever
 /// precision the store keeps its times in.
@@ -54,7 +57,8 @@ pub async fn sessions_expire_and_end<S: Store>(store: &S) {
         expires: NOW + Duration::hours(8),
     };
     store.create_session(session.clone()).await.expect("create");
-    assert_eq!(store.find_session(&key("s1"), NOW).await.expect("find"), Some(session));
+    let found = store.find_session(&key("s1"), NOW).await.expect("find");
+    assert_eq!(found, Some(WithUser { record: session, user: None }), "no such user");
     assert_eq!(store.find_session(&key("s1"), NOW + Duration::hours(8)).await.expect("find"), None);
     assert_eq!(store.find_session(&key("other"), NOW).await.expect("find"), None);
     store.delete_session(&key("s1")).await.expect("delete");
@@ -78,8 +82,9 @@ pub async fn codes_are_spent_once<S: Store>(store: &S) {
         family: Uuid::new_v4(),
     };
     store.save_code(code.clone()).await.expect("save");
-    assert_eq!(store.use_code(&key("c1"), NOW).await.expect("use"), CodeUse::Fresh(code.clone()));
-    assert_eq!(store.use_code(&key("c1"), NOW).await.expect("use"), CodeUse::Replayed(code.clone()));
+    let fresh = CodeUse::Fresh(Box::new(WithUser { record: code.clone(), user: None }));
+    assert_eq!(store.use_code(&key("c1"), NOW).await.expect("use"), fresh);
+    assert_eq!(store.use_code(&key("c1"), NOW).await.expect("use"), CodeUse::Replayed(code.clone().into()));
     let late = AuthorizationCode { handle: key("c2"), ..code };
     store.save_code(late).await.expect("save");
     assert_eq!(store.use_code(&key("c2"), NOW + Duration::minutes(5)).await.expect("use"), CodeUse::Unknown);
@@ -97,7 +102,7 @@ pub async fn refresh_tokens_rotate_retry_and_detect_reuse<S: Store>(store: &S) {
     else {
         panic!("first use rotates");
     };
-    assert_eq!(used.family, first.family);
+    assert_eq!(used.record.family, first.family);
     let second = store.find_refresh(&key("r2")).await.expect("find").expect("successor stored");
     // The sliding lifetime is renewed but never passes the family's absolute end.
     assert_eq!((second.created, second.expires, second.consumed), (t1, first.absolute_expiry, None));
@@ -222,4 +227,59 @@ pub async fn a_users_grants_are_revoked_together<S: Store>(store: &S) {
     assert!(store.find_session(&key("o-s"), NOW).await.expect("find").is_some());
     assert!(store.family_revoked(refresh.family).await.expect("revoked"));
     assert!(!store.family_revoked(theirs.family).await.expect("revoked"));
+}
+
+/// A session, a code and a refresh token answer their user as stored at that moment, read
+/// in the same transaction (issue 10: a grant is one trip to the store): a disabled user as
+/// disabled, a deleted one as none.
+pub async fn grants_answer_their_user_as_stored_now<S: Store>(store: &S) {
+    let tenant_id = super::tenant(store).await;
+    let user = store.create_user(super::user(tenant_id, "carol")).await.expect("user");
+    let session = Session {
+        handle: key("w-s"),
+        sid: "s".into(),
+        tenant_id,
+        user_id: user.id,
+        auth_time: NOW,
+        expires: NOW + Duration::hours(1),
+    };
+    store.create_session(session.clone()).await.expect("session");
+    let found = store.find_session(&key("w-s"), NOW).await.expect("find").expect("live");
+    assert_eq!(found, WithUser { record: session, user: Some(user.clone()) });
+
+    let code = |handle: &str| AuthorizationCode {
+        handle: key(handle),
+        client_id: Uuid::new_v4(),
+        tenant_id,
+        user_id: user.id,
+        redirect_uri: "https://app.example.com/cb".into(),
+        scope: "openid offline_access".into(),
+        nonce: None,
+        code_challenge: None,
+        sid: "s".into(),
+        auth_time: NOW,
+        expires: NOW + Duration::minutes(5),
+        family: Uuid::new_v4(),
+    };
+    store.save_code(code("w-c1")).await.expect("save");
+    let disabled = UserChanges { enabled: Some(false), ..Default::default() };
+    let disabled = store.update_user(tenant_id, user.id, disabled).await.expect("disable");
+    let CodeUse::Fresh(used) = store.use_code(&key("w-c1"), NOW).await.expect("use") else { panic!("fresh") };
+    assert_eq!(used.user, Some(disabled.clone()), "as stored now: disabled");
+
+    let refresh =
+        RefreshToken { tenant_id, user_id: user.id, ..refresh_token("w-r1", Duration::days(1), Duration::days(1)) };
+    store.save_refresh(refresh.clone()).await.expect("save");
+    let (sliding, grace) = (Duration::days(1), Duration::seconds(5));
+    let rotated = store.use_refresh(refresh.client_id, &key("w-r1"), key("w-r2"), NOW, sliding, grace).await;
+    let RefreshUse::Rotated(rotated) = rotated.expect("use") else { panic!("rotated") };
+    assert_eq!(rotated.user, Some(disabled.clone()));
+    let retried = store.use_refresh(refresh.client_id, &key("w-r1"), key("w-r2"), NOW, sliding, grace).await;
+    let RefreshUse::Retried(retried) = retried.expect("use") else { panic!("retried") };
+    assert_eq!(retried.user, Some(disabled));
+
+    store.save_code(code("w-c2")).await.expect("save");
+    store.delete_user(tenant_id, user.id).await.expect("delete");
+    let CodeUse::Fresh(used) = store.use_code(&key("w-c2"), NOW).await.expect("use") else { panic!("fresh") };
+    assert_eq!(used.user, None, "deleted");
 }

@@ -87,6 +87,7 @@ pub async fn fill<S: Store + ?Sized>(store: &S) -> Filled {
         client_uri: Some("https://spa.example.com".into()),
         logo_uri: Some("https://spa.example.com/logo.png".into()),
         tags: Some(vec!["spa".into(), "web".into()]),
+        id_token_signing_algorithm: Some("ES256".into()),
         ..Default::default()
     };
     let browser = Client::create(tenant_id, ClientKind::AuthorizationCode, browser, NOW).expect("browser");
@@ -190,6 +191,8 @@ fn check_filled(snapshot: &Snapshot, filled: &Filled) {
     assert_eq!(stored.client, filled.hybrid);
     assert_eq!(stored.secrets.iter().map(|s| s.id).collect::<Vec<_>>(), vec![1, 3]);
     assert_eq!(stored.next_secret_id, 4);
+    let browser = tenant.clients.iter().find(|c| c.client.kind == ClientKind::AuthorizationCode).expect("browser");
+    assert_eq!(browser.client.id_token_signing_alg, crate::client::IdTokenSigningAlg::ES256);
     assert_eq!(snapshot.codes.iter().filter(|c| c.used).count(), 1);
     let r1 = snapshot.refresh_tokens.iter().find(|r| r.token.handle == key("r1")).expect("r1");
     assert_eq!((r1.token.consumed, r1.successor.clone()), (Some(NOW), Some(key("r2"))));
