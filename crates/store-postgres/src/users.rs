@@ -42,7 +42,7 @@ pub(crate) fn user_at(r: &Row, at: usize) -> Result<User> {
 }
 
 /// The user, if the tenant has one with this id.
-pub(crate) async fn find(c: &impl GenericClient, tenant_id: Uuid, id: Uuid) -> Result<Option<User>> {
+async fn find(c: &impl GenericClient, tenant_id: Uuid, id: Uuid) -> Result<Option<User>> {
     let row = query_opt(
         c,
         &format!("SELECT {COLUMNS} FROM users u WHERE u.tenant_id = $1 AND u.id = $2"),
