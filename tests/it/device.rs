@@ -243,6 +243,26 @@ async fn a_disabled_or_deleted_client_gets_nothing() {
     assert!(matches!(person.visit(uri).await, Landing::Page(StatusCode::BAD_REQUEST, _)));
 }
 
+/// A password reset ends what the old password obtained: a device code the person approved
+/// and the device has not yet redeemed gets nothing after it.
+#[tokio::test]
+async fn a_password_reset_takes_back_an_approval_not_yet_redeemed() {
+    let server = TestServer::start().await;
+    let client = device_client(&server, json!({ "AllowOfflineAccess": true })).await;
+    let (_, codes) = authorize_device(&server, &client, "openid offline_access").await;
+    let person = Browser::new(&server);
+    let page = open_signed_in(&person, codes["verification_uri_complete"].as_str().expect("uri")).await;
+    assert_eq!(decide(&person, &server, &page, "approve").await.0, StatusCode::OK);
+    let (_, users) = server.call(Method::GET, "/Users", None).await;
+    let admin = users[0]["Id"].as_str().expect("id").to_owned();
+    let reset = json!({ "Password": "a-brand-new-password" });
+    let (status, _) = server.call(Method::PUT, &format!("/Users/{admin}/Password"), Some(reset)).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, body) = poll(&server, &client, codes["device_code"].as_str().expect("device_code")).await;
+    assert_eq!((status, error(&body)), (StatusCode::BAD_REQUEST, "invalid_grant"), "{body}");
+    assert!(body.get("access_token").is_none() && body.get("refresh_token").is_none());
+}
+
 #[tokio::test]
 async fn guessing_user_codes_is_throttled_per_session_and_per_address() {
     let server = TestServer::start().await;

@@ -361,6 +361,8 @@ impl GrantStore for PgStore {
             "INSERT INTO revoked_families (family, revoked_at)
                 SELECT family, $3::timestamptz FROM refresh_tokens WHERE tenant_id = $1 AND user_id = $2
                 UNION SELECT family, $3::timestamptz FROM authorization_codes WHERE tenant_id = $1 AND user_id = $2
+                UNION SELECT family, $3::timestamptz FROM device_codes
+                    WHERE tenant_id = $1 AND user_id = $2 AND family IS NOT NULL
              ON CONFLICT (family) DO UPDATE
                 SET revoked_at = greatest(revoked_families.revoked_at, excluded.revoked_at)",
             &[&tenant_id, &user_id, &now],

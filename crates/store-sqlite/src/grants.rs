@@ -291,6 +291,8 @@ impl GrantStore for SqliteStore {
                 "INSERT INTO revoked_families (family, revoked_at)
                     SELECT family, ?3 FROM refresh_tokens WHERE tenant_id = ?1 AND user_id = ?2
                     UNION SELECT family, ?3 FROM authorization_codes WHERE tenant_id = ?1 AND user_id = ?2
+                    UNION SELECT family, ?3 FROM device_codes
+                        WHERE tenant_id = ?1 AND user_id = ?2 AND family IS NOT NULL
                  ON CONFLICT (family) DO UPDATE SET revoked_at = max(revoked_at, excluded.revoked_at)",
                 params![t, u, ts(now)],
             )

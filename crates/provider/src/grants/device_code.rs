@@ -50,6 +50,11 @@ pub(crate) async fn grant(
     let DeviceStatus::Approved(approval) = &record.status else {
         return Err(ProtocolError::server("an approved device code without its approval"));
     };
+    // Approved by someone whose grants were revoked since (a password reset, a delete): the
+    // approval went with them.
+    if provider.stores.grants.family_revoked(approval.family).await? {
+        return Err(ProtocolError::new(ErrorCode::InvalidGrant, "the device code is unknown or already used"));
+    }
     // The client may have lost AllowOfflineAccess since: no refresh token, and the answered
     // scope says so.
     let offline = client.allow_offline_access && scopes(Some(&record.scope)).contains(&"offline_access");

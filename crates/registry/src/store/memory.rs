@@ -557,6 +557,10 @@ impl GrantStore for MemoryStore {
             .filter(|r| mine(r.tenant_id, r.user_id))
             .map(|r| r.family)
             .chain(state.codes.values().filter(|(c, _)| mine(c.tenant_id, c.user_id)).map(|(c, _)| c.family))
+            .chain(state.device_codes.values().filter_map(|d| match &d.status {
+                crate::device::DeviceStatus::Approved(a) if mine(d.tenant_id, a.user_id) => Some(a.family),
+                _ => None,
+            }))
             .collect();
         state.revoked_families.extend(families.into_iter().map(|f| (f, now)));
         Ok(())

@@ -283,8 +283,9 @@ pub trait GrantStore: Send + Sync {
     async fn revoke_family(&self, family: Uuid, now: OffsetDateTime) -> Result<()>;
     async fn family_revoked(&self, family: Uuid) -> Result<bool>;
     /// Ends every session of a user and revokes every grant family issued to them (their
-    /// refresh tokens and the access tokens carrying those families): after a password
-    /// reset, nothing obtained with the old password still works.
+    /// refresh tokens, their codes, the device codes they approved, and the access tokens
+    /// carrying those families): after a password reset, nothing obtained with the old
+    /// password still works.
     /// Revoked at `now`, as [`GrantStore::revoke_family`].
     async fn revoke_user_grants(&self, tenant_id: Uuid, user_id: Uuid, now: OffsetDateTime) -> Result<()>;
     /// Deletes what can no longer be used at `now`: expired sessions and codes, refresh

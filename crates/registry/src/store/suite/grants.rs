@@ -222,7 +222,14 @@ pub async fn a_users_grants_are_revoked_together<S: Store>(store: &S) {
     store.save_refresh(refresh.clone()).await.expect("refresh");
     let theirs = RefreshToken { handle: key("o-r"), family: Uuid::new_v4(), user_id: other, ..refresh.clone() };
     store.save_refresh(theirs.clone()).await.expect("refresh");
+    let device =
+        crate::device::DeviceCode { tenant_id, ..super::device::device_code("u-d", "UDUDUDUD", Uuid::new_v4()) };
+    store.save_device_code(device).await.expect("device code");
+    let approval = crate::device::Approval { user_id, ..super::device::approval() };
+    let approve = crate::device::DeviceDecision::Approve(approval.clone());
+    store.decide_device_code(&key("UDUDUDUD"), approve, NOW).await.expect("decide").expect("pending");
     store.revoke_user_grants(tenant_id, user_id, NOW).await.expect("revoke");
+    assert!(store.family_revoked(approval.family).await.expect("revoked"), "the device code they approved");
     assert!(store.find_session(&key("u-s"), NOW).await.expect("find").is_none());
     assert!(store.find_session(&key("o-s"), NOW).await.expect("find").is_some());
     assert!(store.family_revoked(refresh.family).await.expect("revoked"));
