@@ -51,7 +51,7 @@ pub async fn poll(server: &TestServer, client_id: &str, device_code: &str) -> (S
 
 /// A person opens `verification_uri_complete`, signs in as the administrator, and lands on
 /// the confirmation page (answered).
-async fn open_signed_in(person: &Browser, uri: &str) -> String {
+pub async fn open_signed_in(person: &Browser, uri: &str) -> String {
     let page = match person.visit(uri).await {
         Landing::Page(StatusCode::OK, page) if page.contains("name=\"password\"") => {
             match person.sign_in(&page, "admin", ADMIN_PASSWORD).await {
@@ -67,7 +67,7 @@ async fn open_signed_in(person: &Browser, uri: &str) -> String {
 }
 
 /// Presses Approve or Deny on the confirmation page.
-async fn decide(person: &Browser, server: &TestServer, page: &str, decision: &str) -> (StatusCode, String) {
+pub async fn decide(person: &Browser, server: &TestServer, page: &str, decision: &str) -> (StatusCode, String) {
     let form = [
         ("csrf", hidden(page, "csrf").expect("csrf")),
         ("user_code", hidden(page, "user_code").expect("user code")),
@@ -77,7 +77,7 @@ async fn decide(person: &Browser, server: &TestServer, page: &str, decision: &st
     (response.status(), response.text().await.expect("page"))
 }
 
-fn error(body: &Value) -> &str {
+pub fn error(body: &Value) -> &str {
     body["error"].as_str().unwrap_or_default()
 }
 

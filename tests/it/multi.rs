@@ -92,6 +92,7 @@ on_both_backends!(
     a_sign_in_and_a_refresh_rotation_alternate_between_instances,
     a_killed_instance_leaves_the_others_serving_and_rejoins_without_a_second_first_start,
     the_throttle_and_a_key_rotation_are_shared_at_once,
+    a_device_code_is_approved_on_one_instance_and_redeemed_once_across_them,
 );
 
 async fn instances_started_at_once_on_an_empty_database_make_one_first_start(backend: Backend) {
@@ -274,5 +275,29 @@ async fn the_throttle_and_a_key_rotation_are_shared_at_once(backend: Backend) {
             );
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
+    }
+}
+
+/// RFC 8628 across instances: the code is issued by A, approved by a person on B, and the
+/// device's polls, to both at once, get the tokens once.
+async fn a_device_code_is_approved_on_one_instance_and_redeemed_once_across_them(backend: Backend) {
+    use crate::device::{authorize_device, decide, device_client, error, open_signed_in, poll};
+    let Some(cluster) = Cluster::start(backend, 2).await else { return };
+    let (a, b) = (&cluster.servers[0], &cluster.servers[1]);
+    let client = device_client(a, json!({})).await;
+    let (status, codes) = authorize_device(a, &client, "openid").await;
+    assert_eq!(status, StatusCode::OK, "{codes}");
+    let device_code = codes["device_code"].as_str().expect("device_code");
+    let person = Browser::new(b);
+    let uri = codes["verification_uri_complete"].as_str().expect("uri").replace(PUBLIC_URL, &b.base);
+    let page = open_signed_in(&person, &uri).await;
+    assert_eq!(decide(&person, b, &page, "approve").await.0, StatusCode::OK);
+    let polls = join_all((0..6).map(|i| poll(if i % 2 == 0 { a } else { b }, &client, device_code))).await;
+    let issued: Vec<&Value> = polls.iter().filter(|(s, _)| *s == StatusCode::OK).map(|(_, t)| t).collect();
+    assert_eq!(issued.len(), 1, "one poll gets the tokens: {polls:?}");
+    assert!(issued[0]["id_token"].is_string(), "{}", issued[0]);
+    for (status, body) in polls.iter().filter(|(s, _)| *s != StatusCode::OK) {
+        assert_eq!(*status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(["invalid_grant", "slow_down"].contains(&error(body)), "{body}");
     }
 }
