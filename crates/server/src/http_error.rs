@@ -12,8 +12,8 @@ use uuid::Uuid;
 pub const OPERATION_ID: header::HeaderName = header::HeaderName::from_static("operation-id");
 
 tokio::task_local! {
-    /// The operation id of the admin API request being served (set by
-    /// `admin::dialect::dialect`), so that an error body and the header always agree.
+    /// The id of the request being served (set by `requests::requests` for every request):
+    /// the admin API's `Operation-Id`, so that an error body and the header always agree.
     static CURRENT_OPERATION: Uuid;
 }
 

@@ -4,7 +4,6 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 
 use actix_web::dev::{Server, ServerHandle};
-use actix_web::middleware::Logger;
 use actix_web::{web, App, HttpServer};
 use gatehouse_provider::{Clock, Provider, Stores};
 use gatehouse_registry::store::{ClientStore, GrantStore, RoleStore, TenantStore, UserStore};
@@ -21,6 +20,7 @@ pub mod health;
 pub mod http_error;
 pub mod oidc;
 pub mod passwords;
+pub mod requests;
 
 pub use config::{Config, Database};
 
@@ -215,13 +215,10 @@ pub async fn start(config: Config, store: Arc<dyn Store>, clock: Arc<dyn Clock>)
         App::new()
             .app_data(web::Data::new(state.clone()))
             .wrap(actix_web::middleware::from_fn(oidc::cors::cors))
-            // The path only: query strings may carry codes and tokens, which never go to a log.
-            .wrap(
-                Logger::new(r#"%{r}a "%{METHOD}xi %U" %s %b %Dms"#)
-                    .custom_request_replace("METHOD", |req| req.method().to_string()),
-            )
             .wrap(actix_web::middleware::from_fn(admin::dialect::dialect))
             .wrap(actix_web::middleware::from_fn(deadline))
+            // Outermost: a request id, its span and its access line, for whatever answers below.
+            .wrap(actix_web::middleware::from_fn(requests::requests))
             .configure(health::routes)
             .configure(oidc::routes)
             .configure(console::routes)

@@ -9,9 +9,8 @@ use actix_web::error::{ErrorInternalServerError, InternalError};
 use actix_web::http::header::HeaderValue;
 use actix_web::http::uri::{PathAndQuery, Uri};
 use actix_web::middleware::Next;
-use uuid::Uuid;
 
-use crate::http_error::{in_operation, OPERATION_ID};
+use crate::http_error::{operation_id, OPERATION_ID};
 
 // The literal segments of the admin routes (`admin::routes` builds its paths from these).
 pub const API: &str = "api";
@@ -90,9 +89,9 @@ fn canonicalise(req: &mut ServiceRequest) {
     req.head_mut().uri = uri;
 }
 
-/// The middleware: canonical paths for `/api` and `/identity`; for the admin API, one new
-/// operation id per request, named by the `Operation-Id` header of the answer and by the
-/// `OperationId` of an error body rendered while serving it.
+/// The middleware: canonical paths for `/api` and `/identity`; for the admin API, the
+/// request's id as its operation id, named by the `Operation-Id` header of the answer and by
+/// the `OperationId` of an error body rendered while serving it.
 pub async fn dialect(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -101,26 +100,23 @@ pub async fn dialect(
     if !is_admin(req.path()) {
         return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
     }
-    let id = Uuid::new_v4();
+    // The request's id (`requests::requests`, wrapped outside this) names the operation.
     // A hyphenated GUID is always a valid header value.
-    let named = HeaderValue::from_str(&id.to_string()).map_err(ErrorInternalServerError)?;
-    in_operation(id, async move {
-        match next.call(req).await {
-            Ok(response) => {
-                let mut response = response.map_into_boxed_body();
-                response.headers_mut().insert(OPERATION_ID, named);
-                Ok(response)
-            }
-            // An error no layer below answered is answered here, still inside the operation,
-            // so that its body names the same id.
-            Err(e) => {
-                let mut response = e.error_response();
-                response.headers_mut().insert(OPERATION_ID, named);
-                Err(InternalError::from_response(e, response).into())
-            }
+    let named = HeaderValue::from_str(&operation_id().to_string()).map_err(ErrorInternalServerError)?;
+    match next.call(req).await {
+        Ok(response) => {
+            let mut response = response.map_into_boxed_body();
+            response.headers_mut().insert(OPERATION_ID, named);
+            Ok(response)
         }
-    })
-    .await
+        // An error no layer below answered is answered here, still inside the operation, so
+        // that its body names the same id.
+        Err(e) => {
+            let mut response = e.error_response();
+            response.headers_mut().insert(OPERATION_ID, named);
+            Err(InternalError::from_response(e, response).into())
+        }
+    }
 }
 
 #[cfg(test)]
