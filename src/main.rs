@@ -1,4 +1,5 @@
-//! `gatehouse`: starts the server with the configuration in the environment. The one place
+//! `gatehouse`: the command line. Reads the configuration (a TOML file, if given, under the
+//! `GATEHOUSE_*` environment variables), starts the log, and runs a command. The one place
 //! that knows which storage backend runs: it opens the store the configuration names and
 //! hands it to the server.
 
@@ -7,11 +8,46 @@ use std::sync::Arc;
 use gatehouse_provider::{Clock, SystemClock};
 use gatehouse_registry::store::TenantStore;
 use gatehouse_registry::{RegistryError, Store};
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use gatehouse_server::config::LogFormat;
 use gatehouse_server::{start, Config, Database};
 use gatehouse_store_postgres::PgStore;
 use gatehouse_store_sqlite::SqliteStore;
 
-const USAGE: &str = "usage: gatehouse [serve | rotate-keys | copy-data --to DATABASE]  (configuration: GATEHOUSE_* variables, see docs/configuration.md)";
+/// Gatehouse: an OAuth 2.0 / OpenID Connect authorization server.
+///
+/// Configuration comes from GATEHOUSE_* environment variables and, if given, a TOML file whose
+/// keys are those variables' names without GATEHOUSE_, in lower case (listen, public_url,
+/// database, ...); a variable that is set overrides the file. See docs/configuration.md.
+#[derive(Debug, Parser)]
+#[command(name = "gatehouse", version, max_term_width = 100)]
+struct Cli {
+    /// Read the configuration from this TOML file (environment variables override its keys).
+    #[arg(long, global = true, value_name = "FILE", env = "GATEHOUSE_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Start the server (what `gatehouse` alone does): the admin API, the protocol endpoints
+    /// and the console on `listen`; on the first start, create the tenant and print any
+    /// generated credential once.
+    Serve,
+    /// Add new signing keys to the configured database: published at once, signing in 5
+    /// minutes; running servers pick them up within a second.
+    RotateKeys,
+    /// Copy everything in the configured database into another, empty one (one transaction on
+    /// each side: a refusal or a failure writes nothing).
+    CopyData {
+        /// The target, as `database` takes it: a file path, sqlite://PATH or a postgres:// URL.
+        #[arg(long, value_name = "DATABASE")]
+        to: String,
+    },
+}
 
 /// Where a database is, for messages: a file, or a PostgreSQL URL without its password.
 fn describe(database: &Database) -> String {
@@ -19,6 +55,20 @@ fn describe(database: &Database) -> String {
         Database::Sqlite(path) => path.display().to_string(),
         Database::Postgres { url, .. } => url.masked(),
     }
+}
+
+/// Starts the log on standard error: `config.log` filters it, `config.log_format` shapes it
+/// (text for people, or one JSON object per line).
+fn start_log(config: &Config) -> Result<(), tracing_subscriber::filter::ParseError> {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log)?;
+    let log = tracing_subscriber::fmt().with_env_filter(filter).with_writer(|| LossyStderr);
+    match config.log_format {
+        LogFormat::Text => log.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).init(),
+        // The event's fields at the top level beside time, level and target; the request's
+        // span (its `request_id`) under `span`.
+        LogFormat::Json => log.json().flatten_event(true).with_current_span(true).with_span_list(false).init(),
+    }
+    Ok(())
 }
 
 /// Standard error that never fails: a log destination that is full, closed or gone loses
@@ -66,29 +116,23 @@ async fn open_store(database: &Database, must_exist: bool) -> Result<Arc<dyn Sto
 
 #[actix_web::main]
 async fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("GATEHOUSE_LOG")
-                .unwrap_or_else(|_| "info,actix_server=warn".into()),
-        )
-        .with_writer(|| LossyStderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
-    let config = match Config::from_env() {
+    // clap answers --help, --version and a bad command line itself (exit status 2).
+    let cli = Cli::parse();
+    let config = match Config::load(cli.config.as_deref(), |k| std::env::var(k).ok()) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("gatehouse: {e}");
             return std::process::ExitCode::FAILURE;
         }
     };
-    match std::env::args().nth(1).as_deref() {
-        None | Some("serve") => {}
-        Some("rotate-keys") => return rotate(&config).await,
-        Some("copy-data") => return copy_data(&config, std::env::args().skip(2).collect()).await,
-        Some(other) => {
-            eprintln!("gatehouse: unknown command {other}\n{USAGE}");
-            return std::process::ExitCode::FAILURE;
-        }
+    if let Err(e) = start_log(&config) {
+        eprintln!("gatehouse: GATEHOUSE_LOG: {e}");
+        return std::process::ExitCode::FAILURE;
+    }
+    match cli.command {
+        None | Some(Command::Serve) => {}
+        Some(Command::RotateKeys) => return rotate(&config).await,
+        Some(Command::CopyData { to }) => return copy_data(&config, &to).await,
     }
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let store = match open_store(&config.database, false).await {
@@ -143,16 +187,12 @@ async fn rotate(config: &Config) -> std::process::ExitCode {
 /// server's data) into the store `DATABASE` names (a `GATEHOUSE_DATABASE` value), which must be
 /// empty; one transaction on each side, so a refusal or a failure writes nothing.
 #[allow(clippy::print_stdout)]
-async fn copy_data(config: &Config, args: Vec<String>) -> std::process::ExitCode {
+async fn copy_data(config: &Config, target: &str) -> std::process::ExitCode {
     let fail = |e: &dyn std::fmt::Display| {
         eprintln!("gatehouse: cannot copy the data: {e}");
         std::process::ExitCode::FAILURE
     };
-    let target = match args.as_slice() {
-        [flag, value] if flag == "--to" => value.trim(),
-        [flag] if flag.starts_with("--to=") => flag["--to=".len()..].trim(),
-        _ => return fail(&format!("give the target database as --to DATABASE\n{USAGE}")),
-    };
+    let target = target.trim();
     // The import is one transaction on one connection.
     let target = match Database::parse(target, 2) {
         Ok(t) => t,

@@ -132,12 +132,16 @@ async fn copy_data_refuses_a_missing_source_and_a_wrong_target() {
     for (args, says) in [
         (vec!["copy-data", "--to", target], "no database at"),
         (vec!["copy-data", "--to", "mysql://db/g"], "--to: must be"),
-        (vec!["copy-data"], "--to DATABASE"),
     ] {
         let out = run_gatehouse(&args, &[("GATEHOUSE_DATABASE", missing)]).await;
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
         assert!(stderr.starts_with("gatehouse: cannot copy the data: ") && stderr.contains(says), "{stderr}");
     }
+    // Without a target, the command line is wrong: its usage, and status 2.
+    let out = run_gatehouse(&["copy-data"], &[("GATEHOUSE_DATABASE", missing)]).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--to <DATABASE>") && stderr.contains("Usage: gatehouse copy-data"), "{stderr}");
     assert!(!std::path::Path::new(missing).exists() && !std::path::Path::new(target).exists());
 }

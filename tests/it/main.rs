@@ -20,6 +20,7 @@ mod id_token_alg;
 mod lifecycle;
 mod logging;
 mod multi;
+mod operate;
 mod postgres;
 mod python;
 mod relying_party;

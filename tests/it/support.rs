@@ -54,8 +54,14 @@ impl TestServer {
 
     /// As [`TestServer::start_with`], its log (standard error) going to `stderr`.
     pub async fn start_logging_to(dir: &std::path::Path, env: &[(&str, &str)], stderr: Stdio) -> Self {
+        Self::start_command(dir, &[], env, stderr).await
+    }
+
+    /// As [`TestServer::start_logging_to`], with command-line arguments (`serve --config F`).
+    pub async fn start_command(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)], stderr: Stdio) -> Self {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
-        cmd.env_clear()
+        cmd.args(args)
+            .env_clear()
             .env("GATEHOUSE_LISTEN", "127.0.0.1:0")
             .env("GATEHOUSE_DATABASE", dir.join("gatehouse.db"))
             .env("GATEHOUSE_LOG", "warn")

@@ -6,8 +6,32 @@ use std::path::PathBuf;
 use gatehouse_registry::SecretValue;
 use uuid::Uuid;
 
+mod file;
 mod postgres_url;
+pub use file::{file_key, ConfigFile, LoadError};
 pub use postgres_url::PostgresUrl;
+
+/// Every configuration key, as its environment variable; the configuration file's keys are
+/// these without `GATEHOUSE_`, in lower case (`listen`, `public_url`, ...). `Config::from_lookup`
+/// reads exactly these (a unit test holds the two together).
+pub const KEYS: [&str; 16] = [
+    "GATEHOUSE_LISTEN",
+    "GATEHOUSE_PUBLIC_URL",
+    "GATEHOUSE_DATABASE",
+    "GATEHOUSE_DATABASE_POOL_SIZE",
+    "GATEHOUSE_TENANT_ID",
+    "GATEHOUSE_ADMIN_USERNAME",
+    "GATEHOUSE_ADMIN_PASSWORD",
+    "GATEHOUSE_BOOTSTRAP_CLIENT_ID",
+    "GATEHOUSE_BOOTSTRAP_CLIENT_SECRET",
+    "GATEHOUSE_REFRESH_GRACE_SECONDS",
+    "GATEHOUSE_REFRESH_ABSOLUTE_DAYS",
+    "GATEHOUSE_REFRESH_SLIDING_DAYS",
+    "GATEHOUSE_SESSION_HOURS",
+    "GATEHOUSE_TRUSTED_PROXIES",
+    "GATEHOUSE_LOG",
+    "GATEHOUSE_LOG_FORMAT",
+];
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -41,6 +65,20 @@ pub struct Config {
     /// balancers in front; from them, the client's address is read from `X-Forwarded-For`.
     /// Empty (the default): the TCP peer is the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// `GATEHOUSE_LOG`: the log filter (`tracing_subscriber::EnvFilter` syntax).
+    pub log: String,
+    /// `GATEHOUSE_LOG_FORMAT`: `text` (the default, for people) or `json` (one object a line).
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line, for a log pipeline.
+    Json,
 }
 
 /// Where the data lives: the binary opens the store this names; nothing else knows which
@@ -123,6 +161,8 @@ impl Default for Config {
             refresh_sliding_days: 15,
             session_hours: 8,
             trusted_proxies: Vec::new(),
+            log: "info,actix_server=warn".into(),
+            log_format: LogFormat::Text,
         }
     }
 }
@@ -190,11 +230,32 @@ impl Config {
                 .map(|v| parse_networks(&v))
                 .transpose()?
                 .unwrap_or_default(),
+            log: get("GATEHOUSE_LOG").unwrap_or(defaults.log),
+            log_format: match get("GATEHOUSE_LOG_FORMAT").map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+                None | Some("text") => LogFormat::Text,
+                Some("json") => LogFormat::Json,
+                Some(_) => {
+                    return Err(ConfigError { key: "GATEHOUSE_LOG_FORMAT", problem: "must be text or json".into() })
+                }
+            },
         })
     }
 
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|k| std::env::var(k).ok())
+    /// The configuration from the environment (`env`, `std::env::var` in `main`) over the
+    /// configuration file, if one is given: a variable that is set (and not blank) wins.
+    pub fn load(file: Option<&std::path::Path>, env: impl Fn(&str) -> Option<String>) -> Result<Self, LoadError> {
+        let set = |k: &str| env(k).filter(|v| !v.trim().is_empty());
+        let Some(path) = file else {
+            return Self::from_lookup(set).map_err(LoadError::Value);
+        };
+        let file = ConfigFile::read(path)?;
+        Self::from_lookup(|k| set(k).or_else(|| file.get(k).map(str::to_owned))).map_err(|error| {
+            if set(error.key).is_none() && file.get(error.key).is_some() {
+                LoadError::InFile { file: file.path().to_path_buf(), error }
+            } else {
+                LoadError::Value(error)
+            }
+        })
     }
 
     /// The provider's settings for `issuer`.
@@ -287,5 +348,66 @@ mod tests {
             let err = Config::from_lookup(lookup(&[(key, value)])).expect_err(key);
             assert_eq!(err.key, key);
         }
+    }
+
+    #[test]
+    fn every_key_read_is_listed_and_every_listed_key_is_read() {
+        let asked = std::cell::RefCell::new(Vec::new());
+        Config::from_lookup(|k| {
+            asked.borrow_mut().push(k.to_owned());
+            None
+        })
+        .expect("defaults");
+        let mut asked = asked.into_inner();
+        asked.sort();
+        asked.dedup();
+        let mut listed: Vec<String> = KEYS.iter().map(|k| (*k).to_owned()).collect();
+        listed.sort();
+        assert_eq!(asked, listed, "KEYS and Config::from_lookup disagree");
+    }
+
+    fn write(text: &str) -> tempfile::NamedTempFile {
+        let mut file = tempfile::NamedTempFile::new().expect("temp file");
+        std::io::Write::write_all(&mut file, text.as_bytes()).expect("write");
+        file
+    }
+
+    #[test]
+    fn the_file_is_read_and_a_variable_overrides_it() {
+        let file = write(
+            "listen = \"0.0.0.0:8080\"\npublic_url = \"https://id.example.com\"\nsession_hours = 12\n\
+             trusted_proxies = [\"10.0.0.0/8\", \"192.0.2.7\"]\nlog_format = \"json\"\n",
+        );
+        let c = Config::load(Some(file.path()), lookup(&[])).expect("file");
+        assert_eq!((c.listen.as_str(), c.public_url.as_deref()), ("0.0.0.0:8080", Some("https://id.example.com")));
+        assert_eq!((c.session_hours, c.trusted_proxies.len(), c.log_format), (12, 2, LogFormat::Json));
+        let c = Config::load(Some(file.path()), lookup(&[("GATEHOUSE_SESSION_HOURS", "3"), ("GATEHOUSE_LISTEN", " ")]))
+            .expect("file and environment");
+        assert_eq!(c.session_hours, 3, "the variable wins");
+        assert_eq!(c.listen, "0.0.0.0:8080", "a blank variable is unset");
+    }
+
+    #[test]
+    fn a_bad_file_names_the_file_and_the_key() {
+        let shown = |text: &str, env: &[(&str, &str)]| {
+            let file = write(text);
+            let err = Config::load(Some(file.path()), lookup(env)).expect_err(text).to_string();
+            assert!(err.starts_with(&file.path().display().to_string()), "{err}");
+            err
+        };
+        assert!(shown("lisen = \"x\"\n", &[]).contains("unknown key `lisen`"));
+        assert!(shown("session_hours = 100000\n", &[]).contains(": session_hours: must be a whole number"));
+        assert!(shown("session_hours = 1.5\n", &[]).contains(": session_hours: must be a string or a whole number"));
+        assert!(shown("listen = [\"a\"]\n", &[]).contains(": listen: must be a string or a whole number"));
+        assert!(shown("trusted_proxies = [1]\n", &[]).contains(": trusted_proxies: must be a list of strings"));
+        assert!(shown("log_format = \"yaml\"\n", &[]).contains(": log_format: must be text or json"));
+        assert!(shown("listen = \n", &[]).contains("not valid TOML"));
+        assert!(shown("config = \"other.toml\"\n", &[]).contains("unknown key `config`"));
+        // A bad variable is named as the variable, even with a file.
+        let file = write("session_hours = 1\n");
+        let err = Config::load(Some(file.path()), lookup(&[("GATEHOUSE_SESSION_HOURS", "x")])).expect_err("variable");
+        assert!(err.to_string().starts_with("GATEHOUSE_SESSION_HOURS: "), "{err}");
+        let missing = Config::load(Some(std::path::Path::new("/nonexistent/g.toml")), lookup(&[])).expect_err("none");
+        assert!(missing.to_string().starts_with("/nonexistent/g.toml: cannot read it"), "{missing}");
     }
 }
