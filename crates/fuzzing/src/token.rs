@@ -2,26 +2,31 @@
 //! newline are the `Authorization` header (none when that line is empty, or when there is
 //! no newline at all: then the bytes are the body alone); the rest is the form body.
 //!
-//! The request goes to `Provider::token`, then `introspect` and `revoke` (which read the
-//! same form and header), and each error through the server's one mapping to HTTP. Before
-//! each input a code and a refresh token of known values are stored afresh (see
-//! [`KNOWN`]), so that the grants' checks behind the lookup are reached too.
+//! The request goes to `Provider::token`, then `introspect`, `revoke` and
+//! `device_authorization` (which read the same form and header), and each error through the
+//! server's one mapping to HTTP. Before each input a code, a refresh token and device codes of
+//! known values are stored afresh (see [`KNOWN`] and [`KNOWN_DEVICE`]), so that the grants'
+//! checks behind the lookup are reached too.
 
 use actix_web::http::header::HeaderValue;
 use actix_web::ResponseError;
 use gatehouse_provider::handles::key_of;
 use gatehouse_provider::TokenRequest;
+use gatehouse_registry::device::{Approval, DeviceCode, DeviceStatus};
 use gatehouse_registry::grant::{AuthorizationCode, RefreshToken};
-use gatehouse_registry::store::GrantStore;
+use gatehouse_registry::store::{DeviceCodeStore, GrantStore};
 use gatehouse_server::http_error::OAuthError;
 use time::Duration;
 use uuid::Uuid;
 
-use crate::world::{world, HYBRID, NOW, PUBLIC, REDIRECT, TENANT, USER};
+use crate::world::{world, DEVICE, HYBRID, NOW, PUBLIC, REDIRECT, TENANT, USER};
 
 /// The code and refresh token values stored for each client before each input: the
 /// hybrid client's without a prefix, the public client's with `public-`.
 pub const KNOWN: [&str; 2] = ["fuzz-code", "fuzz-refresh"];
+/// The device client's device codes stored before each input: one a person approved, one
+/// still pending.
+pub const KNOWN_DEVICE: [&str; 2] = ["fuzz-device-approved", "fuzz-device-pending"];
 /// The code challenge stored with the codes: S256 of the verifier of RFC 7636 Appendix B,
 /// `dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk`.
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
@@ -58,8 +63,16 @@ pub fn token(data: &[u8]) {
         if let Err(e) = world.provider.introspect(request.clone()).await {
             std::hint::black_box(OAuthError(e).error_response());
         }
-        if let Err(e) = world.provider.revoke(request).await {
+        if let Err(e) = world.provider.revoke(request.clone()).await {
             std::hint::black_box(OAuthError(e).error_response());
+        }
+        match world.provider.device_authorization(request).await {
+            Ok(answer) => {
+                std::hint::black_box(answer);
+            }
+            Err(e) => {
+                std::hint::black_box(OAuthError(e).error_response());
+            }
         }
     });
 }
@@ -107,5 +120,59 @@ async fn store_known_grants() -> Result<(), gatehouse_registry::RegistryError> {
             })
             .await?;
     }
+    // Those of the input before, spent or not, go first: a device code's handle is stored once.
+    let expires = NOW + Duration::minutes(5);
+    world.store.purge_device_codes(expires).await?;
+    let approval = Approval { user_id: USER, sid, auth_time: NOW, family: Uuid::new_v4() };
+    for (known, status) in KNOWN_DEVICE.into_iter().zip([DeviceStatus::Approved(approval), DeviceStatus::Pending]) {
+        world
+            .store
+            .save_device_code(DeviceCode {
+                handle: key_of(known),
+                user_code: key_of(&format!("user-code-of-{known}")),
+                client_id: DEVICE,
+                tenant_id: TENANT,
+                scope: "openid profile offline_access".into(),
+                expires,
+                interval: 5,
+                last_poll: None,
+                status,
+            })
+            .await?;
+    }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use gatehouse_provider::TokenRequest;
+
+    use super::*;
+
+    /// The seeds reach the device grant behind its look-up: the approved code gets tokens,
+    /// the pending one `authorization_pending`.
+    #[test]
+    fn the_known_device_codes_reach_the_grant() {
+        let world = world();
+        let poll = |code: &str| TokenRequest {
+            form: [
+                ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+                ("client_id", "66666666-6666-4666-8666-666666666666"),
+                ("device_code", code),
+            ]
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+            authorization: None,
+        };
+        world.block_on(async {
+            store_known_grants().await.expect("stored");
+            let [approved, pending] = KNOWN_DEVICE;
+            let tokens = world.provider.token(poll(approved)).await.expect("tokens");
+            let tokens = serde_json::to_value(&tokens).expect("json");
+            assert!(tokens["refresh_token"].is_string() && tokens["id_token"].is_string(), "{tokens}");
+            let pending = world.provider.token(poll(pending)).await.expect_err("pending");
+            assert_eq!(pending.code.as_str(), "authorization_pending");
+        });
+    }
 }
