@@ -41,6 +41,10 @@ pub struct Config {
     /// balancers in front; from them, the client's address is read from `X-Forwarded-For`.
     /// Empty (the default): the TCP peer is the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// `GATEHOUSE_METRICS_LISTEN`: the address of the Prometheus metrics listener
+    /// (`GET /metrics`), apart from the main one; port 0 picks a free port. Unset (the
+    /// default): no metrics, and nothing more listens.
+    pub metrics_listen: Option<String>,
 }
 
 /// Where the data lives: the binary opens the store this names; nothing else knows which
@@ -123,6 +127,7 @@ impl Default for Config {
             refresh_sliding_days: 15,
             session_hours: 8,
             trusted_proxies: Vec::new(),
+            metrics_listen: None,
         }
     }
 }
@@ -190,6 +195,7 @@ impl Config {
                 .map(|v| parse_networks(&v))
                 .transpose()?
                 .unwrap_or_default(),
+            metrics_listen: get("GATEHOUSE_METRICS_LISTEN").map(|v| v.trim().to_owned()),
         })
     }
 
@@ -227,11 +233,14 @@ mod tests {
         let c = Config::from_lookup(lookup(&[])).expect("defaults");
         assert_eq!(c.listen, "127.0.0.1:5000");
         assert!(c.public_url.is_none() && !c.wants_bootstrap_client());
+        assert!(c.metrics_listen.is_none(), "no metrics listener unless asked");
         let c = Config::from_lookup(lookup(&[
             ("GATEHOUSE_PUBLIC_URL", "https://id.example.com/"),
             ("GATEHOUSE_BOOTSTRAP_CLIENT_ID", "0b0075f2-0000-4000-8000-00000000b007"),
+            ("GATEHOUSE_METRICS_LISTEN", " 127.0.0.1:9464 "),
         ]))
         .expect("valid");
+        assert_eq!(c.metrics_listen.as_deref(), Some("127.0.0.1:9464"));
         assert_eq!(c.public_url.as_deref(), Some("https://id.example.com"));
         assert!(c.wants_bootstrap_client());
     }
