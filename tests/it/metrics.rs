@@ -109,8 +109,12 @@ async fn token_requests_move_their_counters_and_labels_carry_no_ids() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (server, url) = start(dir.path(), &[]).await;
     let (id, secret) = server.new_machine_client(json!({})).await;
-    let missing = "/api/v1/Tenants/9b2f1c4e-0000-4000-8000-00000000dead/Nothing/7d3c";
-    assert_eq!(server.http.get(server.url(missing)).send().await.expect("get").status(), StatusCode::NOT_FOUND);
+    for missing in [
+        "/api/v1/Tenants/9b2f1c4e-0000-4000-8000-00000000dead/Nothing/7d3c".to_owned(),
+        format!("/nowhere/{}", server.tenant),
+    ] {
+        assert_eq!(server.http.get(server.url(&missing)).send().await.expect("get").status(), StatusCode::NOT_FOUND);
+    }
     let before = samples(&scrape(&server, &url).await);
 
     assert_eq!(server.client_credentials(&id, &secret).await.status(), StatusCode::OK);
@@ -120,26 +124,23 @@ async fn token_requests_move_their_counters_and_labels_carry_no_ids() {
     let after = samples(&text);
 
     let tokens = |s: &Samples, outcome: &str| {
-        value(
-            s,
-            "gatehouse_token_requests_total",
-            &[("grant_type", "client_credentials"), ("outcome", outcome)],
-        )
+        value(s, "gatehouse_token_requests_total", &[("grant_type", "client_credentials"), ("outcome", outcome)])
     };
     assert_eq!(tokens(&after, "success") - tokens(&before, "success"), 1.0, "{text}");
     assert_eq!(tokens(&after, "invalid_client") - tokens(&before, "invalid_client"), 1.0, "{text}");
-    let token_route =
-        [("route", "/identity/connect/token"), ("method", "POST"), ("status", "200")];
+    let token_route = [("route", "/identity/connect/token"), ("method", "POST"), ("status", "200")];
     let http = |s: &Samples| value(s, "gatehouse_http_requests_total", &token_route);
     assert_eq!(http(&after) - http(&before), 1.0, "{text}");
     assert!(has(&after, "gatehouse_http_request_duration_seconds_bucket", &[("route", "/identity/connect/token")]));
 
     // The admin API's route is its template; a path that matched nothing is `unmatched`.
-    let template = "/api/v1/Tenants/{tenant_id}/ClientCredentialClients";
+    let template = "/api/v1/Tenants/{tenant_id}/{collection}";
     assert!(
         has(&after, "gatehouse_http_requests_total", &[("route", template), ("method", "POST"), ("status", "201")]),
         "{text}"
     );
+    let member = "/api/v1/Tenants/{tenant_id}/{collection}/{client_id}";
+    assert!(has(&after, "gatehouse_http_requests_total", &[("route", member), ("status", "404")]), "{text}");
     assert!(has(&after, "gatehouse_http_requests_total", &[("route", "unmatched"), ("status", "404")]), "{text}");
     for secret_or_id in [server.tenant.as_str(), id.as_str(), secret.as_str(), wrong, "dead", "7d3c", BOOT_SECRET] {
         assert!(!text.contains(secret_or_id), "{secret_or_id} in the metrics:\n{text}");
@@ -149,7 +150,8 @@ async fn token_requests_move_their_counters_and_labels_carry_no_ids() {
     assert!(has(&after, "gatehouse_store_transaction_seconds_bucket", &[("backend", "sqlite"), ("op", "find_client")]));
     assert!(has(&after, "gatehouse_store_connection_wait_seconds_count", &[("backend", "sqlite")]));
     assert!(value(&after, "gatehouse_store_pool_connections", &[("backend", "sqlite")]) >= 1.0, "{text}");
-    for name in ["process_cpu_seconds_total", "process_resident_memory_bytes", "process_open_fds"] {
+    assert!(has(&after, "process_cpu_seconds_total", &[]), "{text}");
+    for name in ["process_resident_memory_bytes", "process_open_fds", "process_start_time_seconds"] {
         assert!(value(&after, name, &[]) > 0.0, "{name}:\n{text}");
     }
     promtool_accepts(&text).await;
@@ -247,7 +249,11 @@ async fn on_postgresql_the_pool_and_the_statements_are_measured() {
     let after = samples(&text);
     assert!(value(&after, "gatehouse_store_pool_connections", &[("backend", "postgres")]) >= 1.0, "{text}");
     assert!(has(&after, "gatehouse_store_pool_waiting", &[("backend", "postgres")]), "{text}");
-    assert!(has(&after, "gatehouse_store_statement_seconds_count", &[("backend", "postgres"), ("statement", "select")]));
+    assert!(has(
+        &after,
+        "gatehouse_store_statement_seconds_count",
+        &[("backend", "postgres"), ("statement", "select")]
+    ));
     assert!(has(&after, "gatehouse_store_connection_wait_seconds_count", &[("backend", "postgres")]));
     promtool_accepts(&text).await;
 }

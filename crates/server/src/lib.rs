@@ -171,8 +171,13 @@ async fn deadline(
 pub async fn start(config: Config, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Result<Running, StartError> {
     let listener = TcpListener::bind(&config.listen).map_err(|e| StartError::Listen(config.listen.clone(), e))?;
     let addr = listener.local_addr().map_err(|e| StartError::Listen(config.listen.clone(), e))?;
+    // Bound first, so an address that cannot be had stops the start before anything is
+    // bootstrapped; the recorder is installed at once, so the start's own work is counted.
     let metrics_listener = match &config.metrics_listen {
-        Some(listen) => Some(TcpListener::bind(listen).map_err(|e| StartError::Listen(listen.clone(), e))?),
+        Some(listen) => {
+            let listener = TcpListener::bind(listen).map_err(|e| StartError::Listen(listen.clone(), e))?;
+            Some((listener, metrics::recorder()))
+        }
         None => None,
     };
     // Bound to every interface, the default URL names loopback: browsers can reach it, and
@@ -183,8 +188,9 @@ pub async fn start(config: Config, store: Arc<dyn Store>, clock: Arc<dyn Clock>)
     // Keys first: if they cannot be loaded, nothing is bootstrapped whose generated
     // credentials would then never be shown.
     let registry = Registry::of(Arc::clone(&store));
-    let provider =
-        Arc::new(Provider::new(Stores::of(Arc::clone(&store)), Arc::clone(&clock), config.settings(issuer.clone())).await?);
+    let provider = Arc::new(
+        Provider::new(Stores::of(Arc::clone(&store)), Arc::clone(&clock), config.settings(issuer.clone())).await?,
+    );
     let dummy = SecretValue::generate()?;
     let dummy_hash = tokio::task::spawn_blocking(move || hash_password(&dummy, &mut PasswordMemory::default()))
         .await
@@ -231,19 +237,20 @@ pub async fn start(config: Config, store: Arc<dyn Store>, clock: Arc<dyn Clock>)
             }
         }
     });
-    // Its address was bound at the top: one that cannot be had fails the start before anything
-    // is bootstrapped. What could still fail here is not worth refusing the start for.
-    let metrics = metrics_listener.and_then(|listener| match metrics::serve(listener, Arc::clone(&store)) {
-        Ok((addr, server)) => {
-            let handle = server.handle();
-            actix_web::rt::spawn(server);
-            Some((addr, handle))
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "could not serve the metrics");
-            None
-        }
-    });
+    // What could still fail here is not worth refusing the start for (the credentials of a
+    // first start are shown only once the server runs).
+    let metrics =
+        metrics_listener.and_then(|(listener, handle)| match metrics::serve(listener, handle, Arc::clone(&store)) {
+            Ok((addr, server)) => {
+                let handle = server.handle();
+                actix_web::rt::spawn(server);
+                Some((addr, handle))
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "could not serve the metrics");
+                None
+            }
+        });
     let recording = metrics.is_some();
     let trusted_proxies = config.trusted_proxies.clone().into();
     let passwords = passwords::PasswordGate::default();

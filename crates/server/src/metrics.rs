@@ -37,7 +37,8 @@ const UPKEEP: Duration = Duration::from_secs(5);
 /// A second server started in the same process (tests) shares it.
 static RECORDER: OnceLock<PrometheusHandle> = OnceLock::new();
 
-fn recorder() -> PrometheusHandle {
+/// Installs the recorder (once in the process): from then on, what is recorded is kept.
+pub fn recorder() -> PrometheusHandle {
     RECORDER
         .get_or_init(|| {
             let builder = PrometheusBuilder::new()
@@ -109,12 +110,15 @@ async fn scrape(scrape: web::Data<Scrape>) -> HttpResponse {
         .body(scrape.handle.render())
 }
 
-/// The metrics listener: installs the recorder and serves `GET /metrics` on `listener`
-/// (anything else is 404) with one worker. Answers the bound address and the server, which
-/// the caller runs.
-pub fn serve(listener: TcpListener, store: Arc<dyn Store>) -> std::io::Result<(SocketAddr, Server)> {
+/// The metrics listener: serves what the [`recorder`] of `handle` holds as `GET /metrics` on
+/// `listener` (anything else is 404), with one worker. Answers the bound address and the
+/// server, which the caller runs.
+pub fn serve(
+    listener: TcpListener,
+    handle: PrometheusHandle,
+    store: Arc<dyn Store>,
+) -> std::io::Result<(SocketAddr, Server)> {
     let addr = listener.local_addr()?;
-    let handle = recorder();
     let process = metrics_process::Collector::default();
     process.describe();
     let upkeep = handle.clone();
@@ -153,24 +157,31 @@ fn method_label(method: &Method) -> &'static str {
     }
 }
 
+/// The template of the route `req` goes to: its path in the canonical spelling that
+/// `admin::dialect` will give it, matched against the app's routes.
+fn route_label(req: &ServiceRequest) -> String {
+    let path = req.path();
+    let canonical = crate::admin::dialect::canonical_path(path);
+    let rmap = req.request().resource_map();
+    rmap.match_pattern(canonical.as_deref().unwrap_or(path)).unwrap_or_else(|| UNMATCHED.to_owned())
+}
+
 /// Counts and times every request of the main listener. Wrapped outermost, so it sees the
-/// answer the client gets (a 408 of the deadline too). The route is matched after the
-/// request went through `admin::dialect`, which rewrites the path to its canonical spelling.
+/// answer the client gets (a 408 of the deadline too, an error without the request). So the
+/// route is found before the call: the request cannot be kept (actix routes it in place).
 pub async fn record_http(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
     let method = method_label(req.method());
-    let request = req.request().clone();
+    let route = route_label(&req);
     let result = next.call(req).await;
     let status = match &result {
         Ok(response) => response.status(),
         Err(e) => e.as_response_error().status_code(),
     };
-    let route = request.match_pattern().unwrap_or_else(|| UNMATCHED.to_owned());
-    metrics::histogram!("gatehouse_http_request_duration_seconds", "route" => route.clone())
-        .record(started.elapsed());
+    metrics::histogram!("gatehouse_http_request_duration_seconds", "route" => route.clone()).record(started.elapsed());
     metrics::counter!(
         "gatehouse_http_requests_total",
         "route" => route,
@@ -184,15 +195,10 @@ pub async fn record_http(
 /// The grant type label of a token request's form, from a closed set.
 pub fn grant_type_label(form: &[(String, String)]) -> &'static str {
     let given = form.iter().find(|(k, _)| k == "grant_type").map(|(_, v)| v.as_str());
-    [
-        "authorization_code",
-        "refresh_token",
-        "client_credentials",
-        gatehouse_provider::grants::device_code::GRANT_TYPE,
-    ]
-    .into_iter()
-    .find(|g| Some(*g) == given)
-    .unwrap_or("other")
+    ["authorization_code", "refresh_token", "client_credentials", gatehouse_provider::grants::device_code::GRANT_TYPE]
+        .into_iter()
+        .find(|g| Some(*g) == given)
+        .unwrap_or("other")
 }
 
 /// A token request's outcome: `success`, or the RFC 6749 (or RFC 8628) error code.

@@ -547,8 +547,8 @@ mod tests {
         let at = ClientRef { tenant_id: tenant, kind: gatehouse_registry::ClientKind::Hybrid, id: client };
         let loaded = store.get_client(at).await.expect("old client readable");
         assert_eq!(loaded.id_token_signing_alg, IdTokenSigningAlg::RS256);
-        let refused =
-            store.write("test", |tx| tx.execute("UPDATE clients SET id_token_signing_alg = 'es256'", []).map_err(storage));
+        let refused = store
+            .write("test", |tx| tx.execute("UPDATE clients SET id_token_signing_alg = 'es256'", []).map_err(storage));
         assert!(refused.await.is_err(), "the column holds only RS256 or ES256");
     }
 

@@ -192,7 +192,7 @@ impl<T> Store for T where
         + DeviceCodeStore
         + ThrottleStore
         + SnapshotStore
-    + StoreMetrics
+        + StoreMetrics
 {
 }
 

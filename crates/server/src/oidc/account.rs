@@ -164,7 +164,7 @@ pub async fn login(req: HttpRequest, state: web::Data<AppState>, form: web::Form
                 "Too many failed attempts. Wait a few minutes, then try again.",
                 StatusCode::TOO_MANY_REQUESTS,
             )
-            .await
+            .await;
         }
         Ok(Admission::Refused) => {
             metrics::sign_in(SignIn::BadCredentials);
