@@ -153,7 +153,7 @@ async fn main() -> std::process::ExitCode {
         announce_first_start(first);
     }
     announce_listening(&running);
-    match running.server.await {
+    match running.serve().await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("gatehouse: {e}");
@@ -236,5 +236,9 @@ fn announce_first_start(first: &gatehouse_server::bootstrap::FirstStart) {
 
 #[allow(clippy::print_stdout)]
 fn announce_listening(running: &gatehouse_server::Running) {
+    // Before the main listener's line, which tells whoever waits for it that all is up.
+    if let Some(addr) = running.metrics_addr {
+        println!("gatehouse: metrics on http://{addr}/metrics");
+    }
     println!("gatehouse: listening on http://{} (issuer {})", running.addr, running.issuer);
 }

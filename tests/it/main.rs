@@ -19,6 +19,7 @@ mod health;
 mod id_token_alg;
 mod lifecycle;
 mod logging;
+mod metrics;
 mod multi;
 mod operate;
 mod postgres;

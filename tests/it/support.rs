@@ -119,6 +119,11 @@ impl TestServer {
         claims(&token)["tid"].as_str().expect("tid").to_owned()
     }
 
+    /// The server process's id.
+    pub fn pid(&self) -> u32 {
+        self.child.id().expect("running")
+    }
+
     /// The server process's resident memory, in MiB (Linux: `/proc/<pid>/status`).
     pub fn rss_mib(&self) -> u64 {
         let pid = self.child.id().expect("running");

@@ -14,7 +14,7 @@ pub use postgres_url::PostgresUrl;
 /// Every configuration key, as its environment variable; the configuration file's keys are
 /// these without `GATEHOUSE_`, in lower case (`listen`, `public_url`, ...). `Config::from_lookup`
 /// reads exactly these (a unit test holds the two together).
-pub const KEYS: [&str; 16] = [
+pub const KEYS: [&str; 17] = [
     "GATEHOUSE_LISTEN",
     "GATEHOUSE_PUBLIC_URL",
     "GATEHOUSE_DATABASE",
@@ -31,6 +31,7 @@ pub const KEYS: [&str; 16] = [
     "GATEHOUSE_TRUSTED_PROXIES",
     "GATEHOUSE_LOG",
     "GATEHOUSE_LOG_FORMAT",
+    "GATEHOUSE_METRICS_LISTEN",
 ];
 
 #[derive(Debug, Clone)]
@@ -69,6 +70,10 @@ pub struct Config {
     pub log: String,
     /// `GATEHOUSE_LOG_FORMAT`: `text` (the default, for people) or `json` (one object a line).
     pub log_format: LogFormat,
+    /// `GATEHOUSE_METRICS_LISTEN`: the address of the Prometheus metrics listener
+    /// (`GET /metrics`), apart from the main one; port 0 picks a free port. Unset (the
+    /// default): no metrics, and nothing more listens.
+    pub metrics_listen: Option<String>,
 }
 
 /// How log lines are written.
@@ -163,6 +168,7 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             log: "info,actix_server=warn".into(),
             log_format: LogFormat::Text,
+            metrics_listen: None,
         }
     }
 }
@@ -238,6 +244,7 @@ impl Config {
                     return Err(ConfigError { key: "GATEHOUSE_LOG_FORMAT", problem: "must be text or json".into() })
                 }
             },
+            metrics_listen: get("GATEHOUSE_METRICS_LISTEN").map(|v| v.trim().to_owned()),
         })
     }
 
@@ -288,11 +295,14 @@ mod tests {
         let c = Config::from_lookup(lookup(&[])).expect("defaults");
         assert_eq!(c.listen, "127.0.0.1:5000");
         assert!(c.public_url.is_none() && !c.wants_bootstrap_client());
+        assert!(c.metrics_listen.is_none(), "no metrics listener unless asked");
         let c = Config::from_lookup(lookup(&[
             ("GATEHOUSE_PUBLIC_URL", "https://id.example.com/"),
             ("GATEHOUSE_BOOTSTRAP_CLIENT_ID", "0b0075f2-0000-4000-8000-00000000b007"),
+            ("GATEHOUSE_METRICS_LISTEN", " 127.0.0.1:9464 "),
         ]))
         .expect("valid");
+        assert_eq!(c.metrics_listen.as_deref(), Some("127.0.0.1:9464"));
         assert_eq!(c.public_url.as_deref(), Some("https://id.example.com"));
         assert!(c.wants_bootstrap_client());
     }

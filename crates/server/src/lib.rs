@@ -4,6 +4,7 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 
 use actix_web::dev::{Server, ServerHandle};
+use actix_web::middleware::Condition;
 use actix_web::{web, App, HttpServer};
 use gatehouse_provider::{Clock, Provider, Stores};
 use gatehouse_registry::store::{ClientStore, GrantStore, RoleStore, TenantStore, UserStore};
@@ -18,6 +19,7 @@ pub mod config;
 pub mod console;
 pub mod health;
 pub mod http_error;
+pub mod metrics;
 pub mod oidc;
 pub mod passwords;
 pub mod requests;
@@ -99,17 +101,35 @@ pub struct Running {
     pub issuer: String,
     pub first_start: Option<bootstrap::FirstStart>,
     pub server: Server,
+    /// The metrics listener's address, when `GATEHOUSE_METRICS_LISTEN` asked for one.
+    pub metrics_addr: Option<SocketAddr>,
+    /// The metrics listener, running beside `server`; [`Running::serve`] stops it with it.
+    metrics: Option<ServerHandle>,
 }
 
 impl std::fmt::Debug for Running {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Running").field("addr", &self.addr).field("issuer", &self.issuer).finish_non_exhaustive()
+        f.debug_struct("Running")
+            .field("addr", &self.addr)
+            .field("issuer", &self.issuer)
+            .field("metrics_addr", &self.metrics_addr)
+            .finish_non_exhaustive()
     }
 }
 
 impl Running {
     pub fn handle(&self) -> ServerHandle {
         self.server.handle()
+    }
+
+    /// Serves until the main server stops (a signal, or [`Running::handle`]), then stops
+    /// the metrics listener too.
+    pub async fn serve(self) -> std::io::Result<()> {
+        let result = self.server.await;
+        if let Some(metrics) = self.metrics {
+            metrics.stop(true).await;
+        }
+        result
     }
 }
 
@@ -152,6 +172,15 @@ async fn deadline(
 pub async fn start(config: Config, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Result<Running, StartError> {
     let listener = TcpListener::bind(&config.listen).map_err(|e| StartError::Listen(config.listen.clone(), e))?;
     let addr = listener.local_addr().map_err(|e| StartError::Listen(config.listen.clone(), e))?;
+    // Bound first, so an address that cannot be had stops the start before anything is
+    // bootstrapped; the recorder is installed at once, so the start's own work is counted.
+    let metrics_listener = match &config.metrics_listen {
+        Some(listen) => {
+            let listener = TcpListener::bind(listen).map_err(|e| StartError::Listen(listen.clone(), e))?;
+            Some((listener, metrics::recorder()))
+        }
+        None => None,
+    };
     // Bound to every interface, the default URL names loopback: browsers can reach it, and
     // cookies may then be sent over plain http (set GATEHOUSE_PUBLIC_URL in production).
     let shown = if addr.ip().is_unspecified() { SocketAddr::from(([127, 0, 0, 1], addr.port())) } else { addr };
@@ -160,8 +189,9 @@ pub async fn start(config: Config, store: Arc<dyn Store>, clock: Arc<dyn Clock>)
     // Keys first: if they cannot be loaded, nothing is bootstrapped whose generated
     // credentials would then never be shown.
     let registry = Registry::of(Arc::clone(&store));
-    let provider =
-        Arc::new(Provider::new(Stores::of(store), Arc::clone(&clock), config.settings(issuer.clone())).await?);
+    let provider = Arc::new(
+        Provider::new(Stores::of(Arc::clone(&store)), Arc::clone(&clock), config.settings(issuer.clone())).await?,
+    );
     let dummy = SecretValue::generate()?;
     let dummy_hash = tokio::task::spawn_blocking(move || hash_password(&dummy, &mut PasswordMemory::default()))
         .await
@@ -208,6 +238,21 @@ pub async fn start(config: Config, store: Arc<dyn Store>, clock: Arc<dyn Clock>)
             }
         }
     });
+    // What could still fail here is not worth refusing the start for (the credentials of a
+    // first start are shown only once the server runs).
+    let metrics =
+        metrics_listener.and_then(|(listener, handle)| match metrics::serve(listener, handle, Arc::clone(&store)) {
+            Ok((addr, server)) => {
+                let handle = server.handle();
+                actix_web::rt::spawn(server);
+                Some((addr, handle))
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "could not serve the metrics");
+                None
+            }
+        });
+    let recording = metrics.is_some();
     let trusted_proxies = config.trusted_proxies.clone().into();
     let passwords = passwords::PasswordGate::default();
     let state = AppState { provider, registry, clock, trusted_proxies, passwords, dummy_hash };
@@ -217,6 +262,8 @@ pub async fn start(config: Config, store: Arc<dyn Store>, clock: Arc<dyn Clock>)
             .wrap(actix_web::middleware::from_fn(oidc::cors::cors))
             .wrap(actix_web::middleware::from_fn(admin::dialect::dialect))
             .wrap(actix_web::middleware::from_fn(deadline))
+            // It sees the answer the client gets, the deadline's 408 included.
+            .wrap(Condition::new(recording, actix_web::middleware::from_fn(metrics::record_http)))
             // Outermost: a request id, its span and its access line, for whatever answers below.
             .wrap(actix_web::middleware::from_fn(requests::requests))
             .configure(health::routes)
@@ -231,5 +278,6 @@ pub async fn start(config: Config, store: Arc<dyn Store>, clock: Arc<dyn Clock>)
     .listen(listener)
     .map_err(|e| StartError::Listen(config.listen.clone(), e))?
     .run();
-    Ok(Running { addr, issuer, first_start, server })
+    let (metrics_addr, metrics) = metrics.unzip();
+    Ok(Running { addr, issuer, first_start, server, metrics_addr, metrics })
 }

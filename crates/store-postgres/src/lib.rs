@@ -73,6 +73,7 @@ mod clients;
 mod connect;
 mod device;
 mod grants;
+mod metrics;
 mod snapshot;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;
@@ -128,21 +129,25 @@ pub(crate) fn conflict_or_storage(e: tokio_postgres::Error, message: impl FnOnce
 /// The statements below are prepared once per connection (deadpool's statement cache), so a
 /// query costs one round trip.
 pub(crate) async fn query(c: &impl GenericClient, sql: &str, params: Params<'_>) -> Result<Vec<Row>> {
+    let _timer = metrics::Statement::start(sql);
     let st = c.prepare_cached(sql).await.map_err(db)?;
     c.query(&st, params).await.map_err(db)
 }
 
 pub(crate) async fn query_opt(c: &impl GenericClient, sql: &str, params: Params<'_>) -> Result<Option<Row>> {
+    let _timer = metrics::Statement::start(sql);
     let st = c.prepare_cached(sql).await.map_err(db)?;
     c.query_opt(&st, params).await.map_err(db)
 }
 
 pub(crate) async fn query_one(c: &impl GenericClient, sql: &str, params: Params<'_>) -> Result<Row> {
+    let _timer = metrics::Statement::start(sql);
     let st = c.prepare_cached(sql).await.map_err(db)?;
     c.query_one(&st, params).await.map_err(db)
 }
 
 pub(crate) async fn execute(c: &impl GenericClient, sql: &str, params: Params<'_>) -> Result<u64> {
+    let _timer = metrics::Statement::start(sql);
     let st = c.prepare_cached(sql).await.map_err(db)?;
     c.execute(&st, params).await.map_err(db)
 }
@@ -154,6 +159,7 @@ pub(crate) async fn insert(
     params: Params<'_>,
     message: impl FnOnce() -> String,
 ) -> Result<u64> {
+    let _timer = metrics::Statement::start(sql);
     let st = c.prepare_cached(sql).await.map_err(db)?;
     c.execute(&st, params).await.map_err(|e| conflict_or_storage(e, message))
 }
@@ -192,7 +198,10 @@ impl PgStore {
     }
 
     pub(crate) async fn conn(&self) -> Result<Object> {
-        self.pool.get().await.map_err(|e| storage(format!("PostgreSQL at {}: {e}", self.target)))
+        let started = std::time::Instant::now();
+        let conn = self.pool.get().await.map_err(|e| storage(format!("PostgreSQL at {}: {e}", self.target)));
+        metrics::connection_wait(started.elapsed());
+        conn
     }
 }
 

@@ -191,15 +191,15 @@ pub(super) fn insert(tx: &Connection, client: &Client, secret: Option<NewSecret>
 #[async_trait]
 impl ClientStore for SqliteStore {
     async fn create_client(&self, client: Client, secret: Option<NewSecret>) -> Result<Option<ClientSecret>> {
-        self.write(move |tx| insert(tx, &client, secret)).await
+        self.write("create_client", move |tx| insert(tx, &client, secret)).await
     }
 
     async fn get_client(&self, at: ClientRef) -> Result<Client> {
-        self.read(move |c| load_at(c, at)).await
+        self.read("get_client", move |c| load_at(c, at)).await
     }
 
     async fn find_client(&self, id: Uuid) -> Result<Option<(Client, Vec<ClientSecret>)>> {
-        self.read(move |c| match load(c, id)? {
+        self.read("find_client", move |c| match load(c, id)? {
             Some(client) => Ok(Some((client, secrets(c, id)?))),
             None => Ok(None),
         })
@@ -208,7 +208,7 @@ impl ClientStore for SqliteStore {
 
     async fn list_clients(&self, tenant_id: Uuid, kind: ClientKind, query: &ListQuery) -> Result<Page<Client>> {
         let query = query.clone();
-        self.read(move |c| {
+        self.read("list_clients", move |c| {
             tenant_exists(c, tenant_id)?;
             // With tags, the tag index drives (CROSS JOIN fixes the join order): a tag is
             // selective, a tenant's clients are many.
@@ -253,7 +253,7 @@ impl ClientStore for SqliteStore {
     }
 
     async fn update_client(&self, at: ClientRef, changes: ClientChanges) -> Result<Client> {
-        self.write(move |tx| {
+        self.write("update_client", move |tx| {
             let mut client = load_at(tx, at)?;
             client.apply(changes)?;
             check_role_refs(&client.role_ids, role_exists(tx, at.tenant_id))?;
@@ -287,7 +287,7 @@ impl ClientStore for SqliteStore {
     }
 
     async fn delete_client(&self, at: ClientRef) -> Result<()> {
-        self.write(move |tx| {
+        self.write("delete_client", move |tx| {
             load_at(tx, at)?;
             crate::sql::exec(tx, "DELETE FROM clients WHERE id = ?1", [at.id.to_string()]).map_err(storage)?;
             Ok(())
@@ -296,7 +296,7 @@ impl ClientStore for SqliteStore {
     }
 
     async fn add_secret(&self, at: ClientRef, secret: NewSecret) -> Result<ClientSecret> {
-        self.write(move |tx| {
+        self.write("add_secret", move |tx| {
             load_at(tx, at)?;
             let (count, next_id): (usize, u32) = crate::sql::row(tx,
                     "SELECT (SELECT count(*) FROM client_secrets WHERE client_id = ?1), next_secret_id FROM clients WHERE id = ?1",
@@ -312,7 +312,7 @@ impl ClientStore for SqliteStore {
     }
 
     async fn list_secrets(&self, at: ClientRef) -> Result<Vec<ClientSecret>> {
-        self.read(move |c| {
+        self.read("list_secrets", move |c| {
             load_at(c, at)?;
             secrets(c, at.id)
         })
@@ -320,7 +320,7 @@ impl ClientStore for SqliteStore {
     }
 
     async fn update_secret(&self, at: ClientRef, secret_id: u32, changes: SecretChanges) -> Result<ClientSecret> {
-        self.write(move |tx| {
+        self.write("update_secret", move |tx| {
             load_at(tx, at)?;
             let mut secret =
                 secrets(tx, at.id)?.into_iter().find(|s| s.id == secret_id).ok_or(RegistryError::NotFound("secret"))?;
@@ -342,7 +342,7 @@ impl ClientStore for SqliteStore {
     }
 
     async fn delete_secret(&self, at: ClientRef, secret_id: u32) -> Result<()> {
-        self.write(move |tx| {
+        self.write("delete_secret", move |tx| {
             load_at(tx, at)?;
             let n = crate::sql::exec(
                 tx,
@@ -360,7 +360,7 @@ impl ClientStore for SqliteStore {
 
     async fn cors_origin_allowed(&self, origin: &str) -> Result<bool> {
         let origin = origin.to_owned();
-        self.read(move |c| {
+        self.read("cors_origin_allowed", move |c| {
             crate::sql::row(
                 c,
                 "SELECT EXISTS (SELECT 1 FROM client_cors_origins o JOIN clients c ON c.id = o.client_id

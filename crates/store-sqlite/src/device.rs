@@ -109,12 +109,12 @@ fn by_user_code(c: &Connection, user_code: &SecretHashKey) -> Result<Option<Devi
 #[async_trait]
 impl DeviceCodeStore for SqliteStore {
     async fn save_device_code(&self, code: DeviceCode) -> Result<()> {
-        self.write(move |tx| insert(tx, &code)).await
+        self.write("save_device_code", move |tx| insert(tx, &code)).await
     }
 
     async fn find_user_code(&self, user_code: &SecretHashKey, now: OffsetDateTime) -> Result<Option<DeviceCode>> {
         let user_code = user_code.clone();
-        let found = self.read(move |c| by_user_code(c, &user_code)).await?;
+        let found = self.read("find_user_code", move |c| by_user_code(c, &user_code)).await?;
         Ok(found.filter(|d| d.status == gatehouse_registry::device::DeviceStatus::Pending && d.is_live(now)))
     }
 
@@ -125,7 +125,7 @@ impl DeviceCodeStore for SqliteStore {
         now: OffsetDateTime,
     ) -> Result<Option<DeviceCode>> {
         let user_code = user_code.clone();
-        self.write(move |tx| {
+        self.write("decide_device_code", move |tx| {
             let Some(next) = by_user_code(tx, &user_code)?.and_then(|d| decided(&d, decision, now)) else {
                 return Ok(None);
             };
@@ -142,7 +142,7 @@ impl DeviceCodeStore for SqliteStore {
         now: OffsetDateTime,
     ) -> Result<DevicePoll> {
         let handle = handle.clone();
-        self.write(move |tx| {
+        self.write("poll_device_code", move |tx| {
             let found = tx
                 .query_row(&format!("{DEVICE_COLUMNS} WHERE handle = ?1"), [&handle.0], device_row)
                 .optional()
@@ -159,7 +159,7 @@ impl DeviceCodeStore for SqliteStore {
     }
 
     async fn purge_device_codes(&self, before: OffsetDateTime) -> Result<u64> {
-        self.write(move |tx| {
+        self.write("purge_device_codes", move |tx| {
             let n = tx.execute("DELETE FROM device_codes WHERE expires <= ?1", [ts(before)]).map_err(storage)?;
             Ok(n as u64)
         })

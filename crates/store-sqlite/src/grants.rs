@@ -154,7 +154,7 @@ fn revoke(c: &Connection, family: Uuid, now: OffsetDateTime) -> Result<()> {
 #[async_trait]
 impl GrantStore for SqliteStore {
     async fn create_session(&self, s: Session) -> Result<()> {
-        self.write(move |tx| {
+        self.write("create_session", move |tx| {
             crate::sql::exec(tx,
                 "INSERT INTO sessions (handle, sid, tenant_id, user_id, auth_time, expires) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 params![s.handle.0, s.sid, s.tenant_id.to_string(), s.user_id.to_string(), ts(s.auth_time), ts(s.expires)],
@@ -167,7 +167,7 @@ impl GrantStore for SqliteStore {
 
     async fn find_session(&self, handle: &SecretHashKey, now: OffsetDateTime) -> Result<Option<WithUser<Session>>> {
         let handle = handle.clone();
-        self.read(move |c| {
+        self.read("find_session", move |c| {
             let session = crate::sql::row(
                 c,
                 &format!("{SESSION_COLUMNS} FROM sessions WHERE handle = ?1 AND expires > ?2"),
@@ -183,7 +183,7 @@ impl GrantStore for SqliteStore {
 
     async fn delete_session(&self, handle: &SecretHashKey) -> Result<()> {
         let handle = handle.clone();
-        self.write(move |tx| {
+        self.write("delete_session", move |tx| {
             crate::sql::exec(tx, "DELETE FROM sessions WHERE handle = ?1", [handle.0]).map_err(storage)?;
             Ok(())
         })
@@ -191,12 +191,12 @@ impl GrantStore for SqliteStore {
     }
 
     async fn save_code(&self, code: AuthorizationCode) -> Result<()> {
-        self.write(move |tx| insert_code(tx, &code, false)).await
+        self.write("save_code", move |tx| insert_code(tx, &code, false)).await
     }
 
     async fn use_code(&self, handle: &SecretHashKey, now: OffsetDateTime) -> Result<CodeUse> {
         let handle = handle.clone();
-        self.write(move |tx| {
+        self.write("use_code", move |tx| {
             let found = crate::sql::row(
                 tx,
                 &format!("{CODE_COLUMNS} FROM authorization_codes WHERE handle = ?1"),
@@ -219,7 +219,7 @@ impl GrantStore for SqliteStore {
     }
 
     async fn save_refresh(&self, token: RefreshToken) -> Result<()> {
-        self.write(move |tx| insert_refresh(tx, &token)).await
+        self.write("save_refresh", move |tx| insert_refresh(tx, &token)).await
     }
 
     async fn use_refresh(
@@ -232,7 +232,7 @@ impl GrantStore for SqliteStore {
         grace: time::Duration,
     ) -> Result<RefreshUse> {
         let handle = handle.clone();
-        self.write(move |tx| {
+        self.write("use_refresh", move |tx| {
             let token = load_refresh(tx, &handle.0)?;
             let next_handle: Option<Vec<u8>> =
                 crate::sql::row(tx, "SELECT successor FROM refresh_tokens WHERE handle = ?1", [&handle.0], |r| {
@@ -270,19 +270,19 @@ impl GrantStore for SqliteStore {
 
     async fn find_refresh(&self, handle: &SecretHashKey) -> Result<Option<RefreshToken>> {
         let handle = handle.clone();
-        self.read(move |c| load_refresh(c, &handle.0)).await
+        self.read("find_refresh", move |c| load_refresh(c, &handle.0)).await
     }
 
     async fn revoke_family(&self, family: Uuid, now: OffsetDateTime) -> Result<()> {
-        self.write(move |tx| revoke(tx, family, now)).await
+        self.write("revoke_family", move |tx| revoke(tx, family, now)).await
     }
 
     async fn family_revoked(&self, family: Uuid) -> Result<bool> {
-        self.read(move |c| revoked(c, family)).await
+        self.read("family_revoked", move |c| revoked(c, family)).await
     }
 
     async fn revoke_user_grants(&self, tenant_id: Uuid, user_id: Uuid, now: OffsetDateTime) -> Result<()> {
-        self.write(move |tx| {
+        self.write("revoke_user_grants", move |tx| {
             let (t, u) = (tenant_id.to_string(), user_id.to_string());
             crate::sql::exec(tx, "DELETE FROM sessions WHERE tenant_id = ?1 AND user_id = ?2", [&t, &u])
                 .map_err(storage)?;
@@ -303,7 +303,7 @@ impl GrantStore for SqliteStore {
     }
 
     async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64> {
-        self.write(move |tx| {
+        self.write("purge_expired", move |tx| {
             let mut gone = 0;
             for sql in [
                 "DELETE FROM sessions WHERE expires <= ?1",

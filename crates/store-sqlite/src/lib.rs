@@ -23,6 +23,7 @@ use gatehouse_registry::tenant::{SigningKeyRecord, Tenant, TenantSeed};
 mod clients;
 mod device;
 mod grants;
+mod metrics;
 mod snapshot;
 mod sql;
 mod throttle;
@@ -149,12 +150,16 @@ impl SqliteStore {
     }
 
     fn conn(&self) -> Result<PooledConnection<SqliteConnectionManager>> {
-        self.pool.get().map_err(storage)
+        let started = std::time::Instant::now();
+        let conn = self.pool.get().map_err(storage);
+        metrics::connection_wait(started.elapsed());
+        conn
     }
 
     /// Runs a read on the blocking pool inside one deferred transaction, so that the
-    /// statements of one method see one snapshot.
-    pub(crate) async fn read<T, F>(&self, f: F) -> Result<T>
+    /// statements of one method see one snapshot. `op` names the store method, for the
+    /// metrics (`metrics.rs`).
+    pub(crate) async fn read<T, F>(&self, op: &'static str, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
@@ -162,6 +167,7 @@ impl SqliteStore {
         let store = self.clone();
         tokio::task::spawn_blocking(move || {
             let mut conn = store.conn()?;
+            let _timer = metrics::Transaction::start(op, metrics::Kind::Read);
             let tx = conn.transaction().map_err(storage)?;
             let out = f(&tx)?;
             tx.finish().map_err(storage)?;
@@ -172,7 +178,8 @@ impl SqliteStore {
     }
 
     /// Runs `f` in one immediate transaction on the blocking pool; commits only on `Ok`.
-    pub(crate) async fn write<T, F>(&self, f: F) -> Result<T>
+    /// `op` names the store method, for the metrics.
+    pub(crate) async fn write<T, F>(&self, op: &'static str, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
@@ -180,6 +187,8 @@ impl SqliteStore {
         let store = self.clone();
         tokio::task::spawn_blocking(move || {
             let mut conn = store.conn()?;
+            // Waiting for the write lock (BEGIN IMMEDIATE) is part of the write's time.
+            let _timer = metrics::Transaction::start(op, metrics::Kind::Write);
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(storage)?;
             let out = f(&tx)?;
             tx.commit().map_err(storage)?;
@@ -246,14 +255,14 @@ pub(crate) fn tenant_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Tenant> {
 #[async_trait]
 impl TenantStore for SqliteStore {
     async fn is_empty(&self) -> Result<bool> {
-        self.read(|c| {
+        self.read("is_empty", |c| {
             crate::sql::row(c, "SELECT NOT EXISTS (SELECT 1 FROM tenants)", [], |r| r.get(0)).map_err(storage)
         })
         .await
     }
 
     async fn create_tenant(&self, seed: TenantSeed) -> Result<()> {
-        self.write(move |tx| {
+        self.write("create_tenant", move |tx| {
             if tenant_exists(tx, seed.tenant.id).is_ok() {
                 return Err(RegistryError::Conflict(format!("tenant {} already exists", seed.tenant.id)));
             }
@@ -265,7 +274,7 @@ impl TenantStore for SqliteStore {
     async fn create_first_tenant(&self, seed: TenantSeed) -> Result<bool> {
         // BEGIN IMMEDIATE: the write lock is held from the check to the commit, so a second
         // first start (another process on the same file) waits, then finds the tenant.
-        self.write(move |tx| {
+        self.write("create_first_tenant", move |tx| {
             let empty: bool =
                 crate::sql::row(tx, "SELECT NOT EXISTS (SELECT 1 FROM tenants)", [], |r| r.get(0)).map_err(storage)?;
             if !empty {
@@ -277,7 +286,7 @@ impl TenantStore for SqliteStore {
     }
 
     async fn get_tenant(&self, id: Uuid) -> Result<Tenant> {
-        self.read(move |c| {
+        self.read("get_tenant", move |c| {
             crate::sql::row(c, "SELECT id, name, created FROM tenants WHERE id = ?1", [id.to_string()], tenant_row)
                 .optional()
                 .map_err(storage)?
@@ -287,7 +296,7 @@ impl TenantStore for SqliteStore {
     }
 
     async fn list_tenants(&self) -> Result<Vec<Tenant>> {
-        self.read(|c| {
+        self.read("list_tenants", |c| {
             let mut st = c.prepare("SELECT id, name, created FROM tenants ORDER BY rowid").map_err(storage)?;
             let rows = st.query_map([], tenant_row).map_err(storage)?;
             rows.collect::<rusqlite::Result<_>>().map_err(storage)
@@ -299,7 +308,7 @@ impl TenantStore for SqliteStore {
 #[async_trait]
 impl RoleStore for SqliteStore {
     async fn list_roles(&self, tenant_id: Uuid) -> Result<Vec<Role>> {
-        self.read(move |c| {
+        self.read("list_roles", move |c| {
             tenant_exists(c, tenant_id)?;
             let mut st = c
                 .prepare("SELECT id, name, description, built_in FROM roles WHERE tenant_id = ?1 ORDER BY rowid")
@@ -311,11 +320,11 @@ impl RoleStore for SqliteStore {
     }
 
     async fn get_role(&self, tenant_id: Uuid, id: Uuid) -> Result<Role> {
-        self.read(move |c| load_role(c, tenant_id, id)).await
+        self.read("get_role", move |c| load_role(c, tenant_id, id)).await
     }
 
     async fn create_role(&self, tenant_id: Uuid, role: Role) -> Result<Role> {
-        self.write(move |tx| {
+        self.write("create_role", move |tx| {
             tenant_exists(tx, tenant_id)?;
             if role_exists(tx, tenant_id)(&role.id) {
                 return Err(RegistryError::Conflict(format!("a role with id {} already exists", role.id)));
@@ -327,7 +336,7 @@ impl RoleStore for SqliteStore {
     }
 
     async fn update_role(&self, tenant_id: Uuid, id: Uuid, changes: RoleChanges) -> Result<Role> {
-        self.write(move |tx| {
+        self.write("update_role", move |tx| {
             let mut role = load_role(tx, tenant_id, id)?;
             role.apply(tenant_id, changes)?;
             crate::sql::exec(
@@ -342,7 +351,7 @@ impl RoleStore for SqliteStore {
     }
 
     async fn delete_role(&self, tenant_id: Uuid, id: Uuid) -> Result<()> {
-        self.write(move |tx| {
+        self.write("delete_role", move |tx| {
             tenant_exists(tx, tenant_id)?;
             let built_in: Option<bool> = crate::sql::row(
                 tx,
@@ -405,7 +414,7 @@ fn insert_seed(tx: &Transaction<'_>, seed: TenantSeed) -> Result<()> {
 impl KeyStore for SqliteStore {
     async fn server_secret(&self, name: &str, candidate: Vec<u8>) -> Result<Vec<u8>> {
         let name = name.to_owned();
-        self.write(move |tx| {
+        self.write("server_secret", move |tx| {
             crate::sql::exec(
                 tx,
                 "INSERT OR IGNORE INTO server_secrets (name, value) VALUES (?1, ?2)",
@@ -418,7 +427,7 @@ impl KeyStore for SqliteStore {
         .await
     }
     async fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>> {
-        self.read(|c| {
+        self.read("signing_keys", |c| {
             let mut st = c
                 .prepare("SELECT kid, alg, private_der, created, retired FROM signing_keys ORDER BY rowid")
                 .map_err(storage)?;
@@ -429,7 +438,7 @@ impl KeyStore for SqliteStore {
     }
 
     async fn rotate_signing_key(&self, key: SigningKeyRecord, at: OffsetDateTime) -> Result<()> {
-        self.write(move |tx| {
+        self.write("rotate_signing_key", move |tx| {
             crate::sql::exec(
                 tx,
                 "UPDATE signing_keys SET retired = ?1 WHERE alg = ?2 AND retired IS NULL",
@@ -448,7 +457,7 @@ impl KeyStore for SqliteStore {
     }
 
     async fn add_first_signing_key(&self, key: SigningKeyRecord) -> Result<bool> {
-        self.write(move |tx| {
+        self.write("add_first_signing_key", move |tx| {
             let signing: bool = crate::sql::row(
                 tx,
                 "SELECT EXISTS (SELECT 1 FROM signing_keys WHERE alg = ?1 AND retired IS NULL)",
@@ -471,7 +480,7 @@ impl KeyStore for SqliteStore {
     }
 
     async fn prune_signing_keys(&self, before: OffsetDateTime) -> Result<()> {
-        self.write(move |tx| {
+        self.write("prune_signing_keys", move |tx| {
             crate::sql::exec(tx, "DELETE FROM signing_keys WHERE retired IS NOT NULL AND retired < ?1", [ts(before)])
                 .map_err(storage)?;
             Ok(())
@@ -505,7 +514,7 @@ mod tests {
         .expect("old rows");
         drop(old);
         let store = SqliteStore::open(&path).expect("upgrade");
-        let user = store.read(|c| {
+        let user = store.read("test", |c| {
             crate::sql::row(c, "SELECT user_name, contact_given_name, contact_surname FROM users", [], |r| {
                 Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
             })
@@ -538,8 +547,8 @@ mod tests {
         let at = ClientRef { tenant_id: tenant, kind: gatehouse_registry::ClientKind::Hybrid, id: client };
         let loaded = store.get_client(at).await.expect("old client readable");
         assert_eq!(loaded.id_token_signing_alg, IdTokenSigningAlg::RS256);
-        let refused =
-            store.write(|tx| tx.execute("UPDATE clients SET id_token_signing_alg = 'es256'", []).map_err(storage));
+        let refused = store
+            .write("test", |tx| tx.execute("UPDATE clients SET id_token_signing_alg = 'es256'", []).map_err(storage));
         assert!(refused.await.is_err(), "the column holds only RS256 or ES256");
     }
 

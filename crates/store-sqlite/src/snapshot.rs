@@ -192,10 +192,10 @@ fn import(tx: &Connection, snapshot: Snapshot) -> Result<()> {
 #[async_trait]
 impl SnapshotStore for SqliteStore {
     async fn export(&self) -> Result<Snapshot> {
-        self.read(export).await
+        self.read("export", export).await
     }
 
     async fn import(&self, snapshot: Snapshot) -> Result<()> {
-        self.write(move |tx| import(tx, snapshot)).await
+        self.write("import", move |tx| import(tx, snapshot)).await
     }
 }

@@ -13,7 +13,7 @@ use crate::{storage, ts, SqliteStore};
 impl ThrottleStore for SqliteStore {
     async fn count_attempt(&self, keys: &[String], now: OffsetDateTime, window: time::Duration) -> Result<Vec<u32>> {
         let keys = keys.to_vec();
-        self.write(move |tx| {
+        self.write("count_attempt", move |tx| {
             keys.iter()
                 .map(|key| {
                     // A window that has passed starts again at this attempt.
@@ -36,7 +36,7 @@ impl ThrottleStore for SqliteStore {
 
     async fn clear_attempts(&self, key: &str) -> Result<()> {
         let key = key.to_owned();
-        self.write(move |tx| {
+        self.write("clear_attempts", move |tx| {
             crate::sql::exec(tx, "DELETE FROM attempts WHERE key = ?1", [key]).map(drop).map_err(storage)
         })
         .await
@@ -44,7 +44,7 @@ impl ThrottleStore for SqliteStore {
 
     async fn forgive_attempt(&self, key: &str) -> Result<()> {
         let key = key.to_owned();
-        self.write(move |tx| {
+        self.write("forgive_attempt", move |tx| {
             crate::sql::exec(tx, "UPDATE attempts SET count = count - 1 WHERE key = ?1 AND count > 0", [key])
                 .map(drop)
                 .map_err(storage)
@@ -53,7 +53,7 @@ impl ThrottleStore for SqliteStore {
     }
 
     async fn purge_attempts(&self, before: OffsetDateTime) -> Result<u64> {
-        self.write(move |tx| {
+        self.write("purge_attempts", move |tx| {
             crate::sql::exec(tx, "DELETE FROM attempts WHERE since < ?1", [ts(before)])
                 .map(|n| n as u64)
                 .map_err(storage)

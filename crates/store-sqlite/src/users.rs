@@ -126,7 +126,7 @@ pub(super) fn insert(tx: &Connection, user: &User) -> Result<()> {
 #[async_trait]
 impl UserStore for SqliteStore {
     async fn create_user(&self, user: User) -> Result<User> {
-        self.write(move |tx| {
+        self.write("create_user", move |tx| {
             insert(tx, &user)?;
             Ok(user)
         })
@@ -134,12 +134,12 @@ impl UserStore for SqliteStore {
     }
 
     async fn get_user(&self, tenant_id: Uuid, id: Uuid) -> Result<User> {
-        self.read(move |c| load(c, tenant_id, id)).await
+        self.read("get_user", move |c| load(c, tenant_id, id)).await
     }
 
     async fn find_user_by_name(&self, tenant_id: Uuid, user_name: &str) -> Result<Option<User>> {
         let key = User::name_key(user_name);
-        self.read(move |c| {
+        self.read("find_user_by_name", move |c| {
             crate::sql::row(
                 c,
                 &format!("{SELECT} WHERE u.tenant_id = ?1 AND u.name_key = ?2"),
@@ -154,7 +154,7 @@ impl UserStore for SqliteStore {
 
     async fn list_users(&self, tenant_id: Uuid, query: &ListQuery) -> Result<Page<User>> {
         let query = query.clone();
-        self.read(move |c| {
+        self.read("list_users", move |c| {
             tenant_exists(c, tenant_id)?;
             let mut filter = String::from("u.tenant_id = ?");
             let mut args = vec![tenant_id.to_string()];
@@ -185,7 +185,7 @@ impl UserStore for SqliteStore {
     }
 
     async fn update_user(&self, tenant_id: Uuid, id: Uuid, changes: UserChanges) -> Result<User> {
-        self.write(move |tx| {
+        self.write("update_user", move |tx| {
             let before = load(tx, tenant_id, id)?;
             let mut user = before.clone();
             user.apply(changes)?;
@@ -218,7 +218,7 @@ impl UserStore for SqliteStore {
     }
 
     async fn delete_user(&self, tenant_id: Uuid, id: Uuid) -> Result<()> {
-        self.write(move |tx| {
+        self.write("delete_user", move |tx| {
             let before = load(tx, tenant_id, id)?;
             if before.removes_administrator(None) && !other_administrator(tx, tenant_id, id)? {
                 return Err(before.last_administrator());

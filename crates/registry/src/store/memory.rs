@@ -149,6 +149,9 @@ fn page<T: Clone>(items: Vec<&T>, query: &ListQuery) -> Page<T> {
     Page { items, total }
 }
 
+/// No pool: nothing to tell the metrics.
+impl super::StoreMetrics for MemoryStore {}
+
 #[async_trait]
 impl TenantStore for MemoryStore {
     async fn is_empty(&self) -> Result<bool> {

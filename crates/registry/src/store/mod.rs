@@ -160,6 +160,13 @@ pub trait KeyStore: Send + Sync {
     async fn prune_signing_keys(&self, before: OffsetDateTime) -> Result<()>;
 }
 
+/// What a store tells the metrics about its own machinery, asked at each scrape of the
+/// server's metrics: a store with a connection pool records the pool's state through the
+/// `metrics` facade. The default records nothing (the in-memory store has no pool).
+pub trait StoreMetrics {
+    fn record_pool(&self) {}
+}
+
 /// Everything the server (and `gatehouse copy-data`) needs from storage.
 pub trait Store:
     TenantStore
@@ -171,6 +178,7 @@ pub trait Store:
     + DeviceCodeStore
     + ThrottleStore
     + SnapshotStore
+    + StoreMetrics
 {
 }
 
@@ -184,6 +192,7 @@ impl<T> Store for T where
         + DeviceCodeStore
         + ThrottleStore
         + SnapshotStore
+        + StoreMetrics
 {
 }
 

@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use super::html;
 use crate::client_address::client_address;
+use crate::metrics::{self, SignIn};
 use crate::AppState;
 
 pub const SESSION_COOKIE: &str = "gatehouse_session";
@@ -136,6 +137,7 @@ pub async fn login(req: HttpRequest, state: web::Data<AppState>, form: web::Form
     let form = form.into_inner();
     let return_to = safe_return(&form.return_to).unwrap_or_default();
     if !csrf_ok(&req, &state, &form.csrf) {
+        metrics::sign_in(SignIn::FormExpired);
         return form_page(
             &state,
             &form.tenant,
@@ -147,6 +149,7 @@ pub async fn login(req: HttpRequest, state: web::Data<AppState>, form: web::Form
         .await;
     }
     let Some(tenant_id) = tenant_of(&state, &form.tenant).await else {
+        metrics::sign_in(SignIn::UnknownTenant);
         return html::message(StatusCode::BAD_REQUEST, "Unknown tenant", "Start again from the application.");
     };
     let again = |message: &'static str, status| {
@@ -156,14 +159,19 @@ pub async fn login(req: HttpRequest, state: web::Data<AppState>, form: web::Form
     let attempt = match admit(&state, tenant_id, &form.username, address).await {
         Ok(Admission::Admitted(attempt)) => attempt,
         Ok(Admission::Throttled(_)) => {
+            metrics::sign_in(SignIn::Throttled);
             return again(
                 "Too many failed attempts. Wait a few minutes, then try again.",
                 StatusCode::TOO_MANY_REQUESTS,
             )
-            .await
+            .await;
         }
-        Ok(Admission::Refused) => return again(GENERIC, StatusCode::UNAUTHORIZED).await,
+        Ok(Admission::Refused) => {
+            metrics::sign_in(SignIn::BadCredentials);
+            return again(GENERIC, StatusCode::UNAUTHORIZED).await;
+        }
         Err(e) => {
+            metrics::sign_in(SignIn::Error);
             tracing::error!(detail = ?e.detail, "sign-in throttle unavailable");
             return html::message(StatusCode::INTERNAL_SERVER_ERROR, "Sign-in failed", "Try again later.");
         }
@@ -175,12 +183,14 @@ pub async fn login(req: HttpRequest, state: web::Data<AppState>, form: web::Form
     let Some(verified) = state.passwords.verify(hash, password).await else {
         // Not checked: it does not count against the user name.
         let _ = state.provider.withdraw_attempt(&attempt).await;
+        metrics::sign_in(SignIn::Busy);
         let mut busy =
             again("Too many sign-ins at once. Try again in a moment.", StatusCode::SERVICE_UNAVAILABLE).await;
         busy.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static(crate::passwords::RETRY_AFTER));
         return busy;
     };
     let Some(user) = user.filter(|_| verified) else {
+        metrics::sign_in(SignIn::BadCredentials);
         tracing::info!(tenant = %tenant_id, "sign-in failed");
         return again(GENERIC, StatusCode::UNAUTHORIZED).await;
     };
@@ -188,8 +198,10 @@ pub async fn login(req: HttpRequest, state: web::Data<AppState>, form: web::Form
         tracing::warn!(detail = ?e.detail, "could not clear the sign-in counters");
     }
     let Ok((value, _)) = state.provider.start_session(&user).await else {
+        metrics::sign_in(SignIn::Error);
         return html::message(StatusCode::INTERNAL_SERVER_ERROR, "Sign-in failed", "Try again later.");
     };
+    metrics::sign_in(SignIn::Success);
     let session = cookie(&state, SESSION_COOKIE, value.expose().to_owned(), SameSite::Lax);
     if return_to.is_empty() {
         return HttpResponse::SeeOther()

@@ -62,13 +62,19 @@ fn no_store(mut response: HttpResponse) -> HttpResponse {
     response
 }
 
-/// `POST /identity/connect/token`.
+/// `POST /identity/connect/token`. Counted here, where the result is mapped (decision 48):
+/// the grant type from the form, the outcome from the result's error code.
 async fn token(
     req: HttpRequest,
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, OAuthError> {
-    let response = state.provider.token(token_request(&req, payload).await?).await?;
+    let (grant_type, result) = match token_request(&req, payload).await {
+        Ok(request) => (crate::metrics::grant_type_label(&request.form), state.provider.token(request).await),
+        Err(e) => ("other", Err(e)),
+    };
+    crate::metrics::token_request(grant_type, result.as_ref().map(|_| ()).map_err(|e| e.code));
+    let response = result?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .insert_header((header::PRAGMA, HeaderValue::from_static("no-cache")))
