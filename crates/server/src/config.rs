@@ -41,6 +41,9 @@ pub struct Config {
     /// balancers in front; from them, the client's address is read from `X-Forwarded-For`.
     /// Empty (the default): the TCP peer is the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// `GATEHOUSE_AUDIT_RETENTION_DAYS` (default 90, 1 to 3650): audit events older than this
+    /// are deleted by the purge that runs every minute.
+    pub audit_retention_days: u32,
 }
 
 /// Where the data lives: the binary opens the store this names; nothing else knows which
@@ -123,6 +126,7 @@ impl Default for Config {
             refresh_sliding_days: 15,
             session_hours: 8,
             trusted_proxies: Vec::new(),
+            audit_retention_days: 90,
         }
     }
 }
@@ -190,6 +194,15 @@ impl Config {
                 .map(|v| parse_networks(&v))
                 .transpose()?
                 .unwrap_or_default(),
+            audit_retention_days: match number("GATEHOUSE_AUDIT_RETENTION_DAYS", defaults.audit_retention_days, 3650)? {
+                0 => {
+                    return Err(ConfigError {
+                        key: "GATEHOUSE_AUDIT_RETENTION_DAYS",
+                        problem: "must be a whole number from 1 to 3650".into(),
+                    })
+                }
+                days => days,
+            },
         })
     }
 
@@ -275,6 +288,16 @@ mod tests {
         assert_eq!(shown, ["10.0.0.0/8", "192.0.2.7/32", "2001:db8::/32"]);
         let err = Config::from_lookup(lookup(&[("GATEHOUSE_TRUSTED_PROXIES", "10.0.0.0/8, proxy")])).expect_err("bad");
         assert!(err.to_string().contains("proxy is not an IP address"), "{err}");
+    }
+
+    #[test]
+    fn audit_retention_is_days_from_1_to_3650() {
+        let days = |v: &str| Config::from_lookup(lookup(&[("GATEHOUSE_AUDIT_RETENTION_DAYS", v)]));
+        assert_eq!(Config::from_lookup(lookup(&[])).expect("default").audit_retention_days, 90);
+        assert_eq!(days(" 365 ").expect("365").audit_retention_days, 365);
+        for bad in ["0", "3651", "-1", "forever"] {
+            assert_eq!(days(bad).expect_err(bad).key, "GATEHOUSE_AUDIT_RETENTION_DAYS");
+        }
     }
 
     #[test]
