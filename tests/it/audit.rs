@@ -218,3 +218,49 @@ async fn a_key_rotation_is_recorded() {
         assert!(e["Target"].as_str().expect("target").starts_with("SigningKeys/"), "{e}");
     }
 }
+
+/// The texts of the Audit log's rows (action, then target), once some row has `action`
+/// and targets `needle` (at most 10 s; the page loads after the click).
+async fn audit_rows_with(c: &fantoccini::Client, action: &str, needle: &str) -> Vec<(String, String)> {
+    use fantoccini::Locator;
+    let mut rows = Vec::new();
+    for _ in 0..100 {
+        rows.clear();
+        for row in c.find_all(Locator::Css("#audit tbody tr[data-action]")).await.expect("rows") {
+            let action = row.attr("data-action").await.expect("attr").unwrap_or_default();
+            let target = row.find(Locator::Css(".a-target")).await.expect("target").text().await.expect("text");
+            rows.push((action, target));
+        }
+        if rows.iter().any(|(a, t)| a == action && t.contains(needle)) {
+            return rows;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("no {action} of {needle} in {rows:?}");
+}
+
+/// The console's Audit log shows an admin change made a moment before, and filters by action.
+#[tokio::test]
+async fn the_console_audit_log_shows_a_change() {
+    use crate::chrome::{chrome, click, shot};
+    let server = TestServer::start().await;
+    let chrome = chrome().await;
+    let c = &chrome.client;
+    crate::console::sign_in(c, &server).await;
+    let (id, _) = server.new_machine_client(json!({ "Name": "seen in the log" })).await;
+    click(c, "#nav-audit").await;
+    let rows = audit_rows_with(c, "Client.Create", &id).await;
+    assert!(rows.iter().any(|(a, _)| a == "SignIn"), "the console's own sign-in: {rows:?}");
+    shot(c, "09-audit-log").await;
+    let select = c.find(fantoccini::Locator::Css("#audit-action")).await.expect("action filter");
+    select.select_by_value("Client.Create").await.expect("choose");
+    for _ in 0..100 {
+        let rows = audit_rows_with(c, "Client.Create", &id).await;
+        if rows.iter().all(|(a, _)| a == "Client.Create") {
+            let _ = c.clone().close().await;
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the filter kept other actions");
+}
