@@ -65,66 +65,70 @@ fn check(event: &Value, actor: &str, outcome: &str, operation: Option<&str>) {
 
 #[tokio::test]
 async fn a_scripted_admin_session_leaves_its_trail_and_no_secret() {
-    let server = TestServer::start().await;
+    scripted_session(&TestServer::start().await).await;
+}
+
+/// The session and its checks, on any store (tests/it/postgres.rs runs it on PostgreSQL).
+pub async fn scripted_session(server: &TestServer) {
     let admin = server.admin_token().await;
     let mut secrets: Vec<String> = vec![ADMIN_PASSWORD.to_owned()];
 
     // A client with its first secret, a second secret, then the secret and the client deleted.
     let body =
         json!({ "Name": "audited", "RedirectUris": ["https://app.example.com/cb"], "SecretDescription": "first" });
-    let (status, created, create_op) = send(&server, &admin, Method::POST, "/HybridClients", Some(body)).await;
+    let (status, created, create_op) = send(server, &admin, Method::POST, "/HybridClients", Some(body)).await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     secrets.push(created["Secret"].as_str().expect("secret").to_owned());
     let client = created["Client"]["Id"].as_str().expect("id").to_owned();
     let client_target = format!("HybridClients/{client}");
     let (status, secret, secret_op) = send(
-        &server,
+        server,
         &admin,
         Method::POST,
         &format!("/{client_target}/Secrets"),
-        Some(json!({ "Description": "second" })),
+        Some(json!({ "Description": "second", "Expires": false })),
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{secret}");
     secrets.push(secret["Secret"].as_str().expect("secret").to_owned());
     let secret_target = format!("{client_target}/Secrets/{}", secret["Id"]);
-    let (status, _, delete_secret_op) = send(&server, &admin, Method::DELETE, &format!("/{secret_target}"), None).await;
+    let (status, _, delete_secret_op) = send(server, &admin, Method::DELETE, &format!("/{secret_target}"), None).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
 
     // A machine client whose roles change.
     let (status, machine, _) =
-        send(&server, &admin, Method::POST, "/ClientCredentialClients", Some(json!({ "Name": "machine" }))).await;
+        send(server, &admin, Method::POST, "/ClientCredentialClients", Some(json!({ "Name": "machine" }))).await;
     assert_eq!(status, StatusCode::CREATED);
     secrets.push(machine["Secret"].as_str().expect("secret").to_owned());
     let machine_target = format!("ClientCredentialClients/{}", machine["Client"]["Id"].as_str().expect("id"));
     let roles = json!([TENANT_MEMBER, TENANT_ADMINISTRATOR]);
     let (status, _, roles_op) =
-        send(&server, &admin, Method::PUT, &format!("/{machine_target}/Roles"), Some(roles)).await;
+        send(server, &admin, Method::PUT, &format!("/{machine_target}/Roles"), Some(roles)).await;
     assert_eq!(status, StatusCode::OK);
 
     // A user with a password, whose password is reset.
     let first_password = "first-password-of-dora";
     let body = json!({ "UserName": "dora", "Password": first_password, "ContactEmail": "dora@example.com" });
-    let (status, user, user_op) = send(&server, &admin, Method::POST, "/Users", Some(body)).await;
+    let (status, user, user_op) = send(server, &admin, Method::POST, "/Users", Some(body)).await;
     assert_eq!(status, StatusCode::CREATED, "{user}");
     let user_id = user["Id"].as_str().expect("id").to_owned();
     let user_target = format!("Users/{user_id}");
     let password = "second-password-of-dora";
     secrets.extend([first_password.to_owned(), password.to_owned()]);
     let (status, _, password_op) =
-        send(&server, &admin, Method::PUT, &format!("/{user_target}/Password"), Some(json!({ "Password": password })))
+        send(server, &admin, Method::PUT, &format!("/{user_target}/Password"), Some(json!({ "Password": password })))
             .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
 
     // A refused change: nothing changes, and it is recorded as refused.
     let missing = format!("HybridClients/{}", uuid::Uuid::new_v4());
-    let (status, _, refused_op) = send(&server, &admin, Method::DELETE, &format!("/{missing}"), None).await;
+    let (status, _, refused_op) = send(server, &admin, Method::DELETE, &format!("/{missing}"), None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _, delete_op) = send(&server, &admin, Method::DELETE, &format!("/{client_target}"), None).await;
+    let (status, _, delete_op) = send(server, &admin, Method::DELETE, &format!("/{client_target}"), None).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
 
     // The user signs in, fails once, and signs out.
-    let browser = Browser::new(&server);
+    let browser = Browser::new(server);
     let Landing::Page(StatusCode::OK, page) = browser.visit(&server.url("/identity/account/login")).await else {
         panic!("the sign-in page")
     };
@@ -140,7 +144,7 @@ async fn a_scripted_admin_session_leaves_its_trail_and_no_secret() {
     };
     let Landing::Page(StatusCode::OK, _) = browser.submit(&confirm).await else { panic!("signed out") };
 
-    let (status, all, total, text) = events(&server, &admin, "count=1000").await;
+    let (status, all, total, text) = events(server, &admin, "count=1000").await;
     assert_eq!(status, StatusCode::OK, "{text}");
     assert_eq!(total, Some(all.len() as u64));
     for secret in &secrets {
@@ -168,25 +172,29 @@ async fn a_scripted_admin_session_leaves_its_trail_and_no_secret() {
     assert_eq!(signed_in["ActorType"], "User");
     check(find(&all, "Logout", &user_target), &user_id, "Succeeded", None);
     // Newest first.
-    let times: Vec<&str> = all.iter().map(|e| e["Time"].as_str().expect("time")).collect();
+    let rfc3339 = &time::format_description::well_known::Rfc3339;
+    let times: Vec<time::OffsetDateTime> = all
+        .iter()
+        .map(|e| time::OffsetDateTime::parse(e["Time"].as_str().expect("time"), rfc3339).expect("a time"))
+        .collect();
     assert!(times.windows(2).all(|w| w[0] >= w[1]), "{times:?}");
     assert_eq!(all[0]["Action"], "Logout");
 
     // Paging, filters, and bad filters.
-    let (_, page, total, _) = events(&server, &admin, "skip=1&count=2").await;
+    let (_, page, total, _) = events(server, &admin, "skip=1&count=2").await;
     assert_eq!((page.len(), total), (2, Some(all.len() as u64)));
     assert_eq!(page, all[1..3].to_vec());
-    let (_, failed_only, total, _) = events(&server, &admin, "action=SignIn.Failed").await;
+    let (_, failed_only, total, _) = events(server, &admin, "action=SignIn.Failed").await;
     assert_eq!((failed_only.len(), total), (1, Some(1)));
-    let (_, by_user, _, _) = events(&server, &admin, &format!("actor={user_id}")).await;
+    let (_, by_user, _, _) = events(server, &admin, &format!("actor={user_id}")).await;
     let actions: Vec<&str> = by_user.iter().map(|e| e["Action"].as_str().expect("action")).collect();
     assert_eq!(actions, ["Logout", "SignIn"]);
-    let (_, none, total, _) = events(&server, &admin, "from=2999-01-01T00:00:00Z").await;
+    let (_, none, total, _) = events(server, &admin, "from=2999-01-01T00:00:00Z").await;
     assert_eq!((none.len(), total), (0, Some(0)));
-    let (_, before, _, _) = events(&server, &admin, "to=2000-01-01T00:00:00Z").await;
+    let (_, before, _, _) = events(server, &admin, "to=2000-01-01T00:00:00Z").await;
     assert!(before.is_empty());
     for bad in ["action=Client", "from=yesterday", "count=1001", "to=2025-01-01"] {
-        let (status, _, _, text) = events(&server, &admin, bad).await;
+        let (status, _, _, text) = events(server, &admin, bad).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
         assert_contract_error(&serde_json::from_str(&text).expect("json"));
     }
@@ -194,7 +202,7 @@ async fn a_scripted_admin_session_leaves_its_trail_and_no_secret() {
     // A Tenant Member may read clients but not the trail; HEAD answers the same headers.
     let (member, member_secret) = server.new_machine_client(json!({ "RoleIds": [TENANT_MEMBER] })).await;
     let member_token = server.token_for(&member, &member_secret).await;
-    let (status, _, _, text) = events(&server, &member_token, "").await;
+    let (status, _, _, text) = events(server, &member_token, "").await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{text}");
     let head = server.http.head(server.api("/auditevents")).bearer_auth(&admin).send().await.expect("head");
     assert_eq!(head.status(), StatusCode::OK);

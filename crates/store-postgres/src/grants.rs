@@ -294,6 +294,8 @@ impl GrantStore for PgStore {
         insert_refresh(&conn, &token).await
     }
 
+    // The presentation's parts and the event of a reuse: one call, one transaction.
+    #[allow(clippy::too_many_arguments)]
     async fn use_refresh(
         &self,
         client_id: Uuid,

@@ -228,6 +228,8 @@ impl GrantStore for SqliteStore {
         self.write(move |tx| insert_refresh(tx, &token)).await
     }
 
+    // The presentation's parts and the event of a reuse: one call, one transaction.
+    #[allow(clippy::too_many_arguments)]
     async fn use_refresh(
         &self,
         client_id: Uuid,

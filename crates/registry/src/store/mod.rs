@@ -303,6 +303,8 @@ pub trait GrantStore: Send + Sync {
     /// `Retried`. A consumed one otherwise: the family is revoked: `Reused`. Unknown,
     /// expired or revoked: `Invalid`. On a reuse, `reuse` (when given) is written with the
     /// family's revocation, its target the family ([`AuditEvent::on_family`]).
+    // The presentation's parts and the event of a reuse: one call, one transaction.
+    #[allow(clippy::too_many_arguments)]
     async fn use_refresh(
         &self,
         client_id: Uuid,

@@ -21,7 +21,7 @@ impl AuditStore for MemoryStore {
         let mut events: Vec<(usize, &AuditEvent)> =
             state.audit.iter().enumerate().filter(|(_, e)| query.matches(tenant_id, e)).collect();
         // Newest first: by time, then the later written first.
-        events.sort_by(|a, b| (b.1.time, b.0).cmp(&(a.1.time, a.0)));
+        events.sort_by_key(|(i, e)| std::cmp::Reverse((e.time, *i)));
         let list = ListQuery { skip: query.skip, count: query.count, ..ListQuery::default() };
         Ok(page(events.into_iter().map(|(_, e)| e).collect(), &list))
     }
