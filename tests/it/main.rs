@@ -1,6 +1,7 @@
 //! Black-box tests: each starts the real `gatehouse` binary and talks HTTP to it.
 
 mod access;
+mod audit;
 mod authorize;
 mod browser;
 mod chrome;

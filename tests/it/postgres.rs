@@ -52,6 +52,17 @@ async fn the_server_keeps_its_data_in_postgres() {
     again.stop().await;
 }
 
+/// The audit trail of a scripted admin session, kept in PostgreSQL, in each change's
+/// transaction (the same checks as on SQLite).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_trail_is_kept_in_postgres() {
+    let Some(db) = TestDatabase::create().await else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = TestServer::start_with(dir.path(), &env(&db)).await;
+    crate::audit::scripted_session(&server).await;
+    server.stop().await;
+}
+
 /// An unreachable server, a URL that is not one, and a pool size out of range each stop the
 /// start with one line on stderr and a failure status, and the password is never shown.
 /// Needs no PostgreSQL: nothing listens on port 1.

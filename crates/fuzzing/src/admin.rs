@@ -43,7 +43,7 @@ pub fn admin_json(data: &[u8]) {
         }
         let role = RoleChanges { id: Some(ROLE), name: Some("auditor".into()), ..Default::default() };
         if let Ok(role) = Role::custom(TENANT, role) {
-            let _ = store.create_role(TENANT, role).await;
+            let _ = store.create_role(TENANT, role, None).await;
         }
         for kind in ClientKind::ALL {
             answer(create_client(&store, kind, data).await);
@@ -90,7 +90,7 @@ async fn create_client(store: &MemoryStore, kind: ClientKind, body: &[u8]) -> Re
     let client = Client::create(TENANT, kind, changes, NOW)?;
     let secret = first_secret(kind, secret, NOW)?;
     let (_, record) = secret.unzip();
-    let stored = store.create_client(client.clone(), record).await?;
+    let stored = store.create_client(client.clone(), record, None).await?;
     Ok(serde_json::json!({ "Secret": stored.map(|s| secret_view(&s)), "Client": client_view(&client) }))
 }
 
@@ -100,14 +100,14 @@ async fn update_client(store: &MemoryStore, kind: ClientKind, body: &[u8]) -> Re
     if secret.is_given() {
         return Err(ApiError::bad_request("accepted only on create"));
     }
-    Ok(client_view(&store.update_client(at(kind), changes).await?))
+    Ok(client_view(&store.update_client(at(kind), changes, None).await?))
 }
 
 /// `clients::set_roles`.
 async fn set_client_roles(store: &MemoryStore, body: &[u8]) -> Result<Value, ApiError> {
     let role_ids: Vec<Uuid> = parse_json(body)?;
     let changes = ClientChanges { role_ids: Some(role_ids), ..Default::default() };
-    Ok(serde_json::json!(store.update_client(at(ClientKind::ClientCredential), changes).await?.role_ids))
+    Ok(serde_json::json!(store.update_client(at(ClientKind::ClientCredential), changes, None).await?.role_ids))
 }
 
 const NAMES: (&str, &str) = ("Expires", "Expiration");
@@ -118,7 +118,7 @@ async fn create_secret(store: &MemoryStore, kind: ClientKind, body: &[u8]) -> Re
     let expiration = expiration_rule(body.expires, body.expiration, NOW, NAMES)?;
     let description = description_rule("Description", body.description)?;
     let (_, record) = NewSecret::generate(description, expiration, NOW)?;
-    Ok(secret_view(&store.add_secret(at(kind), record).await?))
+    Ok(secret_view(&store.add_secret(at(kind), record, None).await?))
 }
 
 /// `secrets::update` of the client's first secret.
@@ -134,7 +134,7 @@ async fn update_secret(store: &MemoryStore, kind: ClientKind, body: &[u8]) -> Re
         None
     };
     let description = body.description.map(|d| description_rule("Description", Some(d))).transpose()?;
-    let stored = store.update_secret(at(kind), secret_id, SecretChanges { description, expiration }).await?;
+    let stored = store.update_secret(at(kind), secret_id, SecretChanges { description, expiration }, None).await?;
     Ok(secret_view(&stored))
 }
 
@@ -144,7 +144,7 @@ async fn create_user(store: &MemoryStore, body: &[u8]) -> Result<Value, ApiError
     body.password.take();
     let mut user = User::create(TENANT, body.changes(Some(String::new())), NOW)?;
     user.password_hash = HASHED.into();
-    Ok(user_view(&store.create_user(user).await?))
+    Ok(user_view(&store.create_user(user, None).await?))
 }
 
 /// `users::update`.
@@ -155,21 +155,21 @@ async fn update_user(store: &MemoryStore, body: &[u8]) -> Result<Value, ApiError
     if changes.password_hash.is_some() {
         let mut next = store.get_user(TENANT, USER).await?;
         next.apply(changes.clone())?;
-        store.revoke_user_grants(TENANT, USER, NOW).await?;
+        store.revoke_user_grants(TENANT, USER, NOW, None).await?;
     }
-    Ok(user_view(&store.update_user(TENANT, USER, changes).await?))
+    Ok(user_view(&store.update_user(TENANT, USER, changes, None).await?))
 }
 
 /// `roles::create`.
 async fn create_role(store: &MemoryStore, body: &[u8]) -> Result<Value, ApiError> {
     let body: RoleBody = parse_object(body)?;
-    let role = store.create_role(TENANT, Role::custom(TENANT, body.into())?).await?;
+    let role = store.create_role(TENANT, Role::custom(TENANT, body.into())?, None).await?;
     serde_json::to_value(RoleView::new(TENANT, &role)).map_err(|e| ApiError::internal(e.to_string()))
 }
 
 /// `roles::update`.
 async fn update_role(store: &MemoryStore, body: &[u8]) -> Result<Value, ApiError> {
     let body: RoleBody = parse_object(body)?;
-    let role = store.update_role(TENANT, ROLE, body.into()).await?;
+    let role = store.update_role(TENANT, ROLE, body.into(), None).await?;
     serde_json::to_value(RoleView::new(TENANT, &role)).map_err(|e| ApiError::internal(e.to_string()))
 }

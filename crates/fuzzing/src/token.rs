@@ -46,7 +46,7 @@ pub fn token(data: &[u8]) {
         },
     };
     let form: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().collect();
-    let request = TokenRequest { form, authorization };
+    let request = TokenRequest { form, authorization, ..Default::default() };
     let world = world();
     world.block_on(async {
         if store_known_grants().await.is_err() {
@@ -163,7 +163,7 @@ mod tests {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect(),
-            authorization: None,
+            ..Default::default()
         };
         world.block_on(async {
             store_known_grants().await.expect("stored");

@@ -74,7 +74,7 @@ impl World {
                 auth_time: NOW,
                 expires: NOW + Duration::hours(8),
             };
-            store.create_session(session.clone()).await.expect("a session");
+            store.create_session(session.clone(), None).await.expect("a session");
             // As the server finds it behind the cookie: with its user.
             let session = store.find_session(&session.handle, NOW).await.expect("read").expect("the session");
             (provider, keys, session)

@@ -109,14 +109,18 @@ async fn authorize_and_exchange(
         ("redirect_uri", APP),
         ("code_verifier", VERIFIER),
     ]);
-    let tokens = s.provider.token(TokenRequest { form, authorization: basic(client, secret) }).await.expect("tokens");
+    let tokens = s
+        .provider
+        .token(TokenRequest { form, authorization: basic(client, secret), ..Default::default() })
+        .await
+        .expect("tokens");
     tokens.refresh_token.expect("refresh")
 }
 
 fn benches(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
     let s = rt.block_on(setup());
-    let (_, session) = rt.block_on(s.provider.start_session(&s.user)).expect("session");
+    let (_, session) = rt.block_on(s.provider.start_session(&s.user, &Default::default())).expect("session");
     // As the store answers it: the session with its user.
     let session = gatehouse_registry::grant::WithUser { record: session, user: Some(s.user.clone()) };
     let ring = rt
@@ -132,7 +136,7 @@ fn benches(c: &mut Criterion) {
         b.to_async(&rt).iter(|| async {
             let form = pairs(&[("grant_type", "client_credentials")]);
             s.provider
-                .token(TokenRequest { form, authorization: basic(&s.machine, &s.machine_secret) })
+                .token(TokenRequest { form, authorization: basic(&s.machine, &s.machine_secret), ..Default::default() })
                 .await
                 .expect("token")
         })
@@ -145,7 +149,7 @@ fn benches(c: &mut Criterion) {
         g.bench_function(format!("refresh{name}"), |b| {
             b.iter(|| {
                 let form = pairs(&[("grant_type", "refresh_token"), ("refresh_token", &refresh)]);
-                let request = TokenRequest { form, authorization: basic(client.0, client.1) };
+                let request = TokenRequest { form, authorization: basic(client.0, client.1), ..Default::default() };
                 let tokens = rt.block_on(s.provider.token(request)).expect("refresh");
                 refresh = tokens.refresh_token.expect("successor");
             })

@@ -89,9 +89,12 @@ impl Provider {
         .await?
         .client;
         let token = params.require("token")?;
+        let now = self.clock.now();
+        let why = "the client revoked a token (RFC 7009)";
         if let Some(refresh) = self.stores.grants.find_refresh(&key_of(token)).await? {
             if refresh.client_id == client.id {
-                self.stores.grants.revoke_family(refresh.family, self.clock.now()).await?;
+                let event = crate::grants::family_revoked(&client, Some(refresh.family), now, &request.origin, why);
+                self.stores.grants.revoke_family(refresh.family, now, Some(&event)).await?;
             }
             return Ok(());
         }
@@ -99,7 +102,8 @@ impl Provider {
             if let Ok(claims) = serde_json::from_slice::<AccessTokenClaims>(&payload) {
                 if claims.client_id == client.id.to_string() {
                     if let Some(family) = family_of(&claims.jti) {
-                        self.stores.grants.revoke_family(family, self.clock.now()).await?;
+                        let event = crate::grants::family_revoked(&client, Some(family), now, &request.origin, why);
+                        self.stores.grants.revoke_family(family, now, Some(&event)).await?;
                     }
                 }
             }

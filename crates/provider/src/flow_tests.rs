@@ -65,7 +65,7 @@ async fn world_of(kind: ClientKind, changes: ClientChanges) -> World {
         Provider::new(crate::Stores::of(store), clock.clone(), Settings::new("https://id.example.com/identity"))
             .await
             .expect("provider");
-    let (_, session) = provider.start_session(&user).await.expect("session");
+    let (_, session) = provider.start_session(&user, &Default::default()).await.expect("session");
     let session = WithUser { record: session, user: Some(user.clone()) };
     World { provider, clock, client, secret, user, session }
 }
@@ -101,7 +101,7 @@ impl World {
             form.push(("client_id".into(), self.client.id.to_string()));
             None
         };
-        self.provider.token(TokenRequest { form, authorization }).await
+        self.provider.token(TokenRequest { form, authorization, ..Default::default() }).await
     }
 
     async fn exchange(&self, code: &str) -> Result<TokenResponse, crate::ProtocolError> {
@@ -203,7 +203,7 @@ async fn the_way_back_from_a_sign_in_needs_that_sign_in() {
         let old = w.provider.authorize(&stripped, Some(&w.session)).await.expect("no mark");
         assert!(matches!(old, Authorize::Login { .. }), "{ask:?}: nor without the mark");
         w.clock.advance(Duration::seconds(20));
-        let (_, signed_in) = w.provider.start_session(&w.user).await.expect("sign in");
+        let (_, signed_in) = w.provider.start_session(&w.user, &Default::default()).await.expect("sign in");
         let signed_in = WithUser { record: signed_in, user: Some(w.user.clone()) };
         w.clock.advance(Duration::seconds(20));
         let new = w.provider.authorize(&back, Some(&signed_in)).await.expect("new session");

@@ -265,12 +265,19 @@ impl KeyRing {
     /// Adds a new key of each algorithm, which signs from [`PUBLISH_AHEAD`] on; old ones
     /// keep verifying until what they signed has expired, then are pruned. Returns the new
     /// key ids.
-    pub async fn rotate(&self, store: &dyn KeyStore, now: OffsetDateTime) -> Result<Vec<String>, ProtocolError> {
+    /// `audit` makes each new key's event from its kid and algorithm.
+    pub async fn rotate(
+        &self,
+        store: &dyn KeyStore,
+        now: OffsetDateTime,
+        audit: &dyn Fn(&str, &str) -> gatehouse_registry::audit::AuditEvent,
+    ) -> Result<Vec<String>, ProtocolError> {
         let mut kids = Vec::new();
         for alg in Alg::ALL {
             let record = generate(alg, now)?;
             kids.push(record.kid.clone());
-            store.rotate_signing_key(record, now + PUBLISH_AHEAD).await?;
+            let event = audit(&record.kid, alg.as_str());
+            store.rotate_signing_key(record, now + PUBLISH_AHEAD, Some(&event)).await?;
         }
         store.prune_signing_keys(now - self.publish_after_retirement).await?;
         self.reload(store).await?;
@@ -386,6 +393,12 @@ mod tests {
 
     const NOW: OffsetDateTime = datetime!(2026-06-01 12:00 UTC);
 
+    fn test_event(kid: &str, alg: &str) -> gatehouse_registry::audit::AuditEvent {
+        use gatehouse_registry::audit::{Actor, AuditAction, AuditEvent, Origin};
+        AuditEvent::new(None, NOW, Actor::System("test".into()), AuditAction::KeysRotate, kid, &Origin::command())
+            .with_detail(alg)
+    }
+
     #[tokio::test]
     async fn first_load_generates_one_key_and_restarts_keep_it() {
         let store = MemoryStore::new();
@@ -450,7 +463,7 @@ mod tests {
         let store = MemoryStore::new();
         let ring = KeyRing::load(&store, NOW, Duration::hours(1)).await.expect("load");
         let old = ring.sign(Alg::ES256, "at+jwt", &serde_json::json!({}), NOW).expect("sign");
-        let kids = ring.rotate(&store, NOW).await.expect("rotate");
+        let kids = ring.rotate(&store, NOW, &test_event).await.expect("rotate");
         let header = |kid: &str| URL_SAFE_NO_PAD.encode(format!(r#"{{"alg":"ES256","typ":"at+jwt","kid":"{kid}"}}"#));
         // Published at once, signing only after PUBLISH_AHEAD.
         assert_eq!(ring.jwks(NOW).expect("jwks").keys().len(), 4);
@@ -462,7 +475,7 @@ mod tests {
         assert!(new.starts_with(&header(&kids[0])));
         assert!(ring.verify(&old, "at+jwt").is_ok());
         assert_eq!(ring.jwks(switched + Duration::hours(2)).expect("jwks").keys().len(), 2);
-        ring.rotate(&store, NOW + Duration::hours(3)).await.expect("rotate");
+        ring.rotate(&store, NOW + Duration::hours(3), &test_event).await.expect("rotate");
         assert_eq!(ring.verify(&old, "at+jwt"), Err(VerifyError::UnknownKey));
     }
 }

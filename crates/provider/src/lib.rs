@@ -4,6 +4,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use gatehouse_registry::audit::{Actor, AuditAction, AuditEvent, AuditStore, Origin};
 use gatehouse_registry::store::{ClientStore, DeviceCodeStore, GrantStore, KeyStore, ThrottleStore, UserStore};
 use gatehouse_registry::{Client, ClientKind, SecretValue, Store};
 use time::{Duration, OffsetDateTime};
@@ -87,6 +88,8 @@ pub struct Stores {
     pub throttle: Arc<dyn ThrottleStore>,
     /// Device codes (RFC 8628).
     pub devices: Arc<dyn DeviceCodeStore>,
+    /// The audit trail, for what is written on its own (a failed or throttled sign-in).
+    pub audit: Arc<dyn AuditStore>,
 }
 
 impl Stores {
@@ -98,7 +101,8 @@ impl Stores {
             grants: store.clone(),
             keys: store.clone(),
             throttle: store.clone(),
-            devices: store,
+            devices: store.clone(),
+            audit: store,
         }
     }
 }
@@ -166,9 +170,15 @@ impl Provider {
     }
 
     /// Makes new keys the signers; the old ones stay published while they may still
-    /// verify a live token. Returns the new key ids.
-    pub async fn rotate_keys(&self) -> Result<Vec<String>, ProtocolError> {
-        self.keys.rotate(self.stores.keys.as_ref(), self.clock.now()).await
+    /// verify a live token. Each new key is audited (`Keys.Rotate`, of no tenant) as the
+    /// act of `actor`. Returns the new key ids.
+    pub async fn rotate_keys(&self, actor: Actor, origin: &Origin) -> Result<Vec<String>, ProtocolError> {
+        let now = self.clock.now();
+        let audit = |kid: &str, alg: &str| {
+            AuditEvent::new(None, now, actor.clone(), AuditAction::KeysRotate, format!("SigningKeys/{kid}"), origin)
+                .with_detail(alg)
+        };
+        self.keys.rotate(self.stores.keys.as_ref(), now, &audit).await
     }
 
     /// Signs an access token for `client`; its lifetime is the client's

@@ -3,6 +3,7 @@
 
 use std::net::IpAddr;
 
+use gatehouse_registry::audit::{Actor, AuditAction, AuditEvent, Origin, Outcome};
 use gatehouse_registry::grant::{Session, WithUser};
 use gatehouse_registry::user::USER_NAME_MAX;
 use gatehouse_registry::{SecretValue, User};
@@ -38,6 +39,21 @@ pub enum Admission {
 pub struct Attempt {
     user_key: String,
     address_key: String,
+    /// The user name's and the address's counts, this attempt included.
+    counts: (u32, u32),
+}
+
+impl Attempt {
+    /// Whether this is the first attempt the throttle refuses in its window, for its user
+    /// name or its address: the one a throttled flood writes to the audit trail.
+    pub fn first_refused(&self) -> bool {
+        self.counts.0 == MAX_ATTEMPTS_PER_USER + 1 || self.counts.1 == MAX_ATTEMPTS_PER_ADDRESS + 1
+    }
+}
+
+/// The audit target of a user.
+pub fn user_target(user_id: Uuid) -> String {
+    format!("Users/{user_id}")
 }
 
 /// The throttle key of a client address: IPv4 as it is, IPv6 by its /64 (one host usually
@@ -66,14 +82,15 @@ impl Provider {
         if user_name.chars().count() > USER_NAME_MAX {
             return Ok(Admission::Refused);
         }
-        let attempt = Attempt {
+        let mut attempt = Attempt {
             user_key: format!("user/{tenant_id}/{}", user_name.trim().to_lowercase()),
             address_key: address_key(address),
+            counts: (0, 0),
         };
         let keys = [attempt.user_key.clone(), attempt.address_key.clone()];
         let counts = self.stores.throttle.count_attempt(&keys, self.clock.now(), THROTTLE_WINDOW).await?;
-        let within = counts.first().is_some_and(|n| *n <= MAX_ATTEMPTS_PER_USER)
-            && counts.get(1).is_some_and(|n| *n <= MAX_ATTEMPTS_PER_ADDRESS);
+        attempt.counts = (counts.first().copied().unwrap_or(u32::MAX), counts.get(1).copied().unwrap_or(u32::MAX));
+        let within = attempt.counts.0 <= MAX_ATTEMPTS_PER_USER && attempt.counts.1 <= MAX_ATTEMPTS_PER_ADDRESS;
         Ok(if within { Admission::Admitted(attempt) } else { Admission::Throttled(attempt) })
     }
 
@@ -100,9 +117,54 @@ impl Provider {
         Ok(self.stores.users.find_user_by_name(tenant_id, user_name).await?.filter(|u| u.enabled))
     }
 
-    /// Starts a session for a user whose password the server has checked. Answers the
-    /// cookie value (shown only to the browser) and the session.
-    pub async fn start_session(&self, user: &User) -> Result<(SecretValue, Session), ProtocolError> {
+    /// A sign-in whose password check failed (`user`: the enabled user of that name, if
+    /// any), written to the audit trail on its own: it changes nothing. The actor is the
+    /// name typed (cut to its longest), never the password.
+    pub async fn sign_in_failed(
+        &self,
+        tenant_id: Uuid,
+        user_name: &str,
+        user: Option<&User>,
+        origin: &Origin,
+    ) -> Result<(), ProtocolError> {
+        let (target, why) = match user {
+            Some(u) => (user_target(u.id), "the password is wrong"),
+            None => ("Users".to_owned(), "no enabled user has this name"),
+        };
+        let actor = Actor::Name(user_name.to_owned());
+        let event =
+            AuditEvent::new(Some(tenant_id), self.clock.now(), actor, AuditAction::SignInFailed, target, origin)
+                .with_outcome(Outcome::Failed)
+                .with_detail(why);
+        Ok(self.stores.audit.record_event(&event).await?)
+    }
+
+    /// An attempt the throttle refused: written only when it is the first refused in its
+    /// window ([`Attempt::first_refused`]), so a flood writes one event per name or address
+    /// and window, not one per attempt.
+    pub async fn sign_in_throttled(
+        &self,
+        tenant_id: Uuid,
+        user_name: &str,
+        attempt: &Attempt,
+        origin: &Origin,
+    ) -> Result<(), ProtocolError> {
+        if !attempt.first_refused() {
+            return Ok(());
+        }
+        let actor = Actor::Name(user_name.to_owned());
+        let why = "too many attempts; further ones in this window are not recorded";
+        let event =
+            AuditEvent::new(Some(tenant_id), self.clock.now(), actor, AuditAction::SignInThrottled, "Users", origin)
+                .with_outcome(Outcome::Failed)
+                .with_detail(why);
+        Ok(self.stores.audit.record_event(&event).await?)
+    }
+
+    /// Starts a session for a user whose password the server has checked, with its
+    /// `SignIn` audit event in the same write. Answers the cookie value (shown only to the
+    /// browser) and the session.
+    pub async fn start_session(&self, user: &User, origin: &Origin) -> Result<(SecretValue, Session), ProtocolError> {
         let now = self.clock.now();
         let (cookie, handle) = new_handle()?;
         let session = Session {
@@ -113,12 +175,30 @@ impl Provider {
             auth_time: now,
             expires: now + self.settings.session_lifetime,
         };
-        self.stores.grants.create_session(session.clone()).await?;
+        let actor = Actor::User(user.id);
+        let event =
+            AuditEvent::new(Some(user.tenant_id), now, actor, AuditAction::SignIn, user_target(user.id), origin);
+        self.stores.grants.create_session(session.clone(), Some(&event)).await?;
         Ok((cookie, session))
     }
 
-    pub async fn end_session_cookie(&self, cookie: &str) -> Result<(), ProtocolError> {
-        Ok(self.stores.grants.delete_session(&key_of(cookie)).await?)
+    /// Ends the session behind a cookie; a session that was live is audited as a `Logout`
+    /// of its user, in the same write.
+    pub async fn end_session_cookie(&self, cookie: &str, origin: &Origin) -> Result<(), ProtocolError> {
+        let handle = key_of(cookie);
+        let now = self.clock.now();
+        let event = self.stores.grants.find_session(&handle, now).await?.map(|s| {
+            let (tenant_id, user_id) = (s.record.tenant_id, s.record.user_id);
+            AuditEvent::new(
+                Some(tenant_id),
+                now,
+                Actor::User(user_id),
+                AuditAction::Logout,
+                user_target(user_id),
+                origin,
+            )
+        });
+        Ok(self.stores.grants.delete_session(&handle, event.as_ref()).await?)
     }
 }
 

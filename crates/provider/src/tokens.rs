@@ -59,6 +59,7 @@ mod debug_tests {
         let request = TokenRequest {
             form: vec![("client_secret".into(), "s3cret-value".into()), ("code".into(), "c0de-value".into())],
             authorization: Some("Basic YmFzaWMtdmFsdWU=".into()),
+            ..Default::default()
         };
         let response = TokenResponse {
             access_token: "access-value".into(),

@@ -3,6 +3,7 @@
 //!
 //! Nothing here speaks HTTP. The rules are those of `shared/spec/admin-api.md`.
 
+pub mod audit;
 pub mod client;
 pub mod device;
 pub mod error;

@@ -240,13 +240,13 @@ mod tests {
                 created: now,
             });
             let id = client.id;
-            self.store.create_client(client, secret).await.expect("create");
+            self.store.create_client(client, secret, None).await.expect("create");
             id
         }
 
         async fn change(&self, id: Uuid, kind: ClientKind, changes: ClientChanges) {
             let at = ClientRef { tenant_id: self.tenant, kind, id };
-            self.store.update_client(at, changes).await.expect("update");
+            self.store.update_client(at, changes, None).await.expect("update");
         }
 
         fn bind(&self, id: Uuid, uri: Option<&str>) -> Result<String, RegistrarError> {

@@ -14,7 +14,7 @@ pub use postgres_url::PostgresUrl;
 /// Every configuration key, as its environment variable; the configuration file's keys are
 /// these without `GATEHOUSE_`, in lower case (`listen`, `public_url`, ...). `Config::from_lookup`
 /// reads exactly these (a unit test holds the two together).
-pub const KEYS: [&str; 17] = [
+pub const KEYS: [&str; 18] = [
     "GATEHOUSE_LISTEN",
     "GATEHOUSE_PUBLIC_URL",
     "GATEHOUSE_DATABASE",
@@ -32,6 +32,7 @@ pub const KEYS: [&str; 17] = [
     "GATEHOUSE_LOG",
     "GATEHOUSE_LOG_FORMAT",
     "GATEHOUSE_METRICS_LISTEN",
+    "GATEHOUSE_AUDIT_RETENTION_DAYS",
 ];
 
 #[derive(Debug, Clone)]
@@ -74,6 +75,9 @@ pub struct Config {
     /// (`GET /metrics`), apart from the main one; port 0 picks a free port. Unset (the
     /// default): no metrics, and nothing more listens.
     pub metrics_listen: Option<String>,
+    /// `GATEHOUSE_AUDIT_RETENTION_DAYS` (default 90, 1 to 3650): audit events older than this
+    /// are deleted by the purge that runs every minute.
+    pub audit_retention_days: u32,
 }
 
 /// How log lines are written.
@@ -169,6 +173,7 @@ impl Default for Config {
             log: "info,actix_server=warn".into(),
             log_format: LogFormat::Text,
             metrics_listen: None,
+            audit_retention_days: 90,
         }
     }
 }
@@ -245,6 +250,15 @@ impl Config {
                 }
             },
             metrics_listen: get("GATEHOUSE_METRICS_LISTEN").map(|v| v.trim().to_owned()),
+            audit_retention_days: match number("GATEHOUSE_AUDIT_RETENTION_DAYS", defaults.audit_retention_days, 3650)? {
+                0 => {
+                    return Err(ConfigError {
+                        key: "GATEHOUSE_AUDIT_RETENTION_DAYS",
+                        problem: "must be a whole number from 1 to 3650".into(),
+                    })
+                }
+                days => days,
+            },
         })
     }
 
@@ -346,6 +360,16 @@ mod tests {
         assert_eq!(shown, ["10.0.0.0/8", "192.0.2.7/32", "2001:db8::/32"]);
         let err = Config::from_lookup(lookup(&[("GATEHOUSE_TRUSTED_PROXIES", "10.0.0.0/8, proxy")])).expect_err("bad");
         assert!(err.to_string().contains("proxy is not an IP address"), "{err}");
+    }
+
+    #[test]
+    fn audit_retention_is_days_from_1_to_3650() {
+        let days = |v: &str| Config::from_lookup(lookup(&[("GATEHOUSE_AUDIT_RETENTION_DAYS", v)]));
+        assert_eq!(Config::from_lookup(lookup(&[])).expect("default").audit_retention_days, 90);
+        assert_eq!(days(" 365 ").expect("365").audit_retention_days, 365);
+        for bad in ["0", "3651", "-1", "forever"] {
+            assert_eq!(days(bad).expect_err(bad).key, "GATEHOUSE_AUDIT_RETENTION_DAYS");
+        }
     }
 
     #[test]

@@ -14,11 +14,12 @@ use crate::AppState;
 
 const INDEX: &str = include_str!("../console/index.html");
 /// The page's scripts, in load order; classic scripts sharing one global scope.
-const SCRIPTS: [(&str, &str); 4] = [
+const SCRIPTS: [(&str, &str); 5] = [
     ("core.js", include_str!("../console/core.js")),
     ("auth.js", include_str!("../console/auth.js")),
     ("views.js", include_str!("../console/views.js")),
     ("dialogs.js", include_str!("../console/dialogs.js")),
+    ("audit.js", include_str!("../console/audit.js")),
 ];
 const STYLE: &str = include_str!("../console/console.css");
 
@@ -57,11 +58,11 @@ pub async fn ensure_console_clients(
         match clients.get_client(at).await {
             Ok(c) if c.redirect_uris == [home.clone()] && c.enabled => {}
             Ok(_) => {
-                clients.update_client(at, changes).await?;
+                clients.update_client(at, changes, None).await?;
             }
             Err(RegistryError::NotFound(_)) => {
                 let client = Client::create(tenant.id, at.kind, ClientChanges { id: Some(at.id), ..changes }, now)?;
-                match clients.create_client(client, None).await {
+                match clients.create_client(client, None, None).await {
                     // Another instance, starting at the same moment, registered it first.
                     Ok(_) | Err(RegistryError::Conflict(_)) => {}
                     Err(e) => return Err(e),

@@ -7,12 +7,13 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::Condition;
 use actix_web::{web, App, HttpServer};
 use gatehouse_provider::{Clock, Provider, Stores};
-use gatehouse_registry::store::{ClientStore, GrantStore, RoleStore, TenantStore, UserStore};
+use gatehouse_registry::store::{AuditStore, ClientStore, GrantStore, RoleStore, TenantStore, UserStore};
 use gatehouse_registry::user::{hash_password, PasswordMemory};
 use gatehouse_registry::{SecretValue, Store};
 use time::OffsetDateTime;
 
 pub mod admin;
+pub mod audit;
 pub mod bootstrap;
 pub mod client_address;
 pub mod config;
@@ -36,6 +37,8 @@ pub struct Registry {
     pub users: Arc<dyn UserStore>,
     /// For what ends a user's grants (a password reset).
     pub grants: Arc<dyn GrantStore>,
+    /// The audit trail: refused changes, the AuditEvents list, retention.
+    pub audit: Arc<dyn AuditStore>,
 }
 
 impl Registry {
@@ -46,7 +49,8 @@ impl Registry {
             clients: store.clone(),
             roles: store.clone(),
             users: store.clone(),
-            grants: store,
+            grants: store.clone(),
+            audit: store,
         }
     }
 }
@@ -149,7 +153,8 @@ pub async fn rotate_keys(
     clock: Arc<dyn Clock>,
 ) -> Result<Vec<String>, StartError> {
     let provider = Provider::new(Stores::of(store), clock, config.settings(String::new())).await?;
-    Ok(provider.rotate_keys().await?)
+    let actor = gatehouse_registry::audit::Actor::System("gatehouse rotate-keys".into());
+    Ok(provider.rotate_keys(actor, &gatehouse_registry::audit::Origin::command()).await?)
 }
 
 /// The longest a request may take, body included: a client trickling its body a byte a
@@ -227,14 +232,20 @@ pub async fn start(config: Config, store: Arc<dyn Store>, clock: Arc<dyn Clock>)
             }
         }
     });
-    // Sessions, codes, refresh tokens and sign-in counters that can no longer matter go.
+    // Sessions, codes, refresh tokens and sign-in counters that can no longer matter go, and
+    // audit events past their retention.
     let purging = Arc::clone(&provider);
+    let (audit, retention) = (Arc::clone(&registry.audit), time::Duration::days(config.audit_retention_days.into()));
+    let purge_clock = Arc::clone(&clock);
     actix_web::rt::spawn(async move {
         let mut tick = tokio::time::interval(PURGE);
         loop {
             tick.tick().await;
             if let Err(e) = purging.purge_expired().await {
                 tracing::warn!(error = %e, "could not purge expired grants");
+            }
+            if let Err(e) = audit.purge_events(purge_clock.now() - retention).await {
+                tracing::warn!(error = %e, "could not purge old audit events");
             }
         }
     });

@@ -9,6 +9,7 @@ use crate::{
     col, db, execute, existing_roles, insert as insert_row, limit, query, query_one, query_opt, read_tx, storage,
     tenant_exists, to_i32, to_u32, write_tx, PgStore,
 };
+use gatehouse_registry::audit::AuditEvent;
 use gatehouse_registry::client::{Client, ClientChanges, ClientKind, IdTokenSigningAlg};
 use gatehouse_registry::error::{RegistryError, Result};
 use gatehouse_registry::secret::{ClientSecret, NewSecret, SecretHash};
@@ -202,10 +203,16 @@ fn name_pattern(name: &str) -> String {
 
 #[async_trait]
 impl ClientStore for PgStore {
-    async fn create_client(&self, client: Client, secret: Option<NewSecret>) -> Result<Option<ClientSecret>> {
+    async fn create_client(
+        &self,
+        client: Client,
+        secret: Option<NewSecret>,
+        audit: Option<&AuditEvent>,
+    ) -> Result<Option<ClientSecret>> {
         let mut conn = self.conn().await?;
         let tx = write_tx!(conn);
         let first = insert(&tx, &client, secret).await?;
+        crate::audit::insert(&tx, audit).await?;
         tx.commit().await.map_err(db)?;
         Ok(first)
     }
@@ -262,7 +269,7 @@ impl ClientStore for PgStore {
         Ok(Page { items, total: u64::try_from(total).map_err(storage)? })
     }
 
-    async fn update_client(&self, at: ClientRef, changes: ClientChanges) -> Result<Client> {
+    async fn update_client(&self, at: ClientRef, changes: ClientChanges, audit: Option<&AuditEvent>) -> Result<Client> {
         let mut conn = self.conn().await?;
         let tx = write_tx!(conn);
         lock_at(&tx, at).await?;
@@ -295,15 +302,17 @@ impl ClientStore for PgStore {
         )
         .await?;
         write_roles(&tx, &client).await?;
+        crate::audit::insert(&tx, audit).await?;
         tx.commit().await.map_err(db)?;
         Ok(client)
     }
 
-    async fn delete_client(&self, at: ClientRef) -> Result<()> {
-        let conn = self.conn().await?;
+    async fn delete_client(&self, at: ClientRef, audit: Option<&AuditEvent>) -> Result<()> {
+        let mut conn = self.conn().await?;
+        let tx = write_tx!(conn);
         // Secrets and role rows go with it (foreign keys, ON DELETE CASCADE).
         let n = execute(
-            &conn,
+            &tx,
             "DELETE FROM clients WHERE id = $1 AND tenant_id = $2 AND kind = $3",
             &[&at.id, &at.tenant_id, &at.kind.as_str()],
         )
@@ -311,10 +320,11 @@ impl ClientStore for PgStore {
         if n == 0 {
             return Err(RegistryError::NotFound("client"));
         }
-        Ok(())
+        crate::audit::insert(&tx, audit).await?;
+        tx.commit().await.map_err(db)
     }
 
-    async fn add_secret(&self, at: ClientRef, secret: NewSecret) -> Result<ClientSecret> {
+    async fn add_secret(&self, at: ClientRef, secret: NewSecret, audit: Option<&AuditEvent>) -> Result<ClientSecret> {
         let mut conn = self.conn().await?;
         let tx = write_tx!(conn);
         // The client's row stays locked until the commit: concurrent additions count one
@@ -329,6 +339,7 @@ impl ClientStore for PgStore {
         let count: i64 = col(&row, 0)?;
         let stored = next_secret(usize::try_from(count).map_err(storage)?, to_u32(col(&row, 1)?)?, secret)?;
         insert_secret(&tx, at.id, &stored).await?;
+        crate::audit::insert(&tx, audit.map(|e| e.on_secret(stored.id)).as_ref()).await?;
         tx.commit().await.map_err(db)?;
         Ok(stored)
     }
@@ -346,7 +357,13 @@ impl ClientStore for PgStore {
         secrets(&tx, at.id).await
     }
 
-    async fn update_secret(&self, at: ClientRef, secret_id: u32, changes: SecretChanges) -> Result<ClientSecret> {
+    async fn update_secret(
+        &self,
+        at: ClientRef,
+        secret_id: u32,
+        changes: SecretChanges,
+        audit: Option<&AuditEvent>,
+    ) -> Result<ClientSecret> {
         let mut conn = self.conn().await?;
         let tx = write_tx!(conn);
         lock_at(&tx, at).await?;
@@ -371,11 +388,12 @@ impl ClientStore for PgStore {
             &[&at.id, &id, &secret.description, &secret.expiration],
         )
         .await?;
+        crate::audit::insert(&tx, audit).await?;
         tx.commit().await.map_err(db)?;
         Ok(secret)
     }
 
-    async fn delete_secret(&self, at: ClientRef, secret_id: u32) -> Result<()> {
+    async fn delete_secret(&self, at: ClientRef, secret_id: u32, audit: Option<&AuditEvent>) -> Result<()> {
         let mut conn = self.conn().await?;
         let tx = write_tx!(conn);
         lock_at(&tx, at).await?;
@@ -385,6 +403,7 @@ impl ClientStore for PgStore {
         if n == 0 {
             return Err(RegistryError::NotFound("secret"));
         }
+        crate::audit::insert(&tx, audit).await?;
         tx.commit().await.map_err(db)
     }
 

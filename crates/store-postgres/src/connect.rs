@@ -35,6 +35,7 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
     (2, "revoked_at", include_str!("../migrations/0002_revoked_at.sql")),
     (3, "id_token_alg", include_str!("../migrations/0003_id_token_alg.sql")),
     (4, "device_codes", include_str!("../migrations/0004_device_codes.sql")),
+    (5, "audit_events", include_str!("../migrations/0005_audit_events.sql")),
 ];
 
 /// The session-level advisory lock held while migrating ("gatehous" in ASCII).

@@ -3,10 +3,13 @@
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use time::OffsetDateTime;
+use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 use uuid::Uuid;
 
+use crate::audit::EventParams;
 use crate::{col, db, execute, query_one, query_opt, write_tx, PgStore};
+use gatehouse_registry::audit::AuditEvent;
 use gatehouse_registry::error::Result;
 use gatehouse_registry::grant::{
     refresh_step, AuthorizationCode, CodeUse, RefreshStep, RefreshToken, RefreshUse, SecretHashKey, Session, WithUser,
@@ -170,28 +173,40 @@ pub(crate) async fn insert_code(c: &impl GenericClient, code: &AuthorizationCode
     Ok(())
 }
 
-/// Revokes `family` at `now` (a later revocation of the same family moves the time on).
-async fn revoke(c: &impl GenericClient, family: Uuid, now: OffsetDateTime) -> Result<()> {
-    execute(
-        c,
-        "INSERT INTO revoked_families (family, revoked_at) VALUES ($1, $2)
-         ON CONFLICT (family) DO UPDATE SET revoked_at = greatest(revoked_families.revoked_at, excluded.revoked_at)",
-        &[&family, &now],
-    )
-    .await?;
+/// Revokes `family` at `now` (a later revocation of the same family moves the time on), with
+/// its audit event in the same statement.
+async fn revoke(c: &impl GenericClient, family: Uuid, now: OffsetDateTime, audit: Option<&AuditEvent>) -> Result<()> {
+    const REVOKE: &str = "INSERT INTO revoked_families (family, revoked_at) VALUES ($1, $2)
+         ON CONFLICT (family) DO UPDATE SET revoked_at = greatest(revoked_families.revoked_at, excluded.revoked_at)";
+    let revocation: [&(dyn ToSql + Sync); 2] = [&family, &now];
+    match audit.map(EventParams::of) {
+        None => execute(c, REVOKE, &revocation).await?,
+        Some(event) => {
+            let sql = format!("WITH r AS ({REVOKE} RETURNING 1) {} FROM r", crate::audit::insert_select(3));
+            let all: Vec<&(dyn ToSql + Sync)> = revocation.into_iter().chain(event.refs()).collect();
+            execute(c, &sql, &all).await?
+        }
+    };
     Ok(())
 }
 
 #[async_trait]
 impl GrantStore for PgStore {
-    async fn create_session(&self, s: Session) -> Result<()> {
+    async fn create_session(&self, s: Session, audit: Option<&AuditEvent>) -> Result<()> {
         let conn = self.conn().await?;
-        execute(
-            &conn,
-            "INSERT INTO sessions (handle, sid, tenant_id, user_id, auth_time, expires) VALUES ($1, $2, $3, $4, $5, $6)",
-            &[&s.handle.0, &s.sid, &s.tenant_id, &s.user_id, &s.auth_time, &s.expires],
-        )
-        .await?;
+        const INSERT: &str =
+            "INSERT INTO sessions (handle, sid, tenant_id, user_id, auth_time, expires) VALUES ($1, $2, $3, $4, $5, $6)";
+        let session: [&(dyn ToSql + Sync); 6] =
+            [&s.handle.0, &s.sid, &s.tenant_id, &s.user_id, &s.auth_time, &s.expires];
+        match audit.map(EventParams::of) {
+            None => execute(&conn, INSERT, &session).await?,
+            // One statement: the sign-in's session and its event.
+            Some(event) => {
+                let sql = format!("WITH s AS ({INSERT} RETURNING 1) {} FROM s", crate::audit::insert_select(7));
+                let all: Vec<&(dyn ToSql + Sync)> = session.into_iter().chain(event.refs()).collect();
+                execute(&conn, &sql, &all).await?
+            }
+        };
         Ok(())
     }
 
@@ -217,9 +232,19 @@ impl GrantStore for PgStore {
         Ok(Some(WithUser { record: session_row(&r)?, user }))
     }
 
-    async fn delete_session(&self, handle: &SecretHashKey) -> Result<()> {
+    async fn delete_session(&self, handle: &SecretHashKey, audit: Option<&AuditEvent>) -> Result<()> {
         let conn = self.conn().await?;
-        execute(&conn, "DELETE FROM sessions WHERE handle = $1", &[&handle.0]).await?;
+        const DELETE: &str = "DELETE FROM sessions WHERE handle = $1";
+        match audit.map(EventParams::of) {
+            None => execute(&conn, DELETE, &[&handle.0]).await?,
+            // One statement: the event goes in only if a session was ended.
+            Some(event) => {
+                let sql = format!("WITH s AS ({DELETE} RETURNING 1) {} FROM s", crate::audit::insert_select(2));
+                let all: Vec<&(dyn ToSql + Sync)> =
+                    [&handle.0 as &(dyn ToSql + Sync)].into_iter().chain(event.refs()).collect();
+                execute(&conn, &sql, &all).await?
+            }
+        };
         Ok(())
     }
 
@@ -269,6 +294,8 @@ impl GrantStore for PgStore {
         insert_refresh(&conn, &token).await
     }
 
+    // The presentation's parts and the event of a reuse: one call, one transaction.
+    #[allow(clippy::too_many_arguments)]
     async fn use_refresh(
         &self,
         client_id: Uuid,
@@ -277,6 +304,7 @@ impl GrantStore for PgStore {
         now: OffsetDateTime,
         sliding: time::Duration,
         grace: time::Duration,
+        reuse: Option<&AuditEvent>,
     ) -> Result<RefreshUse> {
         let conn = self.conn().await?;
         // Two statements, no transaction around them (issue 10): a read of the token, its
@@ -325,7 +353,8 @@ impl GrantStore for PgStore {
                     return Ok(RefreshUse::Retried(WithUser { record: token, user }.into()));
                 }
                 RefreshStep::Reuse => {
-                    revoke(&conn, token.family, now).await?;
+                    let event = reuse.map(|e| e.on_family(token.family));
+                    revoke(&conn, token.family, now, event.as_ref()).await?;
                     return Ok(RefreshUse::Reused);
                 }
                 RefreshStep::Invalid => return Ok(RefreshUse::Invalid),
@@ -342,9 +371,9 @@ impl GrantStore for PgStore {
             .transpose()
     }
 
-    async fn revoke_family(&self, family: Uuid, now: OffsetDateTime) -> Result<()> {
+    async fn revoke_family(&self, family: Uuid, now: OffsetDateTime, audit: Option<&AuditEvent>) -> Result<()> {
         let conn = self.conn().await?;
-        revoke(&conn, family, now).await
+        revoke(&conn, family, now, audit).await
     }
 
     async fn family_revoked(&self, family: Uuid) -> Result<bool> {
@@ -352,7 +381,13 @@ impl GrantStore for PgStore {
         col(&query_one(&conn, "SELECT EXISTS (SELECT 1 FROM revoked_families WHERE family = $1)", &[&family]).await?, 0)
     }
 
-    async fn revoke_user_grants(&self, tenant_id: Uuid, user_id: Uuid, now: OffsetDateTime) -> Result<()> {
+    async fn revoke_user_grants(
+        &self,
+        tenant_id: Uuid,
+        user_id: Uuid,
+        now: OffsetDateTime,
+        audit: Option<&AuditEvent>,
+    ) -> Result<()> {
         let mut conn = self.conn().await?;
         let tx = write_tx!(conn);
         execute(&tx, "DELETE FROM sessions WHERE tenant_id = $1 AND user_id = $2", &[&tenant_id, &user_id]).await?;
@@ -368,6 +403,7 @@ impl GrantStore for PgStore {
             &[&tenant_id, &user_id, &now],
         )
         .await?;
+        crate::audit::insert(&tx, audit).await?;
         tx.commit().await.map_err(db)
     }
 

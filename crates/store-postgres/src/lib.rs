@@ -64,11 +64,13 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 use uuid::Uuid;
 
+use gatehouse_registry::audit::AuditEvent;
 use gatehouse_registry::error::{RegistryError, Result};
 use gatehouse_registry::role::{Role, RoleChanges};
 use gatehouse_registry::store::{KeyStore, RoleStore, TenantStore};
 use gatehouse_registry::tenant::{SigningKeyRecord, Tenant, TenantSeed};
 
+mod audit;
 mod clients;
 mod connect;
 mod device;
@@ -353,16 +355,23 @@ impl RoleStore for PgStore {
         row.as_ref().map(role_row).transpose()?.ok_or(RegistryError::NotFound("role"))
     }
 
-    async fn create_role(&self, tenant_id: Uuid, role: Role) -> Result<Role> {
+    async fn create_role(&self, tenant_id: Uuid, role: Role, audit: Option<&AuditEvent>) -> Result<Role> {
         let mut conn = self.conn().await?;
         let tx = write_tx!(conn);
         tenant_exists(&tx, tenant_id).await?;
         insert_role(&tx, tenant_id, &role).await?;
+        crate::audit::insert(&tx, audit).await?;
         tx.commit().await.map_err(db)?;
         Ok(role)
     }
 
-    async fn update_role(&self, tenant_id: Uuid, id: Uuid, changes: RoleChanges) -> Result<Role> {
+    async fn update_role(
+        &self,
+        tenant_id: Uuid,
+        id: Uuid,
+        changes: RoleChanges,
+        audit: Option<&AuditEvent>,
+    ) -> Result<Role> {
         let mut conn = self.conn().await?;
         let tx = write_tx!(conn);
         tenant_exists(&tx, tenant_id).await?;
@@ -376,11 +385,12 @@ impl RoleStore for PgStore {
             &[&tenant_id, &id, &role.name, &role.description],
         )
         .await?;
+        crate::audit::insert(&tx, audit).await?;
         tx.commit().await.map_err(db)?;
         Ok(role)
     }
 
-    async fn delete_role(&self, tenant_id: Uuid, id: Uuid) -> Result<()> {
+    async fn delete_role(&self, tenant_id: Uuid, id: Uuid, audit: Option<&AuditEvent>) -> Result<()> {
         let mut conn = self.conn().await?;
         let tx = write_tx!(conn);
         tenant_exists(&tx, tenant_id).await?;
@@ -396,6 +406,7 @@ impl RoleStore for PgStore {
             Some(false) => {
                 // References go with it: the foreign keys of client_roles and user_roles cascade.
                 execute(&tx, "DELETE FROM roles WHERE tenant_id = $1 AND id = $2", &[&tenant_id, &id]).await?;
+                crate::audit::insert(&tx, audit).await?;
                 tx.commit().await.map_err(db)
             }
         }
@@ -450,13 +461,19 @@ impl KeyStore for PgStore {
         rows.iter().map(key_row).collect()
     }
 
-    async fn rotate_signing_key(&self, key: SigningKeyRecord, at: OffsetDateTime) -> Result<()> {
+    async fn rotate_signing_key(
+        &self,
+        key: SigningKeyRecord,
+        at: OffsetDateTime,
+        audit: Option<&AuditEvent>,
+    ) -> Result<()> {
         let mut conn = self.conn().await?;
         let tx = write_tx!(conn);
         execute(&tx, LOCK_KEYS, &[]).await?;
         execute(&tx, "UPDATE signing_keys SET retired = $1 WHERE alg = $2 AND retired IS NULL", &[&at, &key.alg])
             .await?;
         insert_key(&tx, &key).await?;
+        crate::audit::insert(&tx, audit).await?;
         tx.commit().await.map_err(db)
     }
 

@@ -19,7 +19,7 @@ use gatehouse_registry::store::snapshot::{
 use gatehouse_registry::tenant::Tenant;
 
 /// Every table that holds data (`schema_migrations` aside): an import needs them all empty.
-const TABLES: [&str; 14] = [
+const TABLES: [&str; 15] = [
     "tenants",
     "roles",
     "clients",
@@ -34,6 +34,7 @@ const TABLES: [&str; 14] = [
     "revoked_families",
     "server_secrets",
     "device_codes",
+    "audit_events",
 ];
 const ATTEMPTS: &str = "attempts";
 
@@ -97,6 +98,7 @@ async fn export(c: &impl GenericClient) -> Result<Snapshot> {
         Ok(Attempts { key: col(r, 0)?, count: to_u32(col(r, 1)?)?, since: col(r, 2)? })
     })?;
     let device_codes = rows(query(c, crate::device::DEVICE_COLUMNS, &[]).await?, crate::device::device_row)?;
+    let audit_events = crate::audit::all(c).await?;
     Ok(Snapshot {
         tenants,
         signing_keys,
@@ -107,6 +109,7 @@ async fn export(c: &impl GenericClient) -> Result<Snapshot> {
         revoked_families,
         attempts,
         device_codes,
+        audit_events,
     }
     .canonical())
 }
@@ -182,6 +185,9 @@ async fn import(c: &impl GenericClient, snapshot: Snapshot) -> Result<()> {
     }
     for d in &snapshot.device_codes {
         crate::device::insert(c, d).await?;
+    }
+    for e in &snapshot.audit_events {
+        crate::audit::insert(c, Some(e)).await?;
     }
     Ok(())
 }

@@ -9,6 +9,7 @@ use crate::{
     col, db, execute, existing_roles, insert as insert_row, limit, query, query_one, query_opt, read_tx, storage,
     tenant_exists, write_tx, PgStore,
 };
+use gatehouse_registry::audit::AuditEvent;
 use gatehouse_registry::error::{RegistryError, Result};
 use gatehouse_registry::role::TENANT_ADMINISTRATOR;
 use gatehouse_registry::store::{check_role_refs, ListQuery, Page, UserStore};
@@ -152,10 +153,11 @@ pub(crate) async fn insert(c: &impl GenericClient, user: &User) -> Result<()> {
 
 #[async_trait]
 impl UserStore for PgStore {
-    async fn create_user(&self, user: User) -> Result<User> {
+    async fn create_user(&self, user: User, audit: Option<&AuditEvent>) -> Result<User> {
         let mut conn = self.conn().await?;
         let tx = write_tx!(conn);
         insert(&tx, &user).await?;
+        crate::audit::insert(&tx, audit).await?;
         tx.commit().await.map_err(db)?;
         Ok(user)
     }
@@ -196,7 +198,13 @@ impl UserStore for PgStore {
         Ok(Page { items, total: u64::try_from(total).map_err(storage)? })
     }
 
-    async fn update_user(&self, tenant_id: Uuid, id: Uuid, changes: UserChanges) -> Result<User> {
+    async fn update_user(
+        &self,
+        tenant_id: Uuid,
+        id: Uuid,
+        changes: UserChanges,
+        audit: Option<&AuditEvent>,
+    ) -> Result<User> {
         let mut conn = self.conn().await?;
         let tx = write_tx!(conn);
         let before = lock_user(&tx, tenant_id, id).await?;
@@ -227,11 +235,12 @@ impl UserStore for PgStore {
         )
         .await?;
         write_roles(&tx, &user).await?;
+        crate::audit::insert(&tx, audit).await?;
         tx.commit().await.map_err(db)?;
         Ok(user)
     }
 
-    async fn delete_user(&self, tenant_id: Uuid, id: Uuid) -> Result<()> {
+    async fn delete_user(&self, tenant_id: Uuid, id: Uuid, audit: Option<&AuditEvent>) -> Result<()> {
         let mut conn = self.conn().await?;
         let tx = write_tx!(conn);
         let before = lock_user(&tx, tenant_id, id).await?;
@@ -239,6 +248,7 @@ impl UserStore for PgStore {
             return Err(before.last_administrator());
         }
         execute(&tx, "DELETE FROM users WHERE tenant_id = $1 AND id = $2", &[&tenant_id, &id]).await?;
+        crate::audit::insert(&tx, audit).await?;
         tx.commit().await.map_err(db)?;
         Ok(())
     }

@@ -5,6 +5,7 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use uuid::Uuid;
 
 use crate::{from_ts, json_col, role_exists, storage, tenant_exists, ts, uuid_col, SqliteStore};
+use gatehouse_registry::audit::AuditEvent;
 use gatehouse_registry::client::{Client, ClientChanges, ClientKind, IdTokenSigningAlg};
 use gatehouse_registry::error::{RegistryError, Result};
 use gatehouse_registry::secret::{ClientSecret, NewSecret, SecretHash};
@@ -190,8 +191,19 @@ pub(super) fn insert(tx: &Connection, client: &Client, secret: Option<NewSecret>
 
 #[async_trait]
 impl ClientStore for SqliteStore {
-    async fn create_client(&self, client: Client, secret: Option<NewSecret>) -> Result<Option<ClientSecret>> {
-        self.write("create_client", move |tx| insert(tx, &client, secret)).await
+    async fn create_client(
+        &self,
+        client: Client,
+        secret: Option<NewSecret>,
+        audit: Option<&AuditEvent>,
+    ) -> Result<Option<ClientSecret>> {
+        let audit = audit.cloned();
+        self.write("create_client", move |tx| {
+            let first = insert(tx, &client, secret)?;
+            crate::audit::insert(tx, audit.as_ref())?;
+            Ok(first)
+        })
+        .await
     }
 
     async fn get_client(&self, at: ClientRef) -> Result<Client> {
@@ -252,7 +264,8 @@ impl ClientStore for SqliteStore {
         .await
     }
 
-    async fn update_client(&self, at: ClientRef, changes: ClientChanges) -> Result<Client> {
+    async fn update_client(&self, at: ClientRef, changes: ClientChanges, audit: Option<&AuditEvent>) -> Result<Client> {
+        let audit = audit.cloned();
         self.write("update_client", move |tx| {
             let mut client = load_at(tx, at)?;
             client.apply(changes)?;
@@ -281,21 +294,25 @@ impl ClientStore for SqliteStore {
             )
             .map_err(storage)?;
             write_lists(tx, &client)?;
+            crate::audit::insert(tx, audit.as_ref())?;
             Ok(client)
         })
         .await
     }
 
-    async fn delete_client(&self, at: ClientRef) -> Result<()> {
+    async fn delete_client(&self, at: ClientRef, audit: Option<&AuditEvent>) -> Result<()> {
+        let audit = audit.cloned();
         self.write("delete_client", move |tx| {
             load_at(tx, at)?;
             crate::sql::exec(tx, "DELETE FROM clients WHERE id = ?1", [at.id.to_string()]).map_err(storage)?;
+            crate::audit::insert(tx, audit.as_ref())?;
             Ok(())
         })
         .await
     }
 
-    async fn add_secret(&self, at: ClientRef, secret: NewSecret) -> Result<ClientSecret> {
+    async fn add_secret(&self, at: ClientRef, secret: NewSecret, audit: Option<&AuditEvent>) -> Result<ClientSecret> {
+        let audit = audit.cloned();
         self.write("add_secret", move |tx| {
             load_at(tx, at)?;
             let (count, next_id): (usize, u32) = crate::sql::row(tx,
@@ -306,6 +323,7 @@ impl ClientStore for SqliteStore {
                 .map_err(storage)?;
             let stored = next_secret(count, next_id, secret)?;
             insert_secret(tx, at.id, &stored)?;
+            crate::audit::insert(tx, audit.map(|e| e.on_secret(stored.id)).as_ref())?;
             Ok(stored)
         })
         .await
@@ -319,7 +337,14 @@ impl ClientStore for SqliteStore {
         .await
     }
 
-    async fn update_secret(&self, at: ClientRef, secret_id: u32, changes: SecretChanges) -> Result<ClientSecret> {
+    async fn update_secret(
+        &self,
+        at: ClientRef,
+        secret_id: u32,
+        changes: SecretChanges,
+        audit: Option<&AuditEvent>,
+    ) -> Result<ClientSecret> {
+        let audit = audit.cloned();
         self.write("update_secret", move |tx| {
             load_at(tx, at)?;
             let mut secret =
@@ -336,12 +361,14 @@ impl ClientStore for SqliteStore {
                 params![at.id.to_string(), secret_id, secret.description, secret.expiration.map(ts)],
             )
             .map_err(storage)?;
+            crate::audit::insert(tx, audit.as_ref())?;
             Ok(secret)
         })
         .await
     }
 
-    async fn delete_secret(&self, at: ClientRef, secret_id: u32) -> Result<()> {
+    async fn delete_secret(&self, at: ClientRef, secret_id: u32, audit: Option<&AuditEvent>) -> Result<()> {
+        let audit = audit.cloned();
         self.write("delete_secret", move |tx| {
             load_at(tx, at)?;
             let n = crate::sql::exec(
@@ -353,6 +380,7 @@ impl ClientStore for SqliteStore {
             if n == 0 {
                 return Err(RegistryError::NotFound("secret"));
             }
+            crate::audit::insert(tx, audit.as_ref())?;
             Ok(())
         })
         .await

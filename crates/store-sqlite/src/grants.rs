@@ -6,6 +6,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::{from_ts, storage, ts, uuid_col, SqliteStore};
+use gatehouse_registry::audit::AuditEvent;
 use gatehouse_registry::error::Result;
 use gatehouse_registry::grant::{
     refresh_step, AuthorizationCode, CodeUse, RefreshStep, RefreshToken, RefreshUse, SecretHashKey, Session, WithUser,
@@ -153,13 +154,15 @@ fn revoke(c: &Connection, family: Uuid, now: OffsetDateTime) -> Result<()> {
 
 #[async_trait]
 impl GrantStore for SqliteStore {
-    async fn create_session(&self, s: Session) -> Result<()> {
+    async fn create_session(&self, s: Session, audit: Option<&AuditEvent>) -> Result<()> {
+        let audit = audit.cloned();
         self.write("create_session", move |tx| {
             crate::sql::exec(tx,
                 "INSERT INTO sessions (handle, sid, tenant_id, user_id, auth_time, expires) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 params![s.handle.0, s.sid, s.tenant_id.to_string(), s.user_id.to_string(), ts(s.auth_time), ts(s.expires)],
             )
             .map_err(storage)?;
+            crate::audit::insert(tx, audit.as_ref())?;
             Ok(())
         })
         .await
@@ -181,10 +184,13 @@ impl GrantStore for SqliteStore {
         .await
     }
 
-    async fn delete_session(&self, handle: &SecretHashKey) -> Result<()> {
-        let handle = handle.clone();
+    async fn delete_session(&self, handle: &SecretHashKey, audit: Option<&AuditEvent>) -> Result<()> {
+        let (handle, audit) = (handle.clone(), audit.cloned());
         self.write("delete_session", move |tx| {
-            crate::sql::exec(tx, "DELETE FROM sessions WHERE handle = ?1", [handle.0]).map_err(storage)?;
+            let ended = crate::sql::exec(tx, "DELETE FROM sessions WHERE handle = ?1", [handle.0]).map_err(storage)?;
+            if ended > 0 {
+                crate::audit::insert(tx, audit.as_ref())?;
+            }
             Ok(())
         })
         .await
@@ -222,6 +228,8 @@ impl GrantStore for SqliteStore {
         self.write("save_refresh", move |tx| insert_refresh(tx, &token)).await
     }
 
+    // The presentation's parts and the event of a reuse: one call, one transaction.
+    #[allow(clippy::too_many_arguments)]
     async fn use_refresh(
         &self,
         client_id: Uuid,
@@ -230,8 +238,9 @@ impl GrantStore for SqliteStore {
         now: OffsetDateTime,
         sliding: time::Duration,
         grace: time::Duration,
+        reuse: Option<&AuditEvent>,
     ) -> Result<RefreshUse> {
-        let handle = handle.clone();
+        let (handle, reuse) = (handle.clone(), reuse.cloned());
         self.write("use_refresh", move |tx| {
             let token = load_refresh(tx, &handle.0)?;
             let next_handle: Option<Vec<u8>> =
@@ -260,6 +269,7 @@ impl GrantStore for SqliteStore {
                 }
                 (RefreshStep::Reuse, Some(token)) => {
                     revoke(tx, token.family, now)?;
+                    crate::audit::insert(tx, reuse.map(|e| e.on_family(token.family)).as_ref())?;
                     RefreshUse::Reused
                 }
                 _ => RefreshUse::Invalid,
@@ -273,15 +283,27 @@ impl GrantStore for SqliteStore {
         self.read("find_refresh", move |c| load_refresh(c, &handle.0)).await
     }
 
-    async fn revoke_family(&self, family: Uuid, now: OffsetDateTime) -> Result<()> {
-        self.write("revoke_family", move |tx| revoke(tx, family, now)).await
+    async fn revoke_family(&self, family: Uuid, now: OffsetDateTime, audit: Option<&AuditEvent>) -> Result<()> {
+        let audit = audit.cloned();
+        self.write("revoke_family", move |tx| {
+            revoke(tx, family, now)?;
+            crate::audit::insert(tx, audit.as_ref())
+        })
+        .await
     }
 
     async fn family_revoked(&self, family: Uuid) -> Result<bool> {
         self.read("family_revoked", move |c| revoked(c, family)).await
     }
 
-    async fn revoke_user_grants(&self, tenant_id: Uuid, user_id: Uuid, now: OffsetDateTime) -> Result<()> {
+    async fn revoke_user_grants(
+        &self,
+        tenant_id: Uuid,
+        user_id: Uuid,
+        now: OffsetDateTime,
+        audit: Option<&AuditEvent>,
+    ) -> Result<()> {
+        let audit = audit.cloned();
         self.write("revoke_user_grants", move |tx| {
             let (t, u) = (tenant_id.to_string(), user_id.to_string());
             crate::sql::exec(tx, "DELETE FROM sessions WHERE tenant_id = ?1 AND user_id = ?2", [&t, &u])
@@ -297,6 +319,7 @@ impl GrantStore for SqliteStore {
                 params![t, u, ts(now)],
             )
             .map_err(storage)?;
+            crate::audit::insert(tx, audit.as_ref())?;
             Ok(())
         })
         .await

@@ -15,11 +15,13 @@ use rusqlite_migration::{Migrations, M};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use gatehouse_registry::audit::AuditEvent;
 use gatehouse_registry::error::{RegistryError, Result};
 use gatehouse_registry::role::{Role, RoleChanges};
 use gatehouse_registry::store::{KeyStore, RoleStore, TenantStore};
 use gatehouse_registry::tenant::{SigningKeyRecord, Tenant, TenantSeed};
 
+mod audit;
 mod clients;
 mod device;
 mod grants;
@@ -31,7 +33,7 @@ mod users;
 
 /// Every table that holds data (the migrations' own table aside): an import needs them all
 /// empty.
-const TABLES: [&str; 17] = [
+const TABLES: [&str; 18] = [
     "tenants",
     "roles",
     "clients",
@@ -49,6 +51,7 @@ const TABLES: [&str; 17] = [
     "server_secrets",
     "attempts",
     "device_codes",
+    "audit_events",
 ];
 
 const POOL_SIZE: u32 = 8;
@@ -57,7 +60,7 @@ const POOL_SIZE: u32 = 8;
 const PREPARE_TRIES: u32 = 40;
 
 /// The schema's versions, oldest first. Append; never edit one that has shipped.
-const MIGRATIONS: [&str; 7] = [
+const MIGRATIONS: [&str; 8] = [
     include_str!("schema.sql"),
     include_str!("grants.sql"),
     include_str!("users_contact.sql"),
@@ -65,6 +68,7 @@ const MIGRATIONS: [&str; 7] = [
     include_str!("revoked_at.sql"),
     include_str!("id_token_alg.sql"),
     include_str!("device_codes.sql"),
+    include_str!("audit_events.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {
@@ -323,19 +327,28 @@ impl RoleStore for SqliteStore {
         self.read("get_role", move |c| load_role(c, tenant_id, id)).await
     }
 
-    async fn create_role(&self, tenant_id: Uuid, role: Role) -> Result<Role> {
+    async fn create_role(&self, tenant_id: Uuid, role: Role, audit: Option<&AuditEvent>) -> Result<Role> {
+        let audit = audit.cloned();
         self.write("create_role", move |tx| {
             tenant_exists(tx, tenant_id)?;
             if role_exists(tx, tenant_id)(&role.id) {
                 return Err(RegistryError::Conflict(format!("a role with id {} already exists", role.id)));
             }
             insert_role(tx, tenant_id, &role)?;
+            crate::audit::insert(tx, audit.as_ref())?;
             Ok(role)
         })
         .await
     }
 
-    async fn update_role(&self, tenant_id: Uuid, id: Uuid, changes: RoleChanges) -> Result<Role> {
+    async fn update_role(
+        &self,
+        tenant_id: Uuid,
+        id: Uuid,
+        changes: RoleChanges,
+        audit: Option<&AuditEvent>,
+    ) -> Result<Role> {
+        let audit = audit.cloned();
         self.write("update_role", move |tx| {
             let mut role = load_role(tx, tenant_id, id)?;
             role.apply(tenant_id, changes)?;
@@ -345,12 +358,14 @@ impl RoleStore for SqliteStore {
                 params![tenant_id.to_string(), id.to_string(), role.name, role.description],
             )
             .map_err(storage)?;
+            crate::audit::insert(tx, audit.as_ref())?;
             Ok(role)
         })
         .await
     }
 
-    async fn delete_role(&self, tenant_id: Uuid, id: Uuid) -> Result<()> {
+    async fn delete_role(&self, tenant_id: Uuid, id: Uuid, audit: Option<&AuditEvent>) -> Result<()> {
+        let audit = audit.cloned();
         self.write("delete_role", move |tx| {
             tenant_exists(tx, tenant_id)?;
             let built_in: Option<bool> = crate::sql::row(
@@ -372,7 +387,7 @@ impl RoleStore for SqliteStore {
                         [tenant_id.to_string(), id.to_string()],
                     )
                     .map_err(storage)?;
-                    Ok(())
+                    crate::audit::insert(tx, audit.as_ref())
                 }
             }
         })
@@ -437,7 +452,13 @@ impl KeyStore for SqliteStore {
         .await
     }
 
-    async fn rotate_signing_key(&self, key: SigningKeyRecord, at: OffsetDateTime) -> Result<()> {
+    async fn rotate_signing_key(
+        &self,
+        key: SigningKeyRecord,
+        at: OffsetDateTime,
+        audit: Option<&AuditEvent>,
+    ) -> Result<()> {
+        let audit = audit.cloned();
         self.write("rotate_signing_key", move |tx| {
             crate::sql::exec(
                 tx,
@@ -451,6 +472,7 @@ impl KeyStore for SqliteStore {
                 params![key.kid, key.alg, key.private_der, ts(key.created), key.retired.map(ts)],
             )
             .map_err(storage)?;
+            crate::audit::insert(tx, audit.as_ref())?;
             Ok(())
         })
         .await

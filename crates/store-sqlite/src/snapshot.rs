@@ -84,6 +84,7 @@ fn export(c: &Connection) -> Result<Snapshot> {
         Ok(Attempts { key: r.get(0)?, count: r.get(1)?, since: from_ts(r.get(2)?)? })
     })?;
     let device_codes = all(c, crate::device::DEVICE_COLUMNS, None, crate::device::device_row)?;
+    let audit_events = all(c, &format!("{} ORDER BY seq", crate::audit::COLUMNS), None, crate::audit::event_row)?;
     Ok(Snapshot {
         tenants,
         signing_keys,
@@ -94,6 +95,7 @@ fn export(c: &Connection) -> Result<Snapshot> {
         revoked_families,
         attempts,
         device_codes,
+        audit_events,
     }
     .canonical())
 }
@@ -185,6 +187,9 @@ fn import(tx: &Connection, snapshot: Snapshot) -> Result<()> {
     }
     for d in &snapshot.device_codes {
         crate::device::insert(tx, d)?;
+    }
+    for e in &snapshot.audit_events {
+        crate::audit::insert(tx, Some(e))?;
     }
     Ok(())
 }

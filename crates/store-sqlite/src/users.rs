@@ -5,6 +5,7 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use uuid::Uuid;
 
 use crate::{from_ts, json_col, role_exists, storage, tenant_exists, ts, uuid_col, SqliteStore};
+use gatehouse_registry::audit::AuditEvent;
 use gatehouse_registry::error::{RegistryError, Result};
 use gatehouse_registry::role::TENANT_ADMINISTRATOR;
 use gatehouse_registry::store::{check_role_refs, ListQuery, Page, UserStore};
@@ -125,9 +126,11 @@ pub(super) fn insert(tx: &Connection, user: &User) -> Result<()> {
 
 #[async_trait]
 impl UserStore for SqliteStore {
-    async fn create_user(&self, user: User) -> Result<User> {
+    async fn create_user(&self, user: User, audit: Option<&AuditEvent>) -> Result<User> {
+        let audit = audit.cloned();
         self.write("create_user", move |tx| {
             insert(tx, &user)?;
+            crate::audit::insert(tx, audit.as_ref())?;
             Ok(user)
         })
         .await
@@ -184,7 +187,14 @@ impl UserStore for SqliteStore {
         .await
     }
 
-    async fn update_user(&self, tenant_id: Uuid, id: Uuid, changes: UserChanges) -> Result<User> {
+    async fn update_user(
+        &self,
+        tenant_id: Uuid,
+        id: Uuid,
+        changes: UserChanges,
+        audit: Option<&AuditEvent>,
+    ) -> Result<User> {
+        let audit = audit.cloned();
         self.write("update_user", move |tx| {
             let before = load(tx, tenant_id, id)?;
             let mut user = before.clone();
@@ -212,18 +222,21 @@ impl UserStore for SqliteStore {
             )
             .map_err(storage)?;
             write_roles(tx, &user)?;
+            crate::audit::insert(tx, audit.as_ref())?;
             Ok(user)
         })
         .await
     }
 
-    async fn delete_user(&self, tenant_id: Uuid, id: Uuid) -> Result<()> {
+    async fn delete_user(&self, tenant_id: Uuid, id: Uuid, audit: Option<&AuditEvent>) -> Result<()> {
+        let audit = audit.cloned();
         self.write("delete_user", move |tx| {
             let before = load(tx, tenant_id, id)?;
             if before.removes_administrator(None) && !other_administrator(tx, tenant_id, id)? {
                 return Err(before.last_administrator());
             }
             crate::sql::exec(tx, "DELETE FROM users WHERE id = ?1", [id.to_string()]).map_err(storage)?;
+            crate::audit::insert(tx, audit.as_ref())?;
             Ok(())
         })
         .await

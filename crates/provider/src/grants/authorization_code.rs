@@ -36,6 +36,7 @@ pub(crate) async fn grant(
     provider: &Provider,
     client: &Client,
     params: &Params,
+    origin: &gatehouse_registry::audit::Origin,
 ) -> Result<TokenResponse, ProtocolError> {
     let code_value = params.require("code")?;
     let redirect_uri = params.require("redirect_uri")?;
@@ -44,7 +45,9 @@ pub(crate) async fn grant(
     let code = match provider.stores.grants.use_code(&key_of(code_value), now).await? {
         CodeUse::Fresh(code) => *code,
         CodeUse::Replayed(code) => {
-            provider.stores.grants.revoke_family(code.family, now).await?;
+            let why = "an authorization code was presented again";
+            let event = super::family_revoked(client, Some(code.family), now, origin, why);
+            provider.stores.grants.revoke_family(code.family, now, Some(&event)).await?;
             return Err(invalid_grant("the code was already used; the tokens it issued are revoked"));
         }
         CodeUse::Unknown => return Err(invalid_grant("the code is unknown or expired")),

@@ -97,6 +97,7 @@ mod tests {
         TokenRequest {
             form: vec![("grant_type".into(), "client_credentials".into())],
             authorization: Some(format!("Basic {}", STANDARD.encode(format!("{}:{}", client.id, secret.expose())))),
+            ..Default::default()
         }
     }
 

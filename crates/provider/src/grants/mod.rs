@@ -1,5 +1,7 @@
 //! The token endpoint: one file per grant type.
 
+use gatehouse_registry::audit::{family_target, Actor, AuditAction, AuditEvent, Origin};
+
 use crate::client_auth::{self, AuthenticatedClient};
 use crate::error::{ErrorCode, ProtocolError};
 use crate::params::Params;
@@ -18,6 +20,8 @@ pub struct TokenRequest {
     pub form: Vec<(String, String)>,
     /// The `Authorization` header, if any.
     pub authorization: Option<String>,
+    /// Where it came from, for the audit trail of what it revokes.
+    pub origin: Origin,
 }
 
 /// The names of the parameters only: their values are codes, tokens and secrets.
@@ -27,6 +31,7 @@ impl std::fmt::Debug for TokenRequest {
         f.debug_struct("TokenRequest")
             .field("form", &names)
             .field("authorization", &self.authorization.as_ref().map(|_| "<redacted>"))
+            .field("origin", &self.origin)
             .finish()
     }
 }
@@ -41,7 +46,7 @@ impl Provider {
             client_auth::authenticate(self.stores.clients.as_ref(), &params, request.authorization.as_deref(), now)
                 .await?;
         let via_header = client.via_header;
-        self.grant(&grant_type, client, &params)
+        self.grant(&grant_type, client, &params, &request.origin)
             .await
             .map_err(|e| ProtocolError { via_header: via_header && e.code == ErrorCode::InvalidClient, ..e })
     }
@@ -51,11 +56,12 @@ impl Provider {
         grant_type: &str,
         client: AuthenticatedClient,
         params: &Params,
+        origin: &Origin,
     ) -> Result<TokenResponse, ProtocolError> {
         match grant_type {
             "client_credentials" => client_credentials::grant(self, &client.client, params).await,
-            "authorization_code" => authorization_code::grant(self, &client.client, params).await,
-            "refresh_token" => refresh_token::grant(self, &client.client, params).await,
+            "authorization_code" => authorization_code::grant(self, &client.client, params, origin).await,
+            "refresh_token" => refresh_token::grant(self, &client.client, params, origin).await,
             device_code::GRANT_TYPE => device_code::grant(self, &client.client, params).await,
             other => Err(ProtocolError::new(
                 ErrorCode::UnsupportedGrantType,
@@ -63,6 +69,26 @@ impl Provider {
             )),
         }
     }
+}
+
+/// The audit event of `client` revoking grant `family` (`None`: the store names it), and why.
+pub(crate) fn family_revoked(
+    client: &gatehouse_registry::Client,
+    family: Option<uuid::Uuid>,
+    now: time::OffsetDateTime,
+    origin: &Origin,
+    why: &str,
+) -> AuditEvent {
+    let target = family.map(family_target).unwrap_or_default();
+    AuditEvent::new(
+        Some(client.tenant_id),
+        now,
+        Actor::Client(client.id),
+        AuditAction::TokenFamilyRevoke,
+        target,
+        origin,
+    )
+    .with_detail(why)
 }
 
 /// A user's grant, as a code or a refresh token carries it.

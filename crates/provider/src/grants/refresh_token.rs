@@ -20,6 +20,7 @@ pub(crate) async fn grant(
     provider: &Provider,
     client: &Client,
     params: &Params,
+    origin: &gatehouse_registry::audit::Origin,
 ) -> Result<TokenResponse, ProtocolError> {
     // Checked live: a client that loses AllowOfflineAccess loses its refresh tokens at once.
     if !client.allow_offline_access {
@@ -41,10 +42,12 @@ pub(crate) async fn grant(
     // A public client's token is bound by its `client_id` alone: whoever holds a copy could
     // take the successor within a grace window, so it has none (issue 9, decision 40).
     let grace = if client.kind.has_secrets() { s.refresh_grace } else { time::Duration::ZERO };
+    // Written only if this presentation is a reuse (no round trip of its own).
+    let reuse = super::family_revoked(client, None, now, origin, "a refresh token was presented again");
     let used = provider
         .stores
         .grants
-        .use_refresh(client.id, &key_of(presented), key_of(next.expose()), now, s.refresh_sliding, grace)
+        .use_refresh(client.id, &key_of(presented), key_of(next.expose()), now, s.refresh_sliding, grace, Some(&reuse))
         .await?;
     let WithUser { record: token, user } = match used {
         RefreshUse::Rotated(t) | RefreshUse::Retried(t) => *t,

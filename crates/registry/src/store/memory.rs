@@ -13,6 +13,7 @@ use super::{
     check_role_refs, next_secret, tenant_full, ClientRef, ClientStore, GrantStore, KeyStore, ListQuery, Page,
     RoleStore, SecretChanges, TenantStore, ThrottleStore, UserStore,
 };
+use crate::audit::AuditEvent;
 use crate::client::{Client, ClientChanges, ClientKind};
 use crate::error::{RegistryError, Result};
 use crate::grant::{
@@ -24,6 +25,7 @@ use crate::secret::{ClientSecret, NewSecret};
 use crate::tenant::{SigningKeyRecord, Tenant, TenantSeed};
 use crate::user::{User, UserChanges};
 
+mod audit;
 mod device;
 mod snapshot;
 
@@ -56,6 +58,8 @@ struct State {
     attempts: HashMap<String, (u32, OffsetDateTime)>,
     /// Device codes by the hash of the device code.
     device_codes: HashMap<SecretHashKey, crate::device::DeviceCode>,
+    /// The audit trail, in the order written.
+    audit: Vec<AuditEvent>,
 }
 
 impl State {
@@ -63,6 +67,11 @@ impl State {
     fn with_user<T>(&self, record: T, tenant_id: Uuid, user_id: Uuid) -> WithUser<T> {
         let user = self.users.iter().find(|u| u.tenant_id == tenant_id && u.id == user_id).cloned();
         WithUser { record, user }
+    }
+
+    /// Writes `event`, if any: called once the change it records is made.
+    fn log(&mut self, event: Option<&AuditEvent>) {
+        self.audit.extend(event.cloned());
     }
 
     fn tenant(&self, id: Uuid) -> Result<&Tenant> {
@@ -185,8 +194,16 @@ impl TenantStore for MemoryStore {
 
 #[async_trait]
 impl ClientStore for MemoryStore {
-    async fn create_client(&self, client: Client, secret: Option<NewSecret>) -> Result<Option<ClientSecret>> {
-        self.lock()?.insert_client(client, secret)
+    async fn create_client(
+        &self,
+        client: Client,
+        secret: Option<NewSecret>,
+        audit: Option<&AuditEvent>,
+    ) -> Result<Option<ClientSecret>> {
+        let mut state = self.lock()?;
+        let first = state.insert_client(client, secret)?;
+        state.log(audit);
+        Ok(first)
     }
 
     async fn get_client(&self, at: ClientRef) -> Result<Client> {
@@ -223,28 +240,31 @@ impl ClientStore for MemoryStore {
         Ok(page(entries.into_iter().filter_map(|e| e.client.as_ref()).collect(), query))
     }
 
-    async fn update_client(&self, at: ClientRef, changes: ClientChanges) -> Result<Client> {
+    async fn update_client(&self, at: ClientRef, changes: ClientChanges, audit: Option<&AuditEvent>) -> Result<Client> {
         let mut state = self.lock()?;
         let mut client = state.entry(at)?.client.clone().ok_or(RegistryError::NotFound("client"))?;
         client.apply(changes)?;
         check_role_refs(&client.role_ids, state.role_exists(at.tenant_id))?;
         state.entry(at)?.client = Some(client.clone());
+        state.log(audit);
         Ok(client)
     }
 
-    async fn delete_client(&self, at: ClientRef) -> Result<()> {
+    async fn delete_client(&self, at: ClientRef, audit: Option<&AuditEvent>) -> Result<()> {
         let mut state = self.lock()?;
         state.entry(at)?;
         state.clients.remove(&at.id);
+        state.log(audit);
         Ok(())
     }
 
-    async fn add_secret(&self, at: ClientRef, secret: NewSecret) -> Result<ClientSecret> {
+    async fn add_secret(&self, at: ClientRef, secret: NewSecret, audit: Option<&AuditEvent>) -> Result<ClientSecret> {
         let mut state = self.lock()?;
         let entry = state.entry(at)?;
         let stored = next_secret(entry.secrets.len(), entry.next_secret_id, secret)?;
         entry.next_secret_id += 1;
         entry.secrets.push(stored.clone());
+        state.log(audit.map(|e| e.on_secret(stored.id)).as_ref());
         Ok(stored)
     }
 
@@ -252,7 +272,13 @@ impl ClientStore for MemoryStore {
         Ok(self.lock()?.entry(at)?.secrets.clone())
     }
 
-    async fn update_secret(&self, at: ClientRef, secret_id: u32, changes: SecretChanges) -> Result<ClientSecret> {
+    async fn update_secret(
+        &self,
+        at: ClientRef,
+        secret_id: u32,
+        changes: SecretChanges,
+        audit: Option<&AuditEvent>,
+    ) -> Result<ClientSecret> {
         let mut state = self.lock()?;
         let secret =
             state.entry(at)?.secrets.iter_mut().find(|s| s.id == secret_id).ok_or(RegistryError::NotFound("secret"))?;
@@ -262,10 +288,12 @@ impl ClientStore for MemoryStore {
         if let Some(e) = changes.expiration {
             secret.expiration = e;
         }
-        Ok(secret.clone())
+        let secret = secret.clone();
+        state.log(audit);
+        Ok(secret)
     }
 
-    async fn delete_secret(&self, at: ClientRef, secret_id: u32) -> Result<()> {
+    async fn delete_secret(&self, at: ClientRef, secret_id: u32, audit: Option<&AuditEvent>) -> Result<()> {
         let mut state = self.lock()?;
         let secrets = &mut state.entry(at)?.secrets;
         let before = secrets.len();
@@ -273,6 +301,7 @@ impl ClientStore for MemoryStore {
         if secrets.len() == before {
             return Err(RegistryError::NotFound("secret"));
         }
+        state.log(audit);
         Ok(())
     }
 
@@ -298,27 +327,35 @@ impl RoleStore for MemoryStore {
         roles.iter().find(|r| r.id == id).cloned().ok_or(RegistryError::NotFound("role"))
     }
 
-    async fn create_role(&self, tenant_id: Uuid, role: Role) -> Result<Role> {
+    async fn create_role(&self, tenant_id: Uuid, role: Role, audit: Option<&AuditEvent>) -> Result<Role> {
         let mut state = self.lock()?;
         let roles = state.roles.get_mut(&tenant_id).ok_or(RegistryError::NotFound("tenant"))?;
         if roles.iter().any(|r| r.id == role.id) {
             return Err(RegistryError::Conflict(format!("a role with id {} already exists", role.id)));
         }
         roles.push(role.clone());
+        state.log(audit);
         Ok(role)
     }
 
-    async fn update_role(&self, tenant_id: Uuid, id: Uuid, changes: RoleChanges) -> Result<Role> {
+    async fn update_role(
+        &self,
+        tenant_id: Uuid,
+        id: Uuid,
+        changes: RoleChanges,
+        audit: Option<&AuditEvent>,
+    ) -> Result<Role> {
         let mut state = self.lock()?;
         let roles = state.roles.get_mut(&tenant_id).ok_or(RegistryError::NotFound("tenant"))?;
         let slot = roles.iter_mut().find(|r| r.id == id).ok_or(RegistryError::NotFound("role"))?;
         let mut role = slot.clone();
         role.apply(tenant_id, changes)?;
         *slot = role.clone();
+        state.log(audit);
         Ok(role)
     }
 
-    async fn delete_role(&self, tenant_id: Uuid, id: Uuid) -> Result<()> {
+    async fn delete_role(&self, tenant_id: Uuid, id: Uuid, audit: Option<&AuditEvent>) -> Result<()> {
         let mut state = self.lock()?;
         let roles = state.roles.get_mut(&tenant_id).ok_or(RegistryError::NotFound("tenant"))?;
         let role = roles.iter().find(|r| r.id == id).ok_or(RegistryError::NotFound("role"))?;
@@ -332,16 +369,19 @@ impl RoleStore for MemoryStore {
         for u in state.users.iter_mut() {
             u.role_ids.retain(|r| *r != id);
         }
+        state.log(audit);
         Ok(())
     }
 }
 
 #[async_trait]
 impl UserStore for MemoryStore {
-    async fn create_user(&self, user: User) -> Result<User> {
+    async fn create_user(&self, user: User, audit: Option<&AuditEvent>) -> Result<User> {
         let mut state = self.lock()?;
         state.tenant(user.tenant_id)?;
-        state.insert_user(user)
+        let user = state.insert_user(user)?;
+        state.log(audit);
+        Ok(user)
     }
 
     async fn get_user(&self, tenant_id: Uuid, id: Uuid) -> Result<User> {
@@ -371,7 +411,13 @@ impl UserStore for MemoryStore {
         Ok(page(users, query))
     }
 
-    async fn update_user(&self, tenant_id: Uuid, id: Uuid, changes: UserChanges) -> Result<User> {
+    async fn update_user(
+        &self,
+        tenant_id: Uuid,
+        id: Uuid,
+        changes: UserChanges,
+        audit: Option<&AuditEvent>,
+    ) -> Result<User> {
         let mut state = self.lock()?;
         let index = state
             .users
@@ -390,10 +436,11 @@ impl UserStore for MemoryStore {
         }
         check_role_refs(&user.role_ids, state.role_exists(tenant_id))?;
         state.users[index] = user.clone();
+        state.log(audit);
         Ok(user)
     }
 
-    async fn delete_user(&self, tenant_id: Uuid, id: Uuid) -> Result<()> {
+    async fn delete_user(&self, tenant_id: Uuid, id: Uuid, audit: Option<&AuditEvent>) -> Result<()> {
         let mut state = self.lock()?;
         let index = state
             .users
@@ -405,6 +452,7 @@ impl UserStore for MemoryStore {
             return Err(before.last_administrator());
         }
         state.users.remove(index);
+        state.log(audit);
         Ok(())
     }
 }
@@ -434,12 +482,18 @@ impl KeyStore for MemoryStore {
         Ok(self.lock()?.keys.clone())
     }
 
-    async fn rotate_signing_key(&self, key: SigningKeyRecord, at: OffsetDateTime) -> Result<()> {
+    async fn rotate_signing_key(
+        &self,
+        key: SigningKeyRecord,
+        at: OffsetDateTime,
+        audit: Option<&AuditEvent>,
+    ) -> Result<()> {
         let mut state = self.lock()?;
         for k in state.keys.iter_mut().filter(|k| k.alg == key.alg && k.retired.is_none()) {
             k.retired = Some(at);
         }
         state.keys.push(key);
+        state.log(audit);
         Ok(())
     }
 
@@ -460,8 +514,10 @@ impl KeyStore for MemoryStore {
 
 #[async_trait]
 impl GrantStore for MemoryStore {
-    async fn create_session(&self, session: Session) -> Result<()> {
-        self.lock()?.sessions.insert(session.handle.clone(), session);
+    async fn create_session(&self, session: Session, audit: Option<&AuditEvent>) -> Result<()> {
+        let mut state = self.lock()?;
+        state.sessions.insert(session.handle.clone(), session);
+        state.log(audit);
         Ok(())
     }
 
@@ -474,8 +530,11 @@ impl GrantStore for MemoryStore {
             .map(|s| state.with_user(s.clone(), s.tenant_id, s.user_id)))
     }
 
-    async fn delete_session(&self, handle: &SecretHashKey) -> Result<()> {
-        self.lock()?.sessions.remove(handle);
+    async fn delete_session(&self, handle: &SecretHashKey, audit: Option<&AuditEvent>) -> Result<()> {
+        let mut state = self.lock()?;
+        if state.sessions.remove(handle).is_some() {
+            state.log(audit);
+        }
         Ok(())
     }
 
@@ -502,6 +561,8 @@ impl GrantStore for MemoryStore {
         Ok(())
     }
 
+    // The presentation's parts and the event of a reuse: one call, one transaction.
+    #[allow(clippy::too_many_arguments)]
     async fn use_refresh(
         &self,
         client_id: Uuid,
@@ -510,6 +571,7 @@ impl GrantStore for MemoryStore {
         now: OffsetDateTime,
         sliding: time::Duration,
         grace: time::Duration,
+        reuse: Option<&AuditEvent>,
     ) -> Result<RefreshUse> {
         let mut state = self.lock()?;
         let token = state.refresh.get(handle).cloned();
@@ -531,6 +593,7 @@ impl GrantStore for MemoryStore {
             }
             (RefreshStep::Reuse, Some(token)) => {
                 state.revoked_families.insert(token.family, now);
+                state.log(reuse.map(|e| e.on_family(token.family)).as_ref());
                 RefreshUse::Reused
             }
             _ => RefreshUse::Invalid,
@@ -541,8 +604,10 @@ impl GrantStore for MemoryStore {
         Ok(self.lock()?.refresh.get(handle).cloned())
     }
 
-    async fn revoke_family(&self, family: Uuid, now: OffsetDateTime) -> Result<()> {
-        self.lock()?.revoked_families.insert(family, now);
+    async fn revoke_family(&self, family: Uuid, now: OffsetDateTime, audit: Option<&AuditEvent>) -> Result<()> {
+        let mut state = self.lock()?;
+        state.revoked_families.insert(family, now);
+        state.log(audit);
         Ok(())
     }
 
@@ -550,7 +615,13 @@ impl GrantStore for MemoryStore {
         Ok(self.lock()?.revoked_families.contains_key(&family))
     }
 
-    async fn revoke_user_grants(&self, tenant_id: Uuid, user_id: Uuid, now: OffsetDateTime) -> Result<()> {
+    async fn revoke_user_grants(
+        &self,
+        tenant_id: Uuid,
+        user_id: Uuid,
+        now: OffsetDateTime,
+        audit: Option<&AuditEvent>,
+    ) -> Result<()> {
         let mut state = self.lock()?;
         state.sessions.retain(|_, s| !(s.tenant_id == tenant_id && s.user_id == user_id));
         let mine = |t: Uuid, u: Uuid| t == tenant_id && u == user_id;
@@ -566,6 +637,7 @@ impl GrantStore for MemoryStore {
             }))
             .collect();
         state.revoked_families.extend(families.into_iter().map(|f| (f, now)));
+        state.log(audit);
         Ok(())
     }
 

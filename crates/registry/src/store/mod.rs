@@ -5,11 +5,17 @@
 //! Every method is one transaction: it either does all it says or nothing. Rules that
 //! need the stored state (limits, uniqueness, role references) are checked inside that
 //! transaction, so concurrent calls cannot break them.
+//!
+//! The methods that change what an administrator or a sign-in changes take an `audit`
+//! event ([`AuditEvent`]): when it is given, the method writes it in that same transaction,
+//! and only if the change is made (a method that fails writes no event). `None` is for
+//! changes that are nobody's act (the console client registered at start, tests).
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::audit::AuditEvent;
 use crate::client::{Client, ClientChanges, ClientKind};
 use crate::error::Result;
 use crate::grant::{AuthorizationCode, CodeUse, RefreshToken, RefreshUse, SecretHashKey, Session, WithUser};
@@ -24,6 +30,7 @@ pub mod snapshot;
 #[cfg(any(test, feature = "test-suite"))]
 pub mod suite;
 
+pub use crate::audit::AuditStore;
 pub use device::DeviceCodeStore;
 pub use snapshot::{Snapshot, SnapshotStore};
 
@@ -91,7 +98,12 @@ pub trait ClientStore: Send + Sync {
     /// the id is taken (in any tenant: the token endpoint knows clients by id alone);
     /// `Invalid` when a role id is not a role of the tenant or the tenant is full;
     /// `NotFound("tenant")` when the tenant does not exist.
-    async fn create_client(&self, client: Client, secret: Option<NewSecret>) -> Result<Option<ClientSecret>>;
+    async fn create_client(
+        &self,
+        client: Client,
+        secret: Option<NewSecret>,
+        audit: Option<&AuditEvent>,
+    ) -> Result<Option<ClientSecret>>;
     /// `NotFound("client")` when absent from that tenant and kind.
     async fn get_client(&self, at: ClientRef) -> Result<Client>;
     /// The client with this id in any tenant, with all its secrets, for authenticating it.
@@ -100,16 +112,23 @@ pub trait ClientStore: Send + Sync {
     async fn list_clients(&self, tenant_id: Uuid, kind: ClientKind, query: &ListQuery) -> Result<Page<Client>>;
     /// Reads the client, applies [`Client::apply`], checks role references, and writes it,
     /// all in one transaction. Nothing changes on error.
-    async fn update_client(&self, at: ClientRef, changes: ClientChanges) -> Result<Client>;
+    async fn update_client(&self, at: ClientRef, changes: ClientChanges, audit: Option<&AuditEvent>) -> Result<Client>;
     /// Deletes the client and its secrets.
-    async fn delete_client(&self, at: ClientRef) -> Result<()>;
-    /// Adds a secret; `Invalid("Secrets")` when the client already has the maximum.
-    async fn add_secret(&self, at: ClientRef, secret: NewSecret) -> Result<ClientSecret>;
+    async fn delete_client(&self, at: ClientRef, audit: Option<&AuditEvent>) -> Result<()>;
+    /// Adds a secret; `Invalid("Secrets")` when the client already has the maximum. The
+    /// audit event's target gets `/{secret id}` appended ([`AuditEvent::on_secret`]).
+    async fn add_secret(&self, at: ClientRef, secret: NewSecret, audit: Option<&AuditEvent>) -> Result<ClientSecret>;
     async fn list_secrets(&self, at: ClientRef) -> Result<Vec<ClientSecret>>;
     /// `NotFound("secret")` when absent.
-    async fn update_secret(&self, at: ClientRef, secret_id: u32, changes: SecretChanges) -> Result<ClientSecret>;
+    async fn update_secret(
+        &self,
+        at: ClientRef,
+        secret_id: u32,
+        changes: SecretChanges,
+        audit: Option<&AuditEvent>,
+    ) -> Result<ClientSecret>;
     /// `NotFound("secret")` when absent.
-    async fn delete_secret(&self, at: ClientRef, secret_id: u32) -> Result<()>;
+    async fn delete_secret(&self, at: ClientRef, secret_id: u32, audit: Option<&AuditEvent>) -> Result<()>;
     /// True when some enabled client lists `origin` (normalised) in its CORS origins.
     async fn cors_origin_allowed(&self, origin: &str) -> Result<bool>;
 }
@@ -120,24 +139,36 @@ pub trait RoleStore: Send + Sync {
     /// `NotFound("role")` when absent.
     async fn get_role(&self, tenant_id: Uuid, id: Uuid) -> Result<Role>;
     /// `Conflict` when the id is taken in the tenant.
-    async fn create_role(&self, tenant_id: Uuid, role: Role) -> Result<Role>;
+    async fn create_role(&self, tenant_id: Uuid, role: Role, audit: Option<&AuditEvent>) -> Result<Role>;
     /// Reads the role, applies [`Role::apply`] and writes it, in one transaction.
     /// `NotFound("role")` when absent; `Invalid("Id")` for a built-in role.
-    async fn update_role(&self, tenant_id: Uuid, id: Uuid, changes: RoleChanges) -> Result<Role>;
+    async fn update_role(
+        &self,
+        tenant_id: Uuid,
+        id: Uuid,
+        changes: RoleChanges,
+        audit: Option<&AuditEvent>,
+    ) -> Result<Role>;
     /// Removes a custom role and every reference to it. `Invalid("Id")` for a built-in role.
-    async fn delete_role(&self, tenant_id: Uuid, id: Uuid) -> Result<()>;
+    async fn delete_role(&self, tenant_id: Uuid, id: Uuid, audit: Option<&AuditEvent>) -> Result<()>;
 }
 
 #[async_trait]
 pub trait UserStore: Send + Sync {
     /// `Conflict` when the id or the user name (in any case) is taken in the tenant.
-    async fn create_user(&self, user: User) -> Result<User>;
+    async fn create_user(&self, user: User, audit: Option<&AuditEvent>) -> Result<User>;
     async fn get_user(&self, tenant_id: Uuid, id: Uuid) -> Result<User>;
     async fn find_user_by_name(&self, tenant_id: Uuid, user_name: &str) -> Result<Option<User>>;
     async fn list_users(&self, tenant_id: Uuid, query: &ListQuery) -> Result<Page<User>>;
     /// Applies [`User::apply`] in one transaction.
-    async fn update_user(&self, tenant_id: Uuid, id: Uuid, changes: UserChanges) -> Result<User>;
-    async fn delete_user(&self, tenant_id: Uuid, id: Uuid) -> Result<()>;
+    async fn update_user(
+        &self,
+        tenant_id: Uuid,
+        id: Uuid,
+        changes: UserChanges,
+        audit: Option<&AuditEvent>,
+    ) -> Result<User>;
+    async fn delete_user(&self, tenant_id: Uuid, id: Uuid, audit: Option<&AuditEvent>) -> Result<()>;
 }
 
 #[async_trait]
@@ -151,7 +182,12 @@ pub trait KeyStore: Send + Sync {
     async fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>>;
     /// Adds a key and retires (`retired = at`) every key of the same algorithm that was
     /// still signing, in one transaction.
-    async fn rotate_signing_key(&self, key: SigningKeyRecord, at: OffsetDateTime) -> Result<()>;
+    async fn rotate_signing_key(
+        &self,
+        key: SigningKeyRecord,
+        at: OffsetDateTime,
+        audit: Option<&AuditEvent>,
+    ) -> Result<()>;
     /// Stores `key` only while no key of its algorithm is signing (unretired), atomically:
     /// of several instances starting at once on an empty store, one key per algorithm is
     /// kept. `true` when `key` was stored.
@@ -179,6 +215,7 @@ pub trait Store:
     + ThrottleStore
     + SnapshotStore
     + StoreMetrics
+    + AuditStore
 {
 }
 
@@ -193,6 +230,7 @@ impl<T> Store for T where
         + ThrottleStore
         + SnapshotStore
         + StoreMetrics
+        + AuditStore
 {
 }
 
@@ -255,11 +293,11 @@ pub trait ThrottleStore: Send + Sync {
 /// What the protocol remembers between requests. Handles are looked up by their hash.
 #[async_trait]
 pub trait GrantStore: Send + Sync {
-    async fn create_session(&self, session: Session) -> Result<()>;
+    async fn create_session(&self, session: Session, audit: Option<&AuditEvent>) -> Result<()>;
     /// The session if it exists and has not expired at `now`, with its user.
     async fn find_session(&self, handle: &SecretHashKey, now: OffsetDateTime) -> Result<Option<WithUser<Session>>>;
-    /// Ends a session; ending an unknown one is not an error.
-    async fn delete_session(&self, handle: &SecretHashKey) -> Result<()>;
+    /// Ends a session; ending an unknown one is not an error, and writes no audit event.
+    async fn delete_session(&self, handle: &SecretHashKey, audit: Option<&AuditEvent>) -> Result<()>;
 
     async fn save_code(&self, code: AuthorizationCode) -> Result<()>;
     /// Spends a code atomically: the first use answers `Fresh` (with the code's user), every
@@ -272,7 +310,10 @@ pub trait GrantStore: Send + Sync {
     /// [`RefreshToken::successor`] (with handle `successor`) stored: `Rotated`. A consumed
     /// one whose successor is still unused, presented within `grace` of its consumption:
     /// `Retried`. A consumed one otherwise: the family is revoked: `Reused`. Unknown,
-    /// expired or revoked: `Invalid`.
+    /// expired or revoked: `Invalid`. On a reuse, `reuse` (when given) is written with the
+    /// family's revocation, its target the family ([`AuditEvent::on_family`]).
+    // The presentation's parts and the event of a reuse: one call, one transaction.
+    #[allow(clippy::too_many_arguments)]
     async fn use_refresh(
         &self,
         client_id: Uuid,
@@ -281,6 +322,7 @@ pub trait GrantStore: Send + Sync {
         now: OffsetDateTime,
         sliding: time::Duration,
         grace: time::Duration,
+        reuse: Option<&AuditEvent>,
     ) -> Result<RefreshUse>;
     /// The token, whatever its state, for revocation and introspection.
     async fn find_refresh(&self, handle: &SecretHashKey) -> Result<Option<RefreshToken>>;
@@ -289,14 +331,20 @@ pub trait GrantStore: Send + Sync {
     /// or code of the family is stored, and at least [`REVOCATION_KEPT`] after `now`.
     ///
     /// [`REVOCATION_KEPT`]: crate::grant::REVOCATION_KEPT
-    async fn revoke_family(&self, family: Uuid, now: OffsetDateTime) -> Result<()>;
+    async fn revoke_family(&self, family: Uuid, now: OffsetDateTime, audit: Option<&AuditEvent>) -> Result<()>;
     async fn family_revoked(&self, family: Uuid) -> Result<bool>;
     /// Ends every session of a user and revokes every grant family issued to them (their
     /// refresh tokens, their codes, the device codes they approved, and the access tokens
     /// carrying those families): after a password reset, nothing obtained with the old
     /// password still works.
     /// Revoked at `now`, as [`GrantStore::revoke_family`].
-    async fn revoke_user_grants(&self, tenant_id: Uuid, user_id: Uuid, now: OffsetDateTime) -> Result<()>;
+    async fn revoke_user_grants(
+        &self,
+        tenant_id: Uuid,
+        user_id: Uuid,
+        now: OffsetDateTime,
+        audit: Option<&AuditEvent>,
+    ) -> Result<()>;
     /// Deletes what can no longer be used at `now`: expired sessions and codes, refresh
     /// tokens past their family's absolute end, and revocations no longer needed (revoked
     /// before `now - REVOCATION_KEPT`, no refresh token or code of the family left). Answers

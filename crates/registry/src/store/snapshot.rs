@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::audit::AuditEvent;
 use crate::client::Client;
 use crate::device::DeviceCode;
 use crate::error::Result;
@@ -50,6 +51,9 @@ pub struct Snapshot {
     pub attempts: Vec<Attempts>,
     /// Device codes in every state (RFC 8628).
     pub device_codes: Vec<DeviceCode>,
+    /// The audit trail, in the order written (a copy keeps it: it is the record of what was
+    /// done to the data it travels with).
+    pub audit_events: Vec<AuditEvent>,
 }
 
 /// A tenant and what it owns, each list in creation order.
@@ -108,7 +112,8 @@ pub struct Attempts {
 impl Snapshot {
     /// Puts what has no order of its own (secrets, grants, counters) in one order, so that
     /// snapshots of equal stores are equal whatever order a backend reads them in. Tenants,
-    /// roles, users, clients and keys keep the store's (creation) order; secrets go by id.
+    /// roles, users, clients, keys and audit events keep the store's (creation) order;
+    /// secrets go by id.
     pub fn canonical(mut self) -> Self {
         for t in &mut self.tenants {
             for c in &mut t.clients {
@@ -143,6 +148,7 @@ impl Snapshot {
             revoked_families: self.revoked_families.len(),
             attempts: self.attempts.len(),
             device_codes: self.device_codes.len(),
+            audit_events: self.audit_events.len(),
         }
     }
 }
@@ -163,6 +169,7 @@ pub struct SnapshotCounts {
     pub revoked_families: usize,
     pub attempts: usize,
     pub device_codes: usize,
+    pub audit_events: usize,
 }
 
 impl fmt::Display for SnapshotCounts {
@@ -170,7 +177,8 @@ impl fmt::Display for SnapshotCounts {
         write!(
             f,
             "{} tenants, {} roles, {} users, {} clients, {} client secrets, {} signing keys, {} server secrets, \
-             {} sessions, {} authorization codes, {} refresh tokens, {} revoked families, {} throttle counters, {} device codes",
+             {} sessions, {} authorization codes, {} refresh tokens, {} revoked families, {} throttle counters, {} device codes, \
+             {} audit events",
             self.tenants,
             self.roles,
             self.users,
@@ -183,7 +191,8 @@ impl fmt::Display for SnapshotCounts {
             self.refresh_tokens,
             self.revoked_families,
             self.attempts,
-            self.device_codes
+            self.device_codes,
+            self.audit_events
         )
     }
 }

@@ -21,11 +21,13 @@ use crate::tenant::{SigningKeyRecord, Tenant, TenantSeed};
 use crate::user::{User, UserChanges};
 
 mod administrators;
+mod audit;
 mod concurrent;
 mod device;
 mod grants;
 mod snapshot;
 pub use administrators::*;
+pub use audit::*;
 pub use concurrent::*;
 pub use device::*;
 pub use grants::*;
@@ -71,6 +73,9 @@ macro_rules! store_suite {
             device_codes_are_decided_once_and_redeemed_once,
             device_codes_expire_and_are_purged,
             device_codes_are_redeemed_once_under_concurrency,
+            audit_events_are_written_with_their_change_and_only_then,
+            audit_events_list_newest_first_filtered_and_paged,
+            audit_events_are_purged_by_age,
         );
         $crate::store_suite!(@pairs $make;
             a_snapshot_copies_everything_into_an_empty_store,
@@ -235,7 +240,7 @@ pub async fn clients_round_trip_and_ids_are_unique<S: Store>(store: &S) {
     let t = tenant(store).await;
     let mut client = hybrid(t, "a");
     client.post_logout_redirect_uris = vec!["https://app.example.com/bye".into()];
-    let first = store.create_client(client.clone(), Some(new_secret("first"))).await.expect("create");
+    let first = store.create_client(client.clone(), Some(new_secret("first")), None).await.expect("create");
     assert_eq!(first.as_ref().map(|s| s.id), Some(1));
     assert_eq!(store.get_client(at(&client)).await.expect("get"), client);
     let (found, secrets) = store.find_client(client.id).await.expect("find").expect("present");
@@ -245,23 +250,23 @@ pub async fn clients_round_trip_and_ids_are_unique<S: Store>(store: &S) {
 
     let mut dup = hybrid(tenant(store).await, "b");
     dup.id = client.id;
-    assert!(matches!(store.create_client(dup, None).await, Err(RegistryError::Conflict(_))));
+    assert!(matches!(store.create_client(dup, None, None).await, Err(RegistryError::Conflict(_))));
     let nowhere = hybrid(Uuid::new_v4(), "c");
-    assert!(matches!(store.create_client(nowhere, None).await, Err(RegistryError::NotFound("tenant"))));
+    assert!(matches!(store.create_client(nowhere, None, None).await, Err(RegistryError::NotFound("tenant"))));
     assert!(store.find_client(Uuid::new_v4()).await.expect("find").is_none());
 }
 
 pub async fn clients_are_reached_only_through_their_tenant_and_kind<S: Store>(store: &S) {
     let t = tenant(store).await;
     let client = hybrid(t, "a");
-    store.create_client(client.clone(), None).await.expect("create");
+    store.create_client(client.clone(), None, None).await.expect("create");
     let other_kind = ClientRef { kind: ClientKind::AuthorizationCode, ..at(&client) };
     let other_tenant = ClientRef { tenant_id: tenant(store).await, ..at(&client) };
     for wrong in [other_kind, other_tenant] {
         assert!(matches!(store.get_client(wrong).await, Err(RegistryError::NotFound("client"))));
-        assert!(matches!(store.delete_client(wrong).await, Err(RegistryError::NotFound("client"))));
-        assert!(store.update_client(wrong, ClientChanges::default()).await.is_err());
-        assert!(store.add_secret(wrong, new_secret("x")).await.is_err());
+        assert!(matches!(store.delete_client(wrong, None).await, Err(RegistryError::NotFound("client"))));
+        assert!(store.update_client(wrong, ClientChanges::default(), None).await.is_err());
+        assert!(store.add_secret(wrong, new_secret("x"), None).await.is_err());
     }
     assert!(store.get_client(at(&client)).await.is_ok());
 }
@@ -272,7 +277,7 @@ pub async fn lists_page_in_creation_order_and_filter<S: Store>(store: &S) {
     for i in 0..7 {
         let c = hybrid(t, &format!("c{i}"));
         ids.push(c.id);
-        store.create_client(c, None).await.expect("create");
+        store.create_client(c, None, None).await.expect("create");
     }
     let cc = Client::create(
         t,
@@ -281,7 +286,7 @@ pub async fn lists_page_in_creation_order_and_filter<S: Store>(store: &S) {
         NOW,
     )
     .expect("valid");
-    store.create_client(cc, None).await.expect("create cc");
+    store.create_client(cc, None, None).await.expect("create cc");
 
     let page = store
         .list_clients(t, ClientKind::Hybrid, &ListQuery { skip: 2, count: 3, ..Default::default() })
@@ -311,11 +316,12 @@ pub async fn lists_page_in_creation_order_and_filter<S: Store>(store: &S) {
 pub async fn updates_apply_all_or_nothing<S: Store>(store: &S) {
     let t = tenant(store).await;
     let client = hybrid(t, "a");
-    store.create_client(client.clone(), None).await.expect("create");
+    store.create_client(client.clone(), None, None).await.expect("create");
     let updated = store
         .update_client(
             at(&client),
             ClientChanges { access_token_lifetime: Some(120), enabled: Some(false), ..Default::default() },
+            None,
         )
         .await
         .expect("update");
@@ -326,7 +332,7 @@ pub async fn updates_apply_all_or_nothing<S: Store>(store: &S) {
         redirect_uris: Some(vec!["http://evil.example.com/cb".into()]),
         ..Default::default()
     };
-    assert!(matches!(store.update_client(at(&client), bad).await, Err(RegistryError::Invalid(_))));
+    assert!(matches!(store.update_client(at(&client), bad, None).await, Err(RegistryError::Invalid(_))));
     assert_eq!(store.get_client(at(&client)).await.expect("get"), updated);
 }
 
@@ -335,7 +341,7 @@ pub async fn updates_apply_all_or_nothing<S: Store>(store: &S) {
 pub async fn the_id_token_algorithm_round_trips<S: Store>(store: &S) {
     let t = tenant(store).await;
     let plain = hybrid(t, "plain");
-    store.create_client(plain.clone(), None).await.expect("create");
+    store.create_client(plain.clone(), None, None).await.expect("create");
     let es256 = |name: &str| ClientChanges {
         name: Some(name.into()),
         redirect_uris: Some(vec!["https://spa.example.com/cb".into()]),
@@ -343,7 +349,7 @@ pub async fn the_id_token_algorithm_round_trips<S: Store>(store: &S) {
         ..Default::default()
     };
     let browser = Client::create(t, ClientKind::AuthorizationCode, es256("browser"), NOW).expect("valid");
-    store.create_client(browser.clone(), None).await.expect("create");
+    store.create_client(browser.clone(), None, None).await.expect("create");
     assert_eq!(store.get_client(at(&plain)).await.expect("get").id_token_signing_alg, IdTokenSigningAlg::RS256);
     assert_eq!(store.get_client(at(&browser)).await.expect("get").id_token_signing_alg, IdTokenSigningAlg::ES256);
     let (found, _) = store.find_client(browser.id).await.expect("find").expect("present");
@@ -352,12 +358,13 @@ pub async fn the_id_token_algorithm_round_trips<S: Store>(store: &S) {
     assert_eq!(listed.items.iter().map(|c| c.id_token_signing_alg).collect::<Vec<_>>(), [IdTokenSigningAlg::ES256]);
 
     let to = |alg: &str| ClientChanges { id_token_signing_algorithm: Some(alg.into()), ..Default::default() };
-    let switched = store.update_client(at(&plain), to("ES256")).await.expect("update");
+    let switched = store.update_client(at(&plain), to("ES256"), None).await.expect("update");
     assert_eq!(switched.id_token_signing_alg, IdTokenSigningAlg::ES256);
-    let renamed = store.update_client(at(&plain), ClientChanges { name: Some("renamed".into()), ..Default::default() });
+    let renamed =
+        store.update_client(at(&plain), ClientChanges { name: Some("renamed".into()), ..Default::default() }, None);
     assert_eq!(renamed.await.expect("update").id_token_signing_alg, IdTokenSigningAlg::ES256, "left as it is");
-    assert!(matches!(store.update_client(at(&plain), to("es256")).await, Err(RegistryError::Invalid(_))));
-    let back = store.update_client(at(&plain), to("RS256")).await.expect("update");
+    assert!(matches!(store.update_client(at(&plain), to("es256"), None).await, Err(RegistryError::Invalid(_))));
+    let back = store.update_client(at(&plain), to("RS256"), None).await.expect("update");
     assert_eq!(back.id_token_signing_alg, IdTokenSigningAlg::RS256);
     assert_eq!(store.get_client(at(&plain)).await.expect("get"), back);
 }
@@ -365,45 +372,50 @@ pub async fn the_id_token_algorithm_round_trips<S: Store>(store: &S) {
 pub async fn deletes_take_secrets_along<S: Store>(store: &S) {
     let t = tenant(store).await;
     let client = hybrid(t, "a");
-    store.create_client(client.clone(), Some(new_secret("s"))).await.expect("create");
-    store.delete_client(at(&client)).await.expect("delete");
+    store.create_client(client.clone(), Some(new_secret("s")), None).await.expect("create");
+    store.delete_client(at(&client), None).await.expect("delete");
     assert!(store.find_client(client.id).await.expect("find").is_none());
     assert!(matches!(store.list_secrets(at(&client)).await, Err(RegistryError::NotFound("client"))));
     // The id is free again.
-    store.create_client(client.clone(), None).await.expect("re-create");
+    store.create_client(client.clone(), None, None).await.expect("re-create");
     assert!(store.list_secrets(at(&client)).await.expect("secrets").is_empty());
 }
 
 pub async fn secrets_are_limited_numbered_and_changeable<S: Store>(store: &S) {
     let t = tenant(store).await;
     let client = hybrid(t, "a");
-    store.create_client(client.clone(), Some(new_secret("s1"))).await.expect("create");
+    store.create_client(client.clone(), Some(new_secret("s1")), None).await.expect("create");
     for i in 2..=10 {
-        let s = store.add_secret(at(&client), new_secret(&format!("s{i}"))).await.expect("add");
+        let s = store.add_secret(at(&client), new_secret(&format!("s{i}")), None).await.expect("add");
         assert_eq!(s.id, i);
     }
-    let eleventh = store.add_secret(at(&client), new_secret("s11")).await;
+    let eleventh = store.add_secret(at(&client), new_secret("s11"), None).await;
     // A client created without a secret numbers its first one 1.
     let bare = hybrid(t, "bare");
-    store.create_client(bare.clone(), None).await.expect("create");
-    assert_eq!(store.add_secret(at(&bare), new_secret("b1")).await.expect("add").id, 1);
+    store.create_client(bare.clone(), None, None).await.expect("create");
+    assert_eq!(store.add_secret(at(&bare), new_secret("b1"), None).await.expect("add").id, 1);
     assert!(matches!(eleventh, Err(RegistryError::Invalid(ref i)) if i.field == "Secrets"));
     assert_eq!(store.list_secrets(at(&client)).await.expect("list").len(), 10);
 
-    store.delete_secret(at(&client), 3).await.expect("delete");
-    assert!(matches!(store.delete_secret(at(&client), 3).await, Err(RegistryError::NotFound("secret"))));
+    store.delete_secret(at(&client), 3, None).await.expect("delete");
+    assert!(matches!(store.delete_secret(at(&client), 3, None).await, Err(RegistryError::NotFound("secret"))));
     // Ids are never reused, so a deleted secret's id never names another secret.
-    assert_eq!(store.add_secret(at(&client), new_secret("s12")).await.expect("add").id, 11);
+    assert_eq!(store.add_secret(at(&client), new_secret("s12"), None).await.expect("add").id, 11);
 
     let changed = store
-        .update_secret(at(&client), 2, SecretChanges { description: Some("renamed".into()), expiration: Some(None) })
+        .update_secret(
+            at(&client),
+            2,
+            SecretChanges { description: Some("renamed".into()), expiration: Some(None) },
+            None,
+        )
         .await
         .expect("update");
     assert_eq!((changed.description.as_str(), changed.expiration), ("renamed", None));
     let listed = store.list_secrets(at(&client)).await.expect("list");
     assert_eq!(listed.iter().find(|s| s.id == 2).map(|s| s.expiration), Some(None));
     assert!(matches!(
-        store.update_secret(at(&client), 99, SecretChanges::default()).await,
+        store.update_secret(at(&client), 99, SecretChanges::default(), None).await,
         Err(RegistryError::NotFound("secret"))
     ));
 }
@@ -414,56 +426,57 @@ pub async fn role_references_are_checked_and_cascade<S: Store>(store: &S) {
         .create_role(
             t,
             Role::custom(t, RoleChanges { name: Some("Readers".into()), ..Default::default() }).expect("role"),
+            None,
         )
         .await
         .expect("create role");
-    assert!(matches!(store.create_role(t, custom.clone()).await, Err(RegistryError::Conflict(_))));
+    assert!(matches!(store.create_role(t, custom.clone(), None).await, Err(RegistryError::Conflict(_))));
     let unknown = Uuid::new_v4();
     let changes =
         ClientChanges { name: Some("m".into()), role_ids: Some(vec![custom.id, unknown]), ..Default::default() };
     let bad = Client::create(t, ClientKind::ClientCredential, changes, NOW).expect("valid shape");
     assert!(
-        matches!(store.create_client(bad.clone(), None).await, Err(RegistryError::Invalid(ref i)) if i.field == "RoleIds" && i.rule.contains(&unknown.to_string()))
+        matches!(store.create_client(bad.clone(), None, None).await, Err(RegistryError::Invalid(ref i)) if i.field == "RoleIds" && i.rule.contains(&unknown.to_string()))
     );
     let good = Client { role_ids: vec![TENANT_MEMBER, custom.id], ..bad };
-    store.create_client(good.clone(), None).await.expect("create");
+    store.create_client(good.clone(), None, None).await.expect("create");
 
     // A custom role changes in part and all or nothing; a built-in one not at all.
     let renamed = RoleChanges { name: Some("Auditors".into()), ..Default::default() };
-    let renamed = store.update_role(t, custom.id, renamed).await.expect("update role");
+    let renamed = store.update_role(t, custom.id, renamed, None).await.expect("update role");
     assert_eq!((renamed.name.as_str(), renamed.description.as_str()), ("Auditors", custom.description.as_str()));
     let bad = RoleChanges { description: Some("kept?".into()), name: Some(" ".into()), ..Default::default() };
-    assert!(matches!(store.update_role(t, custom.id, bad).await, Err(RegistryError::Invalid(_))));
+    assert!(matches!(store.update_role(t, custom.id, bad, None).await, Err(RegistryError::Invalid(_))));
     assert_eq!(store.get_role(t, custom.id).await.expect("get"), renamed);
     let admin = RoleChanges { name: Some("Owner".into()), ..Default::default() };
-    assert!(matches!(store.update_role(t, TENANT_ADMINISTRATOR, admin).await, Err(RegistryError::Invalid(_))));
+    assert!(matches!(store.update_role(t, TENANT_ADMINISTRATOR, admin, None).await, Err(RegistryError::Invalid(_))));
     assert!(matches!(
-        store.update_role(t, Uuid::new_v4(), RoleChanges::default()).await,
+        store.update_role(t, Uuid::new_v4(), RoleChanges::default(), None).await,
         Err(RegistryError::NotFound("role"))
     ));
-    assert!(matches!(store.delete_role(t, TENANT_MEMBER).await, Err(RegistryError::Invalid(_))));
-    store.delete_role(t, custom.id).await.expect("delete role");
+    assert!(matches!(store.delete_role(t, TENANT_MEMBER, None).await, Err(RegistryError::Invalid(_))));
+    store.delete_role(t, custom.id, None).await.expect("delete role");
     assert_eq!(store.get_client(at(&good)).await.expect("get").role_ids, vec![TENANT_MEMBER]);
     assert!(matches!(store.get_role(t, custom.id).await, Err(RegistryError::NotFound("role"))));
 }
 
 pub async fn users_have_unique_names_per_tenant<S: Store>(store: &S) {
     let t = tenant(store).await;
-    let alice = store.create_user(user(t, "Alice")).await.expect("create");
+    let alice = store.create_user(user(t, "Alice"), None).await.expect("create");
     assert_eq!(alice.role_ids, vec![TENANT_MEMBER]);
-    assert!(matches!(store.create_user(user(t, "alice")).await, Err(RegistryError::Conflict(_))));
-    store.create_user(user(tenant(store).await, "alice")).await.expect("other tenant may");
+    assert!(matches!(store.create_user(user(t, "alice"), None).await, Err(RegistryError::Conflict(_))));
+    store.create_user(user(tenant(store).await, "alice"), None).await.expect("other tenant may");
     let found = store.find_user_by_name(t, "ALICE").await.expect("find").expect("present");
     assert_eq!(found.id, alice.id);
-    let bob = store.create_user(user(t, "bob")).await.expect("create");
+    let bob = store.create_user(user(t, "bob"), None).await.expect("create");
     let rename = UserChanges { user_name: Some("Alice".into()), ..Default::default() };
-    assert!(matches!(store.update_user(t, bob.id, rename).await, Err(RegistryError::Conflict(_))));
+    assert!(matches!(store.update_user(t, bob.id, rename, None).await, Err(RegistryError::Conflict(_))));
     let admin = UserChanges { role_ids: Some(vec![TENANT_ADMINISTRATOR]), enabled: Some(false), ..Default::default() };
-    let bob = store.update_user(t, bob.id, admin).await.expect("update");
+    let bob = store.update_user(t, bob.id, admin, None).await.expect("update");
     assert_eq!((bob.enabled, bob.role_ids.clone()), (false, vec![TENANT_MEMBER, TENANT_ADMINISTRATOR]));
     assert_eq!(store.get_user(t, bob.id).await.expect("get"), bob);
     assert_eq!(store.list_users(t, &ListQuery::default()).await.expect("list").total, 2);
-    store.delete_user(t, bob.id).await.expect("delete");
+    store.delete_user(t, bob.id, None).await.expect("delete");
     assert!(matches!(store.get_user(t, bob.id).await, Err(RegistryError::NotFound("user"))));
 }
 
@@ -478,7 +491,7 @@ pub async fn users_keep_their_contact_details<S: Store>(store: &S) {
         password_hash: Some("$argon2id$stub".into()),
         ..Default::default()
     };
-    let carol = store.create_user(User::create(t, changes, NOW).expect("valid")).await.expect("create");
+    let carol = store.create_user(User::create(t, changes, NOW).expect("valid"), None).await.expect("create");
     assert_eq!(carol.user_name, "carol@example.com", "the address is the user name by default");
     let stored = store.get_user(t, carol.id).await.expect("get");
     assert_eq!(stored, carol);
@@ -488,7 +501,7 @@ pub async fn users_keep_their_contact_details<S: Store>(store: &S) {
     );
     // A partial update changes what it names and keeps the rest.
     let rename = UserChanges { contact_surname: Some("Renamed".into()), ..Default::default() };
-    let updated = store.update_user(t, carol.id, rename).await.expect("update");
+    let updated = store.update_user(t, carol.id, rename, None).await.expect("update");
     assert_eq!((updated.contact_given_name.as_str(), updated.contact_surname.as_str()), ("Caz", "Renamed"));
     assert_eq!((updated.given_name.as_str(), updated.surname.as_str()), ("Carol", "Signer"));
     let listed = store.list_users(t, &ListQuery { ids: vec![carol.id], ..Default::default() }).await.expect("list");
@@ -497,7 +510,7 @@ pub async fn users_keep_their_contact_details<S: Store>(store: &S) {
     assert_eq!(found, updated);
     // A rule broken in an update leaves the stored user as it was.
     let bad = UserChanges { contact_given_name: Some("x".repeat(257)), ..Default::default() };
-    assert!(matches!(store.update_user(t, carol.id, bad).await, Err(RegistryError::Invalid(_))));
+    assert!(matches!(store.update_user(t, carol.id, bad, None).await, Err(RegistryError::Invalid(_))));
     assert_eq!(store.get_user(t, carol.id).await.expect("get"), updated);
 }
 
@@ -509,8 +522,8 @@ pub async fn signing_keys_rotate_and_prune<S: Store>(store: &S) {
         created: NOW,
         retired: None,
     };
-    store.rotate_signing_key(key("k1"), NOW).await.expect("first");
-    store.rotate_signing_key(key("k2"), NOW + Duration::hours(1)).await.expect("second");
+    store.rotate_signing_key(key("k1"), NOW, None).await.expect("first");
+    store.rotate_signing_key(key("k2"), NOW + Duration::hours(1), None).await.expect("second");
     let keys = store.signing_keys().await.expect("keys");
     assert_eq!(
         keys.iter().map(|k| (k.kid.as_str(), k.retired)).collect::<Vec<_>>(),
@@ -531,9 +544,12 @@ pub async fn cors_origins_are_answered_live<S: Store>(store: &S) {
         ..Default::default()
     };
     let spa = Client::create(t, ClientKind::AuthorizationCode, changes, NOW).expect("valid");
-    store.create_client(spa.clone(), None).await.expect("create");
+    store.create_client(spa.clone(), None, None).await.expect("create");
     assert!(store.cors_origin_allowed("https://spa.example.com").await.expect("cors"));
     assert!(!store.cors_origin_allowed("https://other.example.com").await.expect("cors"));
-    store.update_client(at(&spa), ClientChanges { enabled: Some(false), ..Default::default() }).await.expect("disable");
+    store
+        .update_client(at(&spa), ClientChanges { enabled: Some(false), ..Default::default() }, None)
+        .await
+        .expect("disable");
     assert!(!store.cors_origin_allowed("https://spa.example.com").await.expect("cors"));
 }

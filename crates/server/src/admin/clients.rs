@@ -8,24 +8,38 @@ use serde_json::{json, Value};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::change::begin;
 use super::dialect::{AUTHORIZATION_CODE_CLIENTS, CLIENT_CREDENTIAL_CLIENTS, DEVICE_CODE_CLIENTS, HYBRID_CLIENTS};
 use super::dto::{client_view, time_text, ClientBody, FirstSecret};
 use super::{authorize, json_body, json_object, list_query, list_response, path_id, Access};
 use crate::http_error::ApiError;
 use crate::AppState;
+use gatehouse_registry::audit::AuditAction;
+
+const COLLECTIONS: [(&str, ClientKind); 4] = [
+    (AUTHORIZATION_CODE_CLIENTS, ClientKind::AuthorizationCode),
+    (HYBRID_CLIENTS, ClientKind::Hybrid),
+    (CLIENT_CREDENTIAL_CLIENTS, ClientKind::ClientCredential),
+    (DEVICE_CODE_CLIENTS, ClientKind::DeviceCode),
+];
+
+/// The collection that holds a kind's clients.
+pub fn collection_of(kind: ClientKind) -> &'static str {
+    COLLECTIONS.iter().find(|(_, k)| *k == kind).map_or("Clients", |(name, _)| name)
+}
+
+/// A client as the audit trail names it: `{Collection}/{id}`.
+pub fn target(at: ClientRef) -> String {
+    format!("{}/{}", collection_of(at.kind), at.id)
+}
 
 /// The kind of client a collection holds.
 pub fn kind_of(collection: &str) -> Result<ClientKind, ApiError> {
-    [
-        (AUTHORIZATION_CODE_CLIENTS, ClientKind::AuthorizationCode),
-        (HYBRID_CLIENTS, ClientKind::Hybrid),
-        (CLIENT_CREDENTIAL_CLIENTS, ClientKind::ClientCredential),
-        (DEVICE_CODE_CLIENTS, ClientKind::DeviceCode),
-    ]
-    .into_iter()
-    .find(|(name, _)| name.eq_ignore_ascii_case(collection))
-    .map(|(_, kind)| kind)
-    .ok_or_else(|| ApiError::not_found("resource"))
+    COLLECTIONS
+        .into_iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(collection))
+        .map(|(_, kind)| kind)
+        .ok_or_else(|| ApiError::not_found("resource"))
 }
 
 /// The client a path names: tenant, collection, id.
@@ -81,24 +95,29 @@ pub async fn create(
     let (tenant, collection) = path.into_inner();
     let tenant_id = path_id(&tenant, "tenant")?;
     let kind = kind_of(&collection)?;
-    authorize(&req, &state, tenant_id, Access::Write).await?;
-    let (changes, secret) = json_object::<ClientBody>(payload).await?.split();
-    let now = state.now();
-    let client = Client::create(tenant_id, kind, changes, now)?;
-    let secret = first_secret(kind, secret, now)?;
-    let (value, record) = secret.unzip();
-    let stored = state.registry.clients.create_client(client.clone(), record).await?;
-    let body = match (value, stored) {
-        (Some(value), Some(stored)) => json!({
-            "Secret": value.expose(),
-            "Id": stored.id,
-            "Description": stored.description,
-            "ExpirationDate": stored.expiration.map(time_text),
-            "Client": client_view(&client),
-        }),
-        _ => client_view(&client),
-    };
-    Ok(HttpResponse::Created().json(body))
+    let mut change = begin(&req, &state, tenant_id, AuditAction::ClientCreate, collection_of(kind)).await?;
+    let result: Result<Value, ApiError> = async {
+        let (changes, secret) = json_object::<ClientBody>(payload).await?.split();
+        let now = state.now();
+        let client = Client::create(tenant_id, kind, changes, now)?;
+        change.target(target(ClientRef { tenant_id, kind, id: client.id }));
+        change.detail(client.name.clone());
+        let secret = first_secret(kind, secret, now)?;
+        let (value, record) = secret.unzip();
+        let stored = state.registry.clients.create_client(client.clone(), record, change.event()).await?;
+        Ok(match (value, stored) {
+            (Some(value), Some(stored)) => json!({
+                "Secret": value.expose(),
+                "Id": stored.id,
+                "Description": stored.description,
+                "ExpirationDate": stored.expiration.map(time_text),
+                "Client": client_view(&client),
+            }),
+            _ => client_view(&client),
+        })
+    }
+    .await;
+    Ok(HttpResponse::Created().json(change.finish(result).await?))
 }
 
 pub async fn get(
@@ -121,15 +140,18 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     let (tenant, collection, id) = path.into_inner();
     let at = client_at(&tenant, &collection, &id)?;
-    authorize(&req, &state, at.tenant_id, Access::Write).await?;
-    let (changes, secret) = json_object::<ClientBody>(payload).await?.split();
-    if secret.is_given() {
-        return Err(ApiError::bad_request(
-            "SecretDescription, SecretExpirationDate and SecretExpires are accepted only on create; use the Secrets collection.",
-        ));
+    let change = begin(&req, &state, at.tenant_id, AuditAction::ClientUpdate, target(at)).await?;
+    let result: Result<Client, ApiError> = async {
+        let (changes, secret) = json_object::<ClientBody>(payload).await?.split();
+        if secret.is_given() {
+            return Err(ApiError::bad_request(
+                "SecretDescription, SecretExpirationDate and SecretExpires are accepted only on create; use the Secrets collection.",
+            ));
+        }
+        Ok(state.registry.clients.update_client(at, changes, change.event()).await?)
     }
-    let client = state.registry.clients.update_client(at, changes).await?;
-    Ok(HttpResponse::Ok().json(client_view(&client)))
+    .await;
+    Ok(HttpResponse::Ok().json(client_view(&change.finish(result).await?)))
 }
 
 pub async fn delete(
@@ -139,8 +161,9 @@ pub async fn delete(
 ) -> Result<HttpResponse, ApiError> {
     let (tenant, collection, id) = path.into_inner();
     let at = client_at(&tenant, &collection, &id)?;
-    authorize(&req, &state, at.tenant_id, Access::Write).await?;
-    state.registry.clients.delete_client(at).await?;
+    let change = begin(&req, &state, at.tenant_id, AuditAction::ClientDelete, target(at)).await?;
+    let result = state.registry.clients.delete_client(at, change.event()).await.map_err(ApiError::from);
+    change.finish(result).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -174,9 +197,14 @@ pub async fn set_roles(
 ) -> Result<HttpResponse, ApiError> {
     let (tenant, collection, id) = path.into_inner();
     let at = roles_at(&tenant, &collection, &id)?;
-    authorize(&req, &state, at.tenant_id, Access::Write).await?;
-    let role_ids: Vec<Uuid> = json_body(payload).await?;
-    let changes = ClientChanges { role_ids: Some(role_ids), ..Default::default() };
-    let client = state.registry.clients.update_client(at, changes).await?;
-    Ok(HttpResponse::Ok().json(client.role_ids))
+    let mut change = begin(&req, &state, at.tenant_id, AuditAction::ClientSetRoles, target(at)).await?;
+    let result: Result<Client, ApiError> = async {
+        let role_ids: Vec<Uuid> = json_body(payload).await?;
+        let ids: Vec<String> = role_ids.iter().map(Uuid::to_string).collect();
+        change.detail(format!("RoleIds: {}", ids.join(", ")));
+        let changes = ClientChanges { role_ids: Some(role_ids), ..Default::default() };
+        Ok(state.registry.clients.update_client(at, changes, change.event()).await?)
+    }
+    .await;
+    Ok(HttpResponse::Ok().json(change.finish(result).await?.role_ids))
 }

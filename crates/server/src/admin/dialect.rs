@@ -24,10 +24,11 @@ pub const SECRETS: &str = "Secrets";
 pub const ROLES: &str = "Roles";
 pub const USERS: &str = "Users";
 pub const PASSWORD: &str = "Password";
+pub const AUDIT_EVENTS: &str = "AuditEvents";
 
 /// Every literal segment under `/api`, in its canonical spelling. A route with a new
 /// literal adds it here (the unit test below checks the routes' own paths).
-const ADMIN_SEGMENTS: [&str; 11] = [
+const ADMIN_SEGMENTS: [&str; 12] = [
     API,
     V1,
     TENANTS,
@@ -39,6 +40,7 @@ const ADMIN_SEGMENTS: [&str; 11] = [
     ROLES,
     USERS,
     PASSWORD,
+    AUDIT_EVENTS,
 ];
 
 /// The protocol routes (`oidc::routes`) are all lower case under `/identity`, without a

@@ -14,6 +14,8 @@ use uuid::Uuid;
 use crate::http_error::ApiError;
 use crate::AppState;
 
+mod audit_events;
+mod change;
 mod clients;
 pub mod dialect;
 /// For the fuzz targets (crates/fuzzing): a created client's first secret, as the handler makes it.
@@ -29,11 +31,13 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 /// The largest page a list returns.
 pub const COUNT_MAX: u64 = 1000;
 
-/// What a request needs: reads need Tenant Member, writes Tenant Administrator.
+/// What a request needs: reads need Tenant Member, writes Tenant Administrator, and so does
+/// reading the audit trail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
     Read,
     Write,
+    Audit,
 }
 
 /// Checks the bearer token, the tenant and the role, in that order: 401, 404, 403.
@@ -43,6 +47,13 @@ pub async fn authorize(
     tenant_id: Uuid,
     access: Access,
 ) -> Result<Caller, ApiError> {
+    let caller = authenticate(req, state).await?;
+    permit(state, &caller, tenant_id, access).await?;
+    Ok(caller)
+}
+
+/// The caller behind the bearer token: 401 without a valid one.
+pub async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<Caller, ApiError> {
     let header = crate::oidc::authorization_header(req)
         .map_err(|()| ApiError::bad_request("The Authorization header is repeated or unreadable."))?;
     let Some(header) = header else {
@@ -53,22 +64,27 @@ pub async fn authorize(
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, token)| token.trim())
         .ok_or_else(|| ApiError::unauthorized(true))?;
-    let caller = state.provider.caller(token).await?;
+    Ok(state.provider.caller(token).await?)
+}
+
+/// Whether `caller` may do `access` in `tenant_id`: 404 for no such tenant, 403 otherwise.
+pub async fn permit(state: &AppState, caller: &Caller, tenant_id: Uuid, access: Access) -> Result<(), ApiError> {
     state.registry.tenants.get_tenant(tenant_id).await?;
     if caller.tenant_id != tenant_id {
         return Err(ApiError::forbidden("The token was issued for another tenant."));
     }
     let allowed = match access {
         Access::Read => caller.roles.iter().any(|r| *r == TENANT_MEMBER || *r == TENANT_ADMINISTRATOR),
-        Access::Write => caller.roles.contains(&TENANT_ADMINISTRATOR),
+        Access::Write | Access::Audit => caller.roles.contains(&TENANT_ADMINISTRATOR),
     };
     if !allowed {
         return Err(ApiError::forbidden(match access {
             Access::Read => "Reading needs the Tenant Member role.",
             Access::Write => "Changes need the Tenant Administrator role.",
+            Access::Audit => "The audit trail needs the Tenant Administrator role.",
         }));
     }
-    Ok(caller)
+    Ok(())
 }
 
 /// A GUID from the path; anything else names nothing that exists.
@@ -202,8 +218,8 @@ fn resource(path: &str) -> actix_web::Resource {
 
 /// The admin API's paths, built from the dialect's literals: the tenant scope, then each
 /// resource under it. [`routes`] registers exactly these, and `dialect` folds their literals.
-pub(crate) fn route_paths() -> [String; 12] {
-    use dialect::{API, PASSWORD, ROLES, SECRETS, TENANTS, USERS, V1};
+pub(crate) fn route_paths() -> [String; 13] {
+    use dialect::{API, AUDIT_EVENTS, PASSWORD, ROLES, SECRETS, TENANTS, USERS, V1};
     [
         format!("/{API}"),
         format!("/{API}/{V1}/{TENANTS}/{{tenant_id}}"),
@@ -212,6 +228,7 @@ pub(crate) fn route_paths() -> [String; 12] {
         format!("/{USERS}/{{user_id}}/{PASSWORD}"),
         format!("/{ROLES}"),
         format!("/{ROLES}/{{role_id}}"),
+        format!("/{AUDIT_EVENTS}"),
         "/{collection}".to_owned(),
         "/{collection}/{client_id}".to_owned(),
         format!("/{{collection}}/{{client_id}}/{ROLES}"),
@@ -222,7 +239,7 @@ pub(crate) fn route_paths() -> [String; 12] {
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     use web::{delete, get, head, post, put};
-    let [api, tenant, users, user, password, roles, role, clients, client, client_roles, secrets, secret] =
+    let [api, tenant, users, user, password, roles, role, audit_events, clients, client, client_roles, secrets, secret] =
         route_paths();
     cfg.service(
         web::scope(&tenant)
@@ -254,6 +271,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .route(put().to(roles::update))
                     .route(delete().to(roles::delete)),
             )
+            .service(resource(&audit_events).route(get().to(audit_events::list)).route(head().to(audit_events::list)))
             .service(
                 resource(&clients)
                     .route(get().to(clients::list))

@@ -2,12 +2,21 @@
 //! (`RoleTypeId`, `RoleScope`, `TenantId`).
 
 use actix_web::{web, HttpRequest, HttpResponse};
+use gatehouse_registry::audit::AuditAction;
 use gatehouse_registry::Role;
+use uuid::Uuid;
 
+use super::change::begin;
+use super::dialect::ROLES;
 use super::dto::{RoleBody, RoleView};
 use super::{authorize, item_at, json_object, list_query, list_response, page_of, path_id, Access};
 use crate::http_error::ApiError;
 use crate::AppState;
+
+/// A role as the audit trail names it.
+fn target(id: Uuid) -> String {
+    format!("{ROLES}/{id}")
+}
 
 pub async fn list(
     req: HttpRequest,
@@ -30,11 +39,16 @@ pub async fn create(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let tenant_id = path_id(&path.into_inner(), "tenant")?;
-    authorize(&req, &state, tenant_id, Access::Write).await?;
-    let body: RoleBody = json_object(payload).await?;
-    let role = Role::custom(tenant_id, body.into())?;
-    let role = state.registry.roles.create_role(tenant_id, role).await?;
-    Ok(HttpResponse::Created().json(RoleView::new(tenant_id, &role)))
+    let mut change = begin(&req, &state, tenant_id, AuditAction::RoleCreate, ROLES).await?;
+    let result: Result<Role, ApiError> = async {
+        let body: RoleBody = json_object(payload).await?;
+        let role = Role::custom(tenant_id, body.into())?;
+        change.target(target(role.id));
+        change.detail(role.name.clone());
+        Ok(state.registry.roles.create_role(tenant_id, role, change.event()).await?)
+    }
+    .await;
+    Ok(HttpResponse::Created().json(RoleView::new(tenant_id, &change.finish(result).await?)))
 }
 
 pub async fn get(
@@ -59,10 +73,13 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     let (tenant, role) = path.into_inner();
     let (tenant_id, role_id) = item_at(&tenant, &role, "role")?;
-    authorize(&req, &state, tenant_id, Access::Write).await?;
-    let body: RoleBody = json_object(payload).await?;
-    let role = state.registry.roles.update_role(tenant_id, role_id, body.into()).await?;
-    Ok(HttpResponse::Ok().json(RoleView::new(tenant_id, &role)))
+    let change = begin(&req, &state, tenant_id, AuditAction::RoleUpdate, target(role_id)).await?;
+    let result: Result<Role, ApiError> = async {
+        let body: RoleBody = json_object(payload).await?;
+        Ok(state.registry.roles.update_role(tenant_id, role_id, body.into(), change.event()).await?)
+    }
+    .await;
+    Ok(HttpResponse::Ok().json(RoleView::new(tenant_id, &change.finish(result).await?)))
 }
 
 pub async fn delete(
@@ -72,7 +89,8 @@ pub async fn delete(
 ) -> Result<HttpResponse, ApiError> {
     let (tenant, role) = path.into_inner();
     let (tenant_id, role_id) = item_at(&tenant, &role, "role")?;
-    authorize(&req, &state, tenant_id, Access::Write).await?;
-    state.registry.roles.delete_role(tenant_id, role_id).await?;
+    let change = begin(&req, &state, tenant_id, AuditAction::RoleDelete, target(role_id)).await?;
+    let result = state.registry.roles.delete_role(tenant_id, role_id, change.event()).await.map_err(ApiError::from);
+    change.finish(result).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -2,11 +2,14 @@
 //! in the 201 answer, listed without values, deletable.
 
 use actix_web::{web, HttpRequest, HttpResponse};
+use gatehouse_registry::audit::AuditAction;
 use gatehouse_registry::secret::{changed_expiration, description_rule, expiration_rule};
-use gatehouse_registry::{ClientRef, NewSecret, SecretChanges};
+use gatehouse_registry::{ClientRef, ClientSecret, NewSecret, SecretChanges};
 use serde_json::{json, Value};
 
+use super::change::begin;
 use super::clients::client_at;
+use super::dialect::SECRETS;
 use super::dto::{secret_view, time_text, SecretBody};
 use super::{authorize, json_object, list_query, list_response, page_of, Access};
 use crate::http_error::ApiError;
@@ -21,6 +24,12 @@ fn secrets_at(tenant: &str, collection: &str, id: &str) -> Result<ClientRef, Api
         return Err(ApiError::not_found("resource"));
     }
     Ok(at)
+}
+
+/// A client's secrets, or one of them, as the audit trail names them.
+fn secrets_target(at: ClientRef, id: Option<u32>) -> String {
+    let secrets = format!("{}/{SECRETS}", super::clients::target(at));
+    id.map_or_else(|| secrets.clone(), |id| format!("{secrets}/{id}"))
 }
 
 fn secret_id(raw: &str) -> Result<u32, ApiError> {
@@ -49,20 +58,26 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let (tenant, collection, id) = path.into_inner();
     let at = secrets_at(&tenant, &collection, &id)?;
-    authorize(&req, &state, at.tenant_id, Access::Write).await?;
-    let body: SecretBody = json_object(payload).await?;
-    let now = state.now();
-    let expiration = expiration_rule(body.expires, body.expiration, now, NAMES)?;
-    let description = description_rule("Description", body.description)?;
-    let (value, record) = NewSecret::generate(description, expiration, now)?;
-    let stored = state.registry.clients.add_secret(at, record).await?;
-    Ok(HttpResponse::Created().json(json!({
-        "Id": stored.id,
-        "Description": stored.description,
-        "Expiration": stored.expiration.map(time_text),
-        "Expires": stored.expiration.is_some(),
-        "Secret": value.expose(),
-    })))
+    let mut change = begin(&req, &state, at.tenant_id, AuditAction::SecretCreate, secrets_target(at, None)).await?;
+    let result: Result<Value, ApiError> = async {
+        let body: SecretBody = json_object(payload).await?;
+        let now = state.now();
+        let expiration = expiration_rule(body.expires, body.expiration, now, NAMES)?;
+        let description = description_rule("Description", body.description)?;
+        // The description, never the value.
+        change.detail(description.clone());
+        let (value, record) = NewSecret::generate(description, expiration, now)?;
+        let stored = state.registry.clients.add_secret(at, record, change.event()).await?;
+        Ok(json!({
+            "Id": stored.id,
+            "Description": stored.description,
+            "Expiration": stored.expiration.map(time_text),
+            "Expires": stored.expiration.is_some(),
+            "Secret": value.expose(),
+        }))
+    }
+    .await;
+    Ok(HttpResponse::Created().json(change.finish(result).await?))
 }
 
 pub async fn get(
@@ -89,21 +104,26 @@ pub async fn update(
     let (tenant, collection, id, secret) = path.into_inner();
     let at = secrets_at(&tenant, &collection, &id)?;
     let secret_id = secret_id(&secret)?;
-    authorize(&req, &state, at.tenant_id, Access::Write).await?;
-    let body: SecretBody = json_object(payload).await?;
-    if body.id.is_some_and(|id| id != secret_id) {
-        return Err(ApiError::bad_request("Id cannot be changed; it must match the id in the path."));
+    let target = secrets_target(at, Some(secret_id));
+    let change = begin(&req, &state, at.tenant_id, AuditAction::SecretUpdate, target).await?;
+    let result: Result<ClientSecret, ApiError> = async {
+        let body: SecretBody = json_object(payload).await?;
+        if body.id.is_some_and(|id| id != secret_id) {
+            return Err(ApiError::bad_request("Id cannot be changed; it must match the id in the path."));
+        }
+        let expiration = if body.expires.is_some() || body.expiration.is_some() {
+            let secrets = state.registry.clients.list_secrets(at).await?;
+            let current = secrets.iter().find(|s| s.id == secret_id).ok_or_else(|| ApiError::not_found("secret"))?;
+            changed_expiration(body.expires, body.expiration, current.expiration, state.now(), NAMES)?
+        } else {
+            None
+        };
+        let description = body.description.map(|d| description_rule("Description", Some(d))).transpose()?;
+        let changes = SecretChanges { description, expiration };
+        Ok(state.registry.clients.update_secret(at, secret_id, changes, change.event()).await?)
     }
-    let expiration = if body.expires.is_some() || body.expiration.is_some() {
-        let secrets = state.registry.clients.list_secrets(at).await?;
-        let current = secrets.iter().find(|s| s.id == secret_id).ok_or_else(|| ApiError::not_found("secret"))?;
-        changed_expiration(body.expires, body.expiration, current.expiration, state.now(), NAMES)?
-    } else {
-        None
-    };
-    let description = body.description.map(|d| description_rule("Description", Some(d))).transpose()?;
-    let stored = state.registry.clients.update_secret(at, secret_id, SecretChanges { description, expiration }).await?;
-    Ok(HttpResponse::Ok().json(secret_view(&stored)))
+    .await;
+    Ok(HttpResponse::Ok().json(secret_view(&change.finish(result).await?)))
 }
 
 pub async fn delete(
@@ -114,7 +134,9 @@ pub async fn delete(
     let (tenant, collection, id, secret) = path.into_inner();
     let at = secrets_at(&tenant, &collection, &id)?;
     let secret_id = secret_id(&secret)?;
-    authorize(&req, &state, at.tenant_id, Access::Write).await?;
-    state.registry.clients.delete_secret(at, secret_id).await?;
+    let target = secrets_target(at, Some(secret_id));
+    let change = begin(&req, &state, at.tenant_id, AuditAction::SecretDelete, target).await?;
+    let result = state.registry.clients.delete_secret(at, secret_id, change.event()).await.map_err(ApiError::from);
+    change.finish(result).await?;
     Ok(HttpResponse::NoContent().finish())
 }

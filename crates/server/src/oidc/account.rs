@@ -156,10 +156,14 @@ pub async fn login(req: HttpRequest, state: web::Data<AppState>, form: web::Form
         form_page(&state, &form.tenant, &return_to, &form.username, Some(message), status)
     };
     let address = client_address(&req, &state.trusted_proxies);
+    let origin = crate::audit::origin(&req, &state);
     let attempt = match admit(&state, tenant_id, &form.username, address).await {
         Ok(Admission::Admitted(attempt)) => attempt,
-        Ok(Admission::Throttled(_)) => {
+        Ok(Admission::Throttled(attempt)) => {
             metrics::sign_in(SignIn::Throttled);
+            if let Err(e) = state.provider.sign_in_throttled(tenant_id, &form.username, &attempt, &origin).await {
+                tracing::warn!(detail = ?e.detail, "could not record a throttled sign-in in the audit trail");
+            }
             return again(
                 "Too many failed attempts. Wait a few minutes, then try again.",
                 StatusCode::TOO_MANY_REQUESTS,
@@ -189,15 +193,21 @@ pub async fn login(req: HttpRequest, state: web::Data<AppState>, form: web::Form
         busy.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static(crate::passwords::RETRY_AFTER));
         return busy;
     };
-    let Some(user) = user.filter(|_| verified) else {
-        metrics::sign_in(SignIn::BadCredentials);
-        tracing::info!(tenant = %tenant_id, "sign-in failed");
-        return again(GENERIC, StatusCode::UNAUTHORIZED).await;
+    let user = match user {
+        Some(user) if verified => user,
+        user => {
+            metrics::sign_in(SignIn::BadCredentials);
+            tracing::info!(tenant = %tenant_id, "sign-in failed");
+            if let Err(e) = state.provider.sign_in_failed(tenant_id, &form.username, user.as_ref(), &origin).await {
+                tracing::warn!(detail = ?e.detail, "could not record a failed sign-in in the audit trail");
+            }
+            return again(GENERIC, StatusCode::UNAUTHORIZED).await;
+        }
     };
     if let Err(e) = state.provider.sign_in_succeeded(&attempt).await {
         tracing::warn!(detail = ?e.detail, "could not clear the sign-in counters");
     }
-    let Ok((value, _)) = state.provider.start_session(&user).await else {
+    let Ok((value, _)) = state.provider.start_session(&user, &origin).await else {
         metrics::sign_in(SignIn::Error);
         return html::message(StatusCode::INTERNAL_SERVER_ERROR, "Sign-in failed", "Try again later.");
     };
@@ -285,7 +295,7 @@ pub async fn logout(req: HttpRequest, state: web::Data<AppState>, body: web::Byt
 /// Ends the browser's session and clears its cookie.
 pub async fn end_session(req: &HttpRequest, state: &AppState, response: &mut HttpResponse) {
     if let Some(c) = req.cookie(SESSION_COOKIE) {
-        let _ = state.provider.end_session_cookie(c.value()).await;
+        let _ = state.provider.end_session_cookie(c.value(), &crate::audit::origin(req, state)).await;
     }
     let mut gone = cookie(state, SESSION_COOKIE, String::new(), SameSite::Lax);
     gone.make_removal();

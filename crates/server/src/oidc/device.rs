@@ -29,7 +29,7 @@ pub async fn authorization(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, OAuthError> {
-    let answer = state.provider.device_authorization(super::token_request(&req, payload).await?).await?;
+    let answer = state.provider.device_authorization(super::token_request(&req, &state, payload).await?).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .insert_header((header::PRAGMA, HeaderValue::from_static("no-cache")))

@@ -49,12 +49,16 @@ pub(crate) fn authorization_header(req: &HttpRequest) -> Result<Option<&str>, ()
     }
 }
 
-pub(crate) async fn token_request(req: &HttpRequest, payload: web::Payload) -> Result<TokenRequest, ProtocolError> {
+pub(crate) async fn token_request(
+    req: &HttpRequest,
+    state: &AppState,
+    payload: web::Payload,
+) -> Result<TokenRequest, ProtocolError> {
     let authorization = authorization_header(req)
         .map_err(|()| ProtocolError::invalid_request("the Authorization header is repeated or unreadable"))?
         .map(str::to_owned);
     let form = form_body(req, payload).await?;
-    Ok(TokenRequest { form, authorization })
+    Ok(TokenRequest { form, authorization, origin: crate::audit::origin(req, state) })
 }
 
 fn no_store(mut response: HttpResponse) -> HttpResponse {
@@ -69,7 +73,7 @@ async fn token(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, OAuthError> {
-    let (grant_type, result) = match token_request(&req, payload).await {
+    let (grant_type, result) = match token_request(&req, &state, payload).await {
         Ok(request) => (crate::metrics::grant_type_label(&request.form), state.provider.token(request).await),
         Err(e) => ("other", Err(e)),
     };
@@ -139,7 +143,7 @@ async fn revocation(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, OAuthError> {
-    state.provider.revoke(token_request(&req, payload).await?).await?;
+    state.provider.revoke(token_request(&req, &state, payload).await?).await?;
     Ok(no_store(HttpResponse::Ok().finish()))
 }
 
@@ -149,7 +153,7 @@ async fn introspect(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, OAuthError> {
-    let answer = state.provider.introspect(token_request(&req, payload).await?).await?;
+    let answer = state.provider.introspect(token_request(&req, &state, payload).await?).await?;
     Ok(no_store(HttpResponse::Ok().json(answer)))
 }
 

@@ -20,7 +20,8 @@ impl State {
             && self.revoked_families.is_empty()
             && self.server_secrets.is_empty()
             && self.attempts.is_empty()
-            && self.device_codes.is_empty())
+            && self.device_codes.is_empty()
+            && self.audit.is_empty())
     }
 }
 
@@ -72,6 +73,7 @@ impl SnapshotStore for MemoryStore {
                 .map(|(key, (count, since))| Attempts { key: key.clone(), count: *count, since: *since })
                 .collect(),
             device_codes: state.device_codes.values().cloned().collect(),
+            audit_events: state.audit.clone(),
         }
         .canonical())
     }
@@ -106,6 +108,7 @@ impl SnapshotStore for MemoryStore {
         next.revoked_families = snapshot.revoked_families.into_iter().collect();
         next.attempts = snapshot.attempts.into_iter().map(|a| (a.key, (a.count, a.since))).collect();
         next.device_codes = snapshot.device_codes.into_iter().map(|d| (d.handle.clone(), d)).collect();
+        next.audit = snapshot.audit_events;
         *state = next;
         Ok(())
     }

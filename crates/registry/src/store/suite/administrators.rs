@@ -13,8 +13,8 @@ use crate::user::{User, UserChanges};
 
 async fn administrator<S: Store>(store: &S, t: Uuid, name: &str) -> User {
     let changes = UserChanges { role_ids: Some(vec![TENANT_ADMINISTRATOR]), ..Default::default() };
-    let created = store.create_user(user(t, name)).await.expect("create");
-    store.update_user(t, created.id, changes).await.expect("make administrator")
+    let created = store.create_user(user(t, name), None).await.expect("create");
+    store.update_user(t, created.id, changes, None).await.expect("make administrator")
 }
 
 fn disable() -> UserChanges {
@@ -32,25 +32,25 @@ fn is_last_administrator<T: std::fmt::Debug>(answer: &Result<T, RegistryError>) 
 pub async fn the_last_administrator_cannot_be_removed<S: Store>(store: &S) {
     let t = tenant(store).await;
     let ada = administrator(store, t, "ada").await;
-    assert!(is_last_administrator(&store.update_user(t, ada.id, disable()).await), "disable");
-    assert!(is_last_administrator(&store.update_user(t, ada.id, demote()).await), "demote");
-    assert!(is_last_administrator(&store.delete_user(t, ada.id).await), "delete");
+    assert!(is_last_administrator(&store.update_user(t, ada.id, disable(), None).await), "disable");
+    assert!(is_last_administrator(&store.update_user(t, ada.id, demote(), None).await), "demote");
+    assert!(is_last_administrator(&store.delete_user(t, ada.id, None).await), "delete");
     assert_eq!(store.get_user(t, ada.id).await.expect("unchanged"), ada, "nothing was written");
     let rename = UserChanges { given_name: Some("Ada".into()), ..Default::default() };
-    store.update_user(t, ada.id, rename).await.expect("other changes go on");
+    store.update_user(t, ada.id, rename, None).await.expect("other changes go on");
 
     // A disabled administrator, or one of another tenant, does not count.
     let off = administrator(store, t, "off").await;
-    store.update_user(t, off.id, disable()).await.expect("disable the second");
+    store.update_user(t, off.id, disable(), None).await.expect("disable the second");
     let elsewhere = tenant(store).await;
     administrator(store, elsewhere, "ada").await;
-    assert!(is_last_administrator(&store.delete_user(t, ada.id).await), "still the last");
+    assert!(is_last_administrator(&store.delete_user(t, ada.id, None).await), "still the last");
 
     // With a second enabled administrator, the first may go; then the second is the last.
     let bo = administrator(store, t, "bo").await;
-    store.update_user(t, ada.id, demote()).await.expect("demote with another left");
-    assert!(is_last_administrator(&store.delete_user(t, bo.id).await), "bo is now the last");
-    store.delete_user(t, off.id).await.expect("a disabled administrator may go");
+    store.update_user(t, ada.id, demote(), None).await.expect("demote with another left");
+    assert!(is_last_administrator(&store.delete_user(t, bo.id, None).await), "bo is now the last");
+    store.delete_user(t, off.id, None).await.expect("a disabled administrator may go");
 }
 
 /// Two administrators, each removing the other at once (delete, disable or demote), eight
@@ -61,9 +61,9 @@ pub async fn administrators_removing_each_other_at_once_leave_one<S: Store>(stor
         let (a, b) = (administrator(store, t, "a").await, administrator(store, t, "b").await);
         let remove = |id: Uuid, how: usize| async move {
             match how % 3 {
-                0 => store.delete_user(t, id).await,
-                1 => store.update_user(t, id, disable()).await.map(drop),
-                _ => store.update_user(t, id, demote()).await.map(drop),
+                0 => store.delete_user(t, id, None).await,
+                1 => store.update_user(t, id, disable(), None).await.map(drop),
+                _ => store.update_user(t, id, demote(), None).await.map(drop),
             }
         };
         let answers = join_all([remove(a.id, round), remove(b.id, round + 1)]).await;

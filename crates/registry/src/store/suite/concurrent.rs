@@ -44,9 +44,10 @@ pub async fn refresh_tokens_rotate_once_under_concurrency<S: Store>(store: &S) {
     let token = refresh_token("race-r1", Duration::days(30), sliding);
     store.save_refresh(token.clone()).await.expect("save");
     let handle = key("race-r1");
-    let uses =
-        join_all((0..8).map(|_| store.use_refresh(token.client_id, &handle, key("race-r2"), NOW, sliding, grace)))
-            .await;
+    let uses = join_all(
+        (0..8).map(|_| store.use_refresh(token.client_id, &handle, key("race-r2"), NOW, sliding, grace, None)),
+    )
+    .await;
     let uses: Vec<RefreshUse> = uses.into_iter().map(|u| u.expect("use")).collect();
     let rotated = uses.iter().filter(|u| matches!(u, RefreshUse::Rotated(_))).count();
     let retried = uses.iter().filter(|u| matches!(u, RefreshUse::Retried(_))).count();
@@ -63,11 +64,11 @@ pub async fn refresh_tokens_rotate_once_under_concurrency<S: Store>(store: &S) {
 pub async fn secrets_stay_within_the_limit_under_concurrency<S: Store>(store: &S) {
     let t = tenant(store).await;
     let client = hybrid(t, "racy");
-    store.create_client(client.clone(), Some(new_secret("s1"))).await.expect("create");
+    store.create_client(client.clone(), Some(new_secret("s1")), None).await.expect("create");
     for i in 2..=5 {
-        store.add_secret(at(&client), new_secret(&format!("s{i}"))).await.expect("add");
+        store.add_secret(at(&client), new_secret(&format!("s{i}")), None).await.expect("add");
     }
-    let added = join_all((0..8).map(|i| store.add_secret(at(&client), new_secret(&format!("r{i}"))))).await;
+    let added = join_all((0..8).map(|i| store.add_secret(at(&client), new_secret(&format!("r{i}")), None))).await;
     let ok = added.iter().filter(|a| a.is_ok()).count();
     let refused =
         added.iter().filter(|a| matches!(a, Err(RegistryError::Invalid(ref i)) if i.field == "Secrets")).count();
@@ -90,13 +91,13 @@ pub async fn ids_and_user_names_are_taken_once_under_concurrency<S: Store>(store
         c.id = id;
         c
     });
-    let created = join_all(clients.map(|c| store.create_client(c, None))).await;
+    let created = join_all(clients.map(|c| store.create_client(c, None, None))).await;
     let conflicts = created.iter().filter(|c| matches!(c, Err(RegistryError::Conflict(_)))).count();
     assert_eq!((created.iter().filter(|c| c.is_ok()).count(), conflicts), (1, 7), "{created:?}");
     assert!(store.find_client(id).await.expect("find").is_some());
 
     let names = ["Alice", "alice", "ALICE", "aLice", "alIce", "aliCe", "alicE", "ALice"];
-    let users = join_all(names.iter().map(|n| store.create_user(user(tenants[0], n)))).await;
+    let users = join_all(names.iter().map(|n| store.create_user(user(tenants[0], n), None))).await;
     let conflicts = users.iter().filter(|u| matches!(u, Err(RegistryError::Conflict(_)))).count();
     assert_eq!((users.iter().filter(|u| u.is_ok()).count(), conflicts), (1, 7), "{users:?}");
 }

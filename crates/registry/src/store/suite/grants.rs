@@ -18,10 +18,10 @@ pub async fn the_grace_window_holds_for_a_rotation_late_in_a_second<S: Store>(st
     let token = refresh_token("late", Duration::days(20), sliding);
     store.save_refresh(token.clone()).await.expect("save");
     let rotated = NOW + Duration::milliseconds(900);
-    let first = store.use_refresh(token.client_id, &key("late"), key("late-next"), rotated, sliding, grace).await;
+    let first = store.use_refresh(token.client_id, &key("late"), key("late-next"), rotated, sliding, grace, None).await;
     assert!(matches!(first.expect("use"), RefreshUse::Rotated(_)));
     let retry = NOW + Duration::milliseconds(1500);
-    let again = store.use_refresh(token.client_id, &key("late"), key("late-other"), retry, sliding, grace).await;
+    let again = store.use_refresh(token.client_id, &key("late"), key("late-other"), retry, sliding, grace, None).await;
     assert!(matches!(again.expect("retry"), RefreshUse::Retried(_)), "a retry 0.6 s after the rotation");
 }
 
@@ -56,13 +56,13 @@ pub async fn sessions_expire_and_end<S: Store>(store: &S) {
         auth_time: NOW,
         expires: NOW + Duration::hours(8),
     };
-    store.create_session(session.clone()).await.expect("create");
+    store.create_session(session.clone(), None).await.expect("create");
     let found = store.find_session(&key("s1"), NOW).await.expect("find");
     assert_eq!(found, Some(WithUser { record: session, user: None }), "no such user");
     assert_eq!(store.find_session(&key("s1"), NOW + Duration::hours(8)).await.expect("find"), None);
     assert_eq!(store.find_session(&key("other"), NOW).await.expect("find"), None);
-    store.delete_session(&key("s1")).await.expect("delete");
-    store.delete_session(&key("s1")).await.expect("deleting twice is fine");
+    store.delete_session(&key("s1"), None).await.expect("delete");
+    store.delete_session(&key("s1"), None).await.expect("deleting twice is fine");
     assert_eq!(store.find_session(&key("s1"), NOW).await.expect("find"), None);
 }
 
@@ -98,7 +98,7 @@ pub async fn refresh_tokens_rotate_retry_and_detect_reuse<S: Store>(store: &S) {
     store.save_refresh(first.clone()).await.expect("save");
     let t1 = NOW + Duration::days(10);
     let RefreshUse::Rotated(used) =
-        store.use_refresh(first.client_id, &key("r1"), key("r2"), t1, sliding, grace).await.expect("use")
+        store.use_refresh(first.client_id, &key("r1"), key("r2"), t1, sliding, grace, None).await.expect("use")
     else {
         panic!("first use rotates");
     };
@@ -109,7 +109,7 @@ pub async fn refresh_tokens_rotate_retry_and_detect_reuse<S: Store>(store: &S) {
 
     // A retry within the grace window answers the same successor.
     let retried = store
-        .use_refresh(first.client_id, &key("r1"), key("r2"), t1 + Duration::seconds(5), sliding, grace)
+        .use_refresh(first.client_id, &key("r1"), key("r2"), t1 + Duration::seconds(5), sliding, grace, None)
         .await
         .expect("use");
     assert!(matches!(retried, RefreshUse::Retried(_)));
@@ -117,13 +117,13 @@ pub async fn refresh_tokens_rotate_retry_and_detect_reuse<S: Store>(store: &S) {
 
     // After it, reuse revokes the whole family: the successor dies too.
     let reused = store
-        .use_refresh(first.client_id, &key("r1"), key("r2"), t1 + Duration::seconds(11), sliding, grace)
+        .use_refresh(first.client_id, &key("r1"), key("r2"), t1 + Duration::seconds(11), sliding, grace, None)
         .await
         .expect("use");
     assert_eq!(reused, RefreshUse::Reused);
     assert!(store.family_revoked(first.family).await.expect("revoked"));
     let dead = store
-        .use_refresh(first.client_id, &key("r2"), key("r3"), t1 + Duration::seconds(12), sliding, grace)
+        .use_refresh(first.client_id, &key("r2"), key("r3"), t1 + Duration::seconds(12), sliding, grace, None)
         .await
         .expect("use");
     assert_eq!(dead, RefreshUse::Invalid);
@@ -131,22 +131,27 @@ pub async fn refresh_tokens_rotate_retry_and_detect_reuse<S: Store>(store: &S) {
     // Another client's attempt is refused and spends nothing.
     let mine = RefreshToken { handle: key("m1"), family: Uuid::new_v4(), ..first.clone() };
     store.save_refresh(mine.clone()).await.expect("save");
-    let stolen = store.use_refresh(Uuid::new_v4(), &key("m1"), key("m2"), NOW, sliding, grace).await.expect("use");
+    let stolen =
+        store.use_refresh(Uuid::new_v4(), &key("m1"), key("m2"), NOW, sliding, grace, None).await.expect("use");
     assert_eq!(stolen, RefreshUse::Invalid);
     assert_eq!(store.find_refresh(&key("m1")).await.expect("find"), Some(mine));
 
     // Expired and unknown tokens are invalid; revoking a family by hand works too.
     let other = RefreshToken { handle: key("o1"), family: Uuid::new_v4(), ..first.clone() };
     store.save_refresh(other.clone()).await.expect("save");
-    let expired =
-        store.use_refresh(first.client_id, &key("o1"), key("o2"), NOW + sliding, sliding, grace).await.expect("use");
+    let expired = store
+        .use_refresh(first.client_id, &key("o1"), key("o2"), NOW + sliding, sliding, grace, None)
+        .await
+        .expect("use");
     assert_eq!(expired, RefreshUse::Invalid);
-    let unknown = store.use_refresh(first.client_id, &key("none"), key("x"), NOW, sliding, grace).await.expect("use");
+    let unknown =
+        store.use_refresh(first.client_id, &key("none"), key("x"), NOW, sliding, grace, None).await.expect("use");
     assert_eq!(unknown, RefreshUse::Invalid);
     let live = RefreshToken { handle: key("l1"), family: Uuid::new_v4(), ..first };
     store.save_refresh(live.clone()).await.expect("save");
-    store.revoke_family(live.family, NOW).await.expect("revoke");
-    let revoked = store.use_refresh(first.client_id, &key("l1"), key("l2"), NOW, sliding, grace).await.expect("use");
+    store.revoke_family(live.family, NOW, None).await.expect("revoke");
+    let revoked =
+        store.use_refresh(first.client_id, &key("l1"), key("l2"), NOW, sliding, grace, None).await.expect("use");
     assert_eq!(revoked, RefreshUse::Invalid);
 }
 
@@ -165,9 +170,9 @@ pub async fn expired_grants_are_purged<S: Store>(store: &S) {
         auth_time: NOW,
         expires: NOW + Duration::hours(1),
     };
-    store.create_session(session.clone()).await.expect("session");
+    store.create_session(session.clone(), None).await.expect("session");
     store
-        .create_session(Session { handle: key("p-s2"), expires: NOW + Duration::hours(3), ..session })
+        .create_session(Session { handle: key("p-s2"), expires: NOW + Duration::hours(3), ..session }, None)
         .await
         .expect("session");
     assert_eq!(store.purge_expired(NOW + Duration::hours(2)).await.expect("purge"), 1);
@@ -180,9 +185,9 @@ pub async fn expired_grants_are_purged<S: Store>(store: &S) {
 pub async fn revocations_are_forgotten_once_nothing_needs_them<S: Store>(store: &S) {
     let with_token = refresh_token("f-r", Duration::days(1), Duration::days(1));
     store.save_refresh(with_token.clone()).await.expect("save");
-    store.revoke_family(with_token.family, NOW).await.expect("revoke");
+    store.revoke_family(with_token.family, NOW, None).await.expect("revoke");
     let access_only = Uuid::new_v4();
-    store.revoke_family(access_only, NOW).await.expect("revoke");
+    store.revoke_family(access_only, NOW, None).await.expect("revoke");
     let revoked = |family| async move { store.family_revoked(family).await.expect("revoked") };
     store.purge_expired(NOW + REVOCATION_KEPT - Duration::seconds(1)).await.expect("purge");
     assert!(revoked(access_only).await && revoked(with_token.family).await, "too soon");
@@ -203,8 +208,8 @@ pub async fn a_users_grants_are_revoked_together<S: Store>(store: &S) {
         auth_time: NOW,
         expires: NOW + Duration::hours(1),
     };
-    store.create_session(session.clone()).await.expect("session");
-    store.create_session(Session { handle: key("o-s"), user_id: other, ..session }).await.expect("session");
+    store.create_session(session.clone(), None).await.expect("session");
+    store.create_session(Session { handle: key("o-s"), user_id: other, ..session }, None).await.expect("session");
     let refresh = RefreshToken {
         handle: key("u-r"),
         family: Uuid::new_v4(),
@@ -228,7 +233,7 @@ pub async fn a_users_grants_are_revoked_together<S: Store>(store: &S) {
     let approval = crate::device::Approval { user_id, ..super::device::approval() };
     let approve = crate::device::DeviceDecision::Approve(approval.clone());
     store.decide_device_code(&key("UDUDUDUD"), approve, NOW).await.expect("decide").expect("pending");
-    store.revoke_user_grants(tenant_id, user_id, NOW).await.expect("revoke");
+    store.revoke_user_grants(tenant_id, user_id, NOW, None).await.expect("revoke");
     assert!(store.family_revoked(approval.family).await.expect("revoked"), "the device code they approved");
     assert!(store.find_session(&key("u-s"), NOW).await.expect("find").is_none());
     assert!(store.find_session(&key("o-s"), NOW).await.expect("find").is_some());
@@ -241,7 +246,7 @@ pub async fn a_users_grants_are_revoked_together<S: Store>(store: &S) {
 /// disabled, a deleted one as none.
 pub async fn grants_answer_their_user_as_stored_now<S: Store>(store: &S) {
     let tenant_id = super::tenant(store).await;
-    let user = store.create_user(super::user(tenant_id, "carol")).await.expect("user");
+    let user = store.create_user(super::user(tenant_id, "carol"), None).await.expect("user");
     let session = Session {
         handle: key("w-s"),
         sid: "s".into(),
@@ -250,7 +255,7 @@ pub async fn grants_answer_their_user_as_stored_now<S: Store>(store: &S) {
         auth_time: NOW,
         expires: NOW + Duration::hours(1),
     };
-    store.create_session(session.clone()).await.expect("session");
+    store.create_session(session.clone(), None).await.expect("session");
     let found = store.find_session(&key("w-s"), NOW).await.expect("find").expect("live");
     assert_eq!(found, WithUser { record: session, user: Some(user.clone()) });
 
@@ -270,7 +275,7 @@ pub async fn grants_answer_their_user_as_stored_now<S: Store>(store: &S) {
     };
     store.save_code(code("w-c1")).await.expect("save");
     let disabled = UserChanges { enabled: Some(false), ..Default::default() };
-    let disabled = store.update_user(tenant_id, user.id, disabled).await.expect("disable");
+    let disabled = store.update_user(tenant_id, user.id, disabled, None).await.expect("disable");
     let CodeUse::Fresh(used) = store.use_code(&key("w-c1"), NOW).await.expect("use") else { panic!("fresh") };
     assert_eq!(used.user, Some(disabled.clone()), "as stored now: disabled");
 
@@ -278,15 +283,15 @@ pub async fn grants_answer_their_user_as_stored_now<S: Store>(store: &S) {
         RefreshToken { tenant_id, user_id: user.id, ..refresh_token("w-r1", Duration::days(1), Duration::days(1)) };
     store.save_refresh(refresh.clone()).await.expect("save");
     let (sliding, grace) = (Duration::days(1), Duration::seconds(5));
-    let rotated = store.use_refresh(refresh.client_id, &key("w-r1"), key("w-r2"), NOW, sliding, grace).await;
+    let rotated = store.use_refresh(refresh.client_id, &key("w-r1"), key("w-r2"), NOW, sliding, grace, None).await;
     let RefreshUse::Rotated(rotated) = rotated.expect("use") else { panic!("rotated") };
     assert_eq!(rotated.user, Some(disabled.clone()));
-    let retried = store.use_refresh(refresh.client_id, &key("w-r1"), key("w-r2"), NOW, sliding, grace).await;
+    let retried = store.use_refresh(refresh.client_id, &key("w-r1"), key("w-r2"), NOW, sliding, grace, None).await;
     let RefreshUse::Retried(retried) = retried.expect("use") else { panic!("retried") };
     assert_eq!(retried.user, Some(disabled));
 
     store.save_code(code("w-c2")).await.expect("save");
-    store.delete_user(tenant_id, user.id).await.expect("delete");
+    store.delete_user(tenant_id, user.id, None).await.expect("delete");
     let CodeUse::Fresh(used) = store.use_code(&key("w-c2"), NOW).await.expect("use") else { panic!("fresh") };
     assert_eq!(used.user, None, "deleted");
 }

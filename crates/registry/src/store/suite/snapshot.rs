@@ -75,7 +75,18 @@ pub async fn fill<S: Store + ?Sized>(store: &S) -> Filled {
         RoleChanges { name: Some("Readers".into()), description: Some("read only".into()), ..Default::default() },
     )
     .expect("role");
-    let custom = store.create_role(tenant_id, custom).await.expect("custom role");
+    // With its audit event: the trail travels with the data.
+    let origin = crate::audit::Origin::new(Some("192.0.2.1".into()), Uuid::new_v4());
+    let event = crate::audit::AuditEvent::new(
+        Some(tenant_id),
+        NOW,
+        crate::audit::Actor::User(Uuid::new_v4()),
+        crate::audit::AuditAction::RoleCreate,
+        format!("Roles/{}", custom.id),
+        &origin,
+    )
+    .with_detail("Readers");
+    let custom = store.create_role(tenant_id, custom, Some(&event)).await.expect("custom role");
 
     // A client of each kind, with every field set that its kind has.
     let browser = ClientChanges {
@@ -91,11 +102,11 @@ pub async fn fill<S: Store + ?Sized>(store: &S) -> Filled {
         ..Default::default()
     };
     let browser = Client::create(tenant_id, ClientKind::AuthorizationCode, browser, NOW).expect("browser");
-    store.create_client(browser, None).await.expect("browser client");
+    store.create_client(browser, None, None).await.expect("browser client");
     let mut server_app = hybrid(tenant_id, "server app");
     server_app.allow_offline_access = true;
     server_app.enabled = false;
-    store.create_client(server_app.clone(), Some(new_secret("h1"))).await.expect("hybrid");
+    store.create_client(server_app.clone(), Some(new_secret("h1")), None).await.expect("hybrid");
     let machine = ClientChanges {
         name: Some("machine".into()),
         role_ids: Some(vec![custom.id, TENANT_MEMBER]),
@@ -103,16 +114,16 @@ pub async fn fill<S: Store + ?Sized>(store: &S) -> Filled {
         ..Default::default()
     };
     let machine = Client::create(tenant_id, ClientKind::ClientCredential, machine, NOW).expect("machine");
-    store.create_client(machine.clone(), Some(new_secret("m1"))).await.expect("machine client");
+    store.create_client(machine.clone(), Some(new_secret("m1")), None).await.expect("machine client");
 
     // Secrets 1, 2, 3, then 2 deleted: ids 1 and 3, and the next is 4.
     for s in ["h2", "h3"] {
-        store.add_secret(at(&server_app), new_secret(s)).await.expect("secret");
+        store.add_secret(at(&server_app), new_secret(s), None).await.expect("secret");
     }
-    store.delete_secret(at(&server_app), 2).await.expect("delete secret");
+    store.delete_secret(at(&server_app), 2, None).await.expect("delete secret");
     let changes = SecretChanges { description: Some("renamed".into()), expiration: Some(None) };
-    store.update_secret(at(&server_app), 3, changes).await.expect("update secret");
-    store.add_secret(at(&machine), new_secret("m2")).await.expect("secret");
+    store.update_secret(at(&server_app), 3, changes, None).await.expect("update secret");
+    store.add_secret(at(&machine), new_secret("m2"), None).await.expect("secret");
 
     let changes = UserChanges {
         user_name: Some("carol".into()),
@@ -126,10 +137,10 @@ pub async fn fill<S: Store + ?Sized>(store: &S) -> Filled {
         password_hash: Some("$argon2id$carol".into()),
         ..Default::default()
     };
-    let carol = store.create_user(User::create(tenant_id, changes, NOW).expect("user")).await.expect("carol");
+    let carol = store.create_user(User::create(tenant_id, changes, NOW).expect("user"), None).await.expect("carol");
 
     store.add_first_signing_key(signing_key("k1")).await.expect("first key");
-    store.rotate_signing_key(signing_key("k2"), NOW + Duration::hours(1)).await.expect("rotation");
+    store.rotate_signing_key(signing_key("k2"), NOW + Duration::hours(1), None).await.expect("rotation");
     store.server_secret(HMAC, vec![7; 32]).await.expect("server secret");
 
     let session = Session {
@@ -140,18 +151,18 @@ pub async fn fill<S: Store + ?Sized>(store: &S) -> Filled {
         auth_time: NOW,
         expires: NOW + Duration::hours(8),
     };
-    store.create_session(session).await.expect("session");
+    store.create_session(session, None).await.expect("session");
     store.save_code(code("used", tenant_id, carol.id)).await.expect("code");
     store.save_code(code("unused", tenant_id, carol.id)).await.expect("code");
     assert!(matches!(store.use_code(&key("used"), NOW).await.expect("use"), CodeUse::Fresh(_)));
 
     let first = refresh_token("r1", Duration::days(30), SLIDING);
     store.save_refresh(first.clone()).await.expect("refresh");
-    let rotated = store.use_refresh(first.client_id, &key("r1"), key("r2"), NOW, SLIDING, GRACE).await;
+    let rotated = store.use_refresh(first.client_id, &key("r1"), key("r2"), NOW, SLIDING, GRACE, None).await;
     assert!(matches!(rotated.expect("rotate"), RefreshUse::Rotated(_)));
     let revoked = refresh_token("r-revoked", Duration::days(30), SLIDING);
     store.save_refresh(revoked.clone()).await.expect("refresh");
-    store.revoke_family(revoked.family, NOW).await.expect("revoke");
+    store.revoke_family(revoked.family, NOW, None).await.expect("revoke");
 
     let window = Duration::minutes(15);
     store.count_attempt(&["user:carol".into(), "ip:192.0.2.1".into()], NOW, window).await.expect("count");
@@ -213,11 +224,15 @@ pub async fn a_snapshot_moves_between_backends<A: Store + ?Sized, B: Store + ?Si
     assert!(!to.is_empty().await.expect("is_empty"));
     let (_, secrets) = to.find_client(filled.hybrid.id).await.expect("find").expect("copied");
     assert!(secrets.iter().any(|s| s.id == 1 && s.hash.matches(&SecretValue::new("h1").hash())));
-    assert_eq!(to.add_secret(at(&filled.hybrid), new_secret("h4")).await.expect("add").id, 4, "ids are not reused");
+    assert_eq!(
+        to.add_secret(at(&filled.hybrid), new_secret("h4"), None).await.expect("add").id,
+        4,
+        "ids are not reused"
+    );
     assert_eq!(to.server_secret(HMAC, vec![9; 32]).await.expect("secret"), vec![7; 32]);
     assert!(matches!(to.use_code(&key("used"), NOW).await.expect("use"), CodeUse::Replayed(_)));
     assert!(matches!(to.use_code(&key("unused"), NOW).await.expect("use"), CodeUse::Fresh(_)));
-    let retry = to.use_refresh(filled.rotated_client, &key("r1"), key("r3"), NOW, SLIDING, GRACE).await;
+    let retry = to.use_refresh(filled.rotated_client, &key("r1"), key("r3"), NOW, SLIDING, GRACE, None).await;
     assert!(matches!(retry.expect("retry"), RefreshUse::Retried(_)), "the successor link survives");
     let (revoked, _) = snapshot.revoked_families[0];
     assert!(to.family_revoked(revoked).await.expect("revoked"));

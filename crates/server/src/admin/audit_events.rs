@@ -1,0 +1,88 @@
+//! `AuditEvents`: the tenant's audit trail (and the server's own events, such as key
+//! rotations), newest first, for Tenant Administrators only. `skip` and `count` page as in
+//! every list; `action`, `actor`, `from` and `to` filter; a bad filter is a 400.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use gatehouse_registry::audit::{AuditAction, AuditEvent, AuditQuery, ACTOR_MAX};
+use serde_json::{json, Value};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use super::dto::time_text;
+use super::{authorize, list_response, path_id, Access, COUNT_MAX};
+use crate::http_error::ApiError;
+use crate::AppState;
+
+/// An event as the API shows it. Nothing in an event is secret: it holds ids, names,
+/// descriptions and reasons, never a secret's or a password's value.
+fn event_view(e: &AuditEvent) -> Value {
+    json!({
+        "Id": e.id,
+        "TenantId": e.tenant_id,
+        "Time": time_text(e.time),
+        "ActorType": e.actor.kind(),
+        "Actor": e.actor.value(),
+        "Action": e.action.as_str(),
+        "Target": e.target,
+        "Outcome": e.outcome.as_str(),
+        "Source": e.source,
+        "OperationId": e.operation_id,
+        "Detail": e.detail,
+    })
+}
+
+fn time_filter(name: &str, value: &str) -> Result<OffsetDateTime, ApiError> {
+    OffsetDateTime::parse(value, &Rfc3339).map_err(|_| {
+        ApiError::bad_request(format!("{name} must be an ISO 8601 time with its offset, such as 2025-01-31T08:00:00Z."))
+    })
+}
+
+/// The query of a list request.
+pub fn audit_query(req: &HttpRequest) -> Result<AuditQuery, ApiError> {
+    let mut q = AuditQuery::default();
+    for (key, value) in url::form_urlencoded::parse(req.query_string().as_bytes()) {
+        let number = |name: &str| {
+            value
+                .parse::<u64>()
+                .map_err(|_| ApiError::bad_request(format!("{name} must be a whole number of 0 or more.")))
+        };
+        match key.to_ascii_lowercase().as_str() {
+            "skip" => q.skip = number("skip")?,
+            "count" => q.count = number("count")?,
+            "action" if !value.is_empty() => {
+                let names: Vec<&str> = AuditAction::ALL.iter().map(|a| a.as_str()).collect();
+                q.action =
+                    Some(AuditAction::parse(&value).ok_or_else(|| {
+                        ApiError::bad_request(format!("action must be one of {}.", names.join(", ")))
+                    })?);
+            }
+            "actor" if !value.is_empty() => {
+                if value.chars().count() > ACTOR_MAX {
+                    return Err(ApiError::bad_request(format!("actor must be at most {ACTOR_MAX} characters.")));
+                }
+                q.actor = Some(value.into_owned());
+            }
+            "from" if !value.is_empty() => q.from = Some(time_filter("from", &value)?),
+            "to" if !value.is_empty() => q.to = Some(time_filter("to", &value)?),
+            _ => {}
+        }
+    }
+    if q.count > COUNT_MAX {
+        return Err(ApiError::bad_request(format!("count must be at most {COUNT_MAX}.")));
+    }
+    Ok(q)
+}
+
+pub async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let tenant_id = path_id(&path.into_inner(), "tenant")?;
+    // The trail names every change and sign-in: administrators only.
+    authorize(&req, &state, tenant_id, Access::Audit).await?;
+    let query = audit_query(&req)?;
+    let page = state.registry.audit.list_events(tenant_id, &query).await?;
+    let items: Vec<Value> = page.items.iter().map(event_view).collect();
+    Ok(list_response(&items, page.total))
+}
