@@ -4,12 +4,12 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use gatehouse_registry::secret::{description_rule, expiration_rule, DEFAULT_SECRET_LIFETIME};
 use gatehouse_registry::{Client, ClientChanges, ClientKind, ClientRef, NewSecret, SecretValue};
-use serde_json::{json, Value};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::dialect::{AUTHORIZATION_CODE_CLIENTS, CLIENT_CREDENTIAL_CLIENTS, DEVICE_CODE_CLIENTS, HYBRID_CLIENTS};
-use super::dto::{client_view, time_text, ClientBody, FirstSecret};
+use super::dto::{time_text, ClientBody, FirstSecret};
+use super::views::{ClientCreated, ClientView};
 use super::{authorize, json_body, json_object, list_query, list_response, path_id, Access};
 use crate::http_error::ApiError;
 use crate::AppState;
@@ -68,7 +68,7 @@ pub async fn list(
     let kind = kind_of(&collection)?;
     authorize(&req, &state, tenant_id, Access::Read).await?;
     let page = state.registry.clients.list_clients(tenant_id, kind, &list_query(&req, true)?).await?;
-    let items: Vec<Value> = page.items.iter().map(client_view).collect();
+    let items: Vec<ClientView> = page.items.iter().map(ClientView::of).collect();
     Ok(list_response(&items, page.total))
 }
 
@@ -88,17 +88,16 @@ pub async fn create(
     let secret = first_secret(kind, secret, now)?;
     let (value, record) = secret.unzip();
     let stored = state.registry.clients.create_client(client.clone(), record).await?;
-    let body = match (value, stored) {
-        (Some(value), Some(stored)) => json!({
-            "Secret": value.expose(),
-            "Id": stored.id,
-            "Description": stored.description,
-            "ExpirationDate": stored.expiration.map(time_text),
-            "Client": client_view(&client),
+    Ok(match (value, stored) {
+        (Some(value), Some(stored)) => HttpResponse::Created().json(ClientCreated {
+            secret: value.expose().to_owned(),
+            id: stored.id,
+            description: stored.description,
+            expiration_date: stored.expiration.map(time_text),
+            client: ClientView::of(&client),
         }),
-        _ => client_view(&client),
-    };
-    Ok(HttpResponse::Created().json(body))
+        _ => HttpResponse::Created().json(ClientView::of(&client)),
+    })
 }
 
 pub async fn get(
@@ -110,7 +109,7 @@ pub async fn get(
     let at = client_at(&tenant, &collection, &id)?;
     authorize(&req, &state, at.tenant_id, Access::Read).await?;
     let client = state.registry.clients.get_client(at).await?;
-    Ok(HttpResponse::Ok().json(client_view(&client)))
+    Ok(HttpResponse::Ok().json(ClientView::of(&client)))
 }
 
 pub async fn update(
@@ -129,7 +128,7 @@ pub async fn update(
         ));
     }
     let client = state.registry.clients.update_client(at, changes).await?;
-    Ok(HttpResponse::Ok().json(client_view(&client)))
+    Ok(HttpResponse::Ok().json(ClientView::of(&client)))
 }
 
 pub async fn delete(

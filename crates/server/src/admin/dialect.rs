@@ -25,10 +25,12 @@ pub const SECRETS: &str = "Secrets";
 pub const ROLES: &str = "Roles";
 pub const USERS: &str = "Users";
 pub const PASSWORD: &str = "Password";
+/// The OpenAPI document, `/api/openapi.json`.
+pub const OPENAPI: &str = "openapi.json";
 
 /// Every literal segment under `/api`, in its canonical spelling. A route with a new
 /// literal adds it here (the unit test below checks the routes' own paths).
-const ADMIN_SEGMENTS: [&str; 11] = [
+const ADMIN_SEGMENTS: [&str; 12] = [
     API,
     V1,
     TENANTS,
@@ -40,6 +42,7 @@ const ADMIN_SEGMENTS: [&str; 11] = [
     ROLES,
     USERS,
     PASSWORD,
+    OPENAPI,
 ];
 
 /// The protocol routes (`oidc::routes`) are all lower case under `/identity`, without a

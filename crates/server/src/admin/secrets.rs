@@ -4,10 +4,10 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use gatehouse_registry::secret::{changed_expiration, description_rule, expiration_rule};
 use gatehouse_registry::{ClientRef, NewSecret, SecretChanges};
-use serde_json::{json, Value};
 
 use super::clients::client_at;
-use super::dto::{secret_view, time_text, SecretBody};
+use super::dto::SecretBody;
+use super::views::{Secret, SecretCreated};
 use super::{authorize, json_object, list_query, list_response, page_of, Access};
 use crate::http_error::ApiError;
 use crate::AppState;
@@ -37,7 +37,7 @@ pub async fn list(
     authorize(&req, &state, at.tenant_id, Access::Read).await?;
     let query = list_query(&req, false)?;
     let secrets = state.registry.clients.list_secrets(at).await?;
-    let page: Vec<Value> = page_of(&secrets, &query).iter().map(secret_view).collect();
+    let page: Vec<Secret> = page_of(&secrets, &query).iter().map(Secret::of).collect();
     Ok(list_response(&page, secrets.len() as u64))
 }
 
@@ -56,13 +56,7 @@ pub async fn create(
     let description = description_rule("Description", body.description)?;
     let (value, record) = NewSecret::generate(description, expiration, now)?;
     let stored = state.registry.clients.add_secret(at, record).await?;
-    Ok(HttpResponse::Created().json(json!({
-        "Id": stored.id,
-        "Description": stored.description,
-        "Expiration": stored.expiration.map(time_text),
-        "Expires": stored.expiration.is_some(),
-        "Secret": value.expose(),
-    })))
+    Ok(HttpResponse::Created().json(SecretCreated::new(&stored, value.expose().to_owned())))
 }
 
 pub async fn get(
@@ -76,7 +70,7 @@ pub async fn get(
     authorize(&req, &state, at.tenant_id, Access::Read).await?;
     let secrets = state.registry.clients.list_secrets(at).await?;
     let secret = secrets.iter().find(|s| s.id == secret_id).ok_or_else(|| ApiError::not_found("secret"))?;
-    Ok(HttpResponse::Ok().json(secret_view(secret)))
+    Ok(HttpResponse::Ok().json(Secret::of(secret)))
 }
 
 /// Changes the description or the expiration; the value never changes (add a new secret).
@@ -103,7 +97,7 @@ pub async fn update(
     };
     let description = body.description.map(|d| description_rule("Description", Some(d))).transpose()?;
     let stored = state.registry.clients.update_secret(at, secret_id, SecretChanges { description, expiration }).await?;
-    Ok(HttpResponse::Ok().json(secret_view(&stored)))
+    Ok(HttpResponse::Ok().json(Secret::of(&stored)))
 }
 
 pub async fn delete(
