@@ -84,7 +84,9 @@ async fn every_registered_route_and_method_is_in_the_document_and_no_other() {
         .as_object()
         .expect("paths")
         .iter()
-        .flat_map(|(path, item)| item.as_object().expect("path item").keys().map(move |m| (m.to_uppercase(), shape(path))))
+        .flat_map(|(path, item)| {
+            item.as_object().expect("path item").keys().map(move |m| (m.to_uppercase(), shape(path)))
+        })
         .collect();
 
     // Every path pattern actix-web registers, each `{collection}` as the four collections,
@@ -110,8 +112,13 @@ async fn every_registered_route_and_method_is_in_the_document_and_no_other() {
                 .join("/");
             let mut get_served = false;
             for method in [Method::GET, Method::HEAD, Method::POST, Method::PUT, Method::DELETE] {
-                let response =
-                    server.http.request(method.clone(), server.url(&concrete)).bearer_auth(&token).send().await.expect("probe");
+                let response = server
+                    .http
+                    .request(method.clone(), server.url(&concrete))
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                    .expect("probe");
                 // HEAD has no body to tell the 404s apart: it is served where GET is, unless 405.
                 let yes = if method == Method::HEAD {
                     get_served && response.status() != StatusCode::METHOD_NOT_ALLOWED
@@ -128,7 +135,10 @@ async fn every_registered_route_and_method_is_in_the_document_and_no_other() {
         }
     }
     let missing: Vec<_> = served.difference(&documented).collect();
-    assert!(missing.is_empty(), "served but not in the document (add them to admin/openapi/operations.rs): {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "served but not in the document (add them to admin/openapi/operations.rs): {missing:?}"
+    );
     let extra: Vec<_> = documented.difference(&served).collect();
     assert!(extra.is_empty(), "in the document but not served: {extra:?}");
 }
@@ -180,8 +190,11 @@ impl Conformance {
             match value {
                 Some(value) => {
                     let schema = &header["schema"];
-                    let value =
-                        if schema["type"] == "integer" { json!(value.parse::<u64>().expect("a number")) } else { json!(value) };
+                    let value = if schema["type"] == "integer" {
+                        json!(value.parse::<u64>().expect("a number"))
+                    } else {
+                        json!(value)
+                    };
                     let errors = self.validate(schema, &value);
                     assert!(errors.is_empty(), "{what}: header {name}: {errors:?}");
                 }
@@ -215,7 +228,13 @@ async fn live_answers_match_the_documents_schemas_headers_and_statuses() {
     };
     macro_rules! call {
         ($method:ident, $template:expr, $rest:expr, $body:expr) => {
-            check.check(stringify!($method), &format!("{tenant}{}", $template), send(Method::$method, &$rest, $body).await.expect("send")).await
+            check
+                .check(
+                    stringify!($method),
+                    &format!("{tenant}{}", $template),
+                    send(Method::$method, &$rest, $body).await.expect("send"),
+                )
+                .await
         };
     }
 
@@ -224,8 +243,14 @@ async fn live_answers_match_the_documents_schemas_headers_and_statuses() {
     call!(HEAD, "", "", None);
     // One client of each kind: create (with and without a first secret), get, list, update.
     let bodies = [
-        ("AuthorizationCodeClients", json!({ "Name": "spa", "RedirectUris": ["https://app.example.com/cb"], "AllowedCorsOrigins": ["https://app.example.com"] })),
-        ("HybridClients", json!({ "Name": "web", "RedirectUris": ["http://127.0.0.1/cb"], "ClientUri": "https://example.com" })),
+        (
+            "AuthorizationCodeClients",
+            json!({ "Name": "spa", "RedirectUris": ["https://app.example.com/cb"], "AllowedCorsOrigins": ["https://app.example.com"] }),
+        ),
+        (
+            "HybridClients",
+            json!({ "Name": "web", "RedirectUris": ["http://127.0.0.1/cb"], "ClientUri": "https://example.com" }),
+        ),
         ("ClientCredentialClients", json!({ "Name": "machine", "Tags": ["a"], "SecretExpires": false })),
         ("DeviceCodeClients", json!({ "Name": "tv", "DeviceCodeLifetime": 600, "IdTokenSigningAlgorithm": "ES256" })),
     ];
@@ -259,13 +284,17 @@ async fn live_answers_match_the_documents_schemas_headers_and_statuses() {
         if matches!(collection, "HybridClients" | "ClientCredentialClients") {
             let secrets = format!("{item}/Secrets");
             let secrets_template = format!("{template}/Secrets");
-            let (status, secret) = call!(POST, secrets_template, secrets, Some(json!({ "Description": "second", "Expires": false })));
+            let (status, secret) =
+                call!(POST, secrets_template, secrets, Some(json!({ "Description": "second", "Expires": false })));
             assert_eq!(status, StatusCode::CREATED);
             let secret = format!("{secrets}/{}", secret["Id"]);
             let secret_template = format!("{secrets_template}/{{secretId}}");
             assert_eq!(call!(GET, secrets_template, format!("{secrets}?skip=1"), None).0, StatusCode::OK);
             assert_eq!(call!(GET, secret_template, secret, None).0, StatusCode::OK);
-            assert_eq!(call!(PUT, secret_template, secret, Some(json!({ "Description": "changed" }))).0, StatusCode::OK);
+            assert_eq!(
+                call!(PUT, secret_template, secret, Some(json!({ "Description": "changed" }))).0,
+                StatusCode::OK
+            );
             assert_eq!(call!(DELETE, secret_template, secret, None).0, StatusCode::NO_CONTENT);
             assert_eq!(call!(GET, secret_template, secret, None).0, StatusCode::NOT_FOUND);
         }
@@ -281,8 +310,12 @@ async fn live_answers_match_the_documents_schemas_headers_and_statuses() {
     let member = format!("/Roles/{}", gatehouse_registry::TENANT_MEMBER);
     assert_eq!(call!(PUT, "/Roles/{roleId}", member, Some(json!({ "Name": "x" }))).0, StatusCode::BAD_REQUEST);
     assert_eq!(call!(DELETE, "/Roles/{roleId}", role, None).0, StatusCode::NO_CONTENT);
-    let (status, user) =
-        call!(POST, "/Users", "/Users", Some(json!({ "ContactEmail": "ada@example.com", "Password": "correct horse" })));
+    let (status, user) = call!(
+        POST,
+        "/Users",
+        "/Users",
+        Some(json!({ "ContactEmail": "ada@example.com", "Password": "correct horse" }))
+    );
     assert_eq!(status, StatusCode::CREATED);
     let user = format!("/Users/{}", user["Id"].as_str().expect("id"));
     assert_eq!(call!(POST, "/Users", "/Users", Some(json!({ "UserName": "ADA@example.com" }))).0, StatusCode::CONFLICT);
@@ -290,8 +323,14 @@ async fn live_answers_match_the_documents_schemas_headers_and_statuses() {
     assert_eq!(call!(GET, "/Users", "/Users?count=1001", None).0, StatusCode::BAD_REQUEST);
     assert_eq!(call!(PUT, "/Users/{userId}", user, Some(json!({ "Surname": "Lovelace" }))).0, StatusCode::OK);
     let password = format!("{user}/Password");
-    assert_eq!(call!(PUT, "/Users/{userId}/Password", password, Some(json!({ "Password": "another one" }))).0, StatusCode::NO_CONTENT);
-    assert_eq!(call!(PUT, "/Users/{userId}/Password", password, Some(json!({ "Password": "short" }))).0, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        call!(PUT, "/Users/{userId}/Password", password, Some(json!({ "Password": "another one" }))).0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        call!(PUT, "/Users/{userId}/Password", password, Some(json!({ "Password": "short" }))).0,
+        StatusCode::BAD_REQUEST
+    );
     assert_eq!(call!(DELETE, "/Users/{userId}", user, None).0, StatusCode::NO_CONTENT);
 
     // 401 without a token or with a bad one, 403 for a reader writing, 404 for another tenant.
@@ -302,7 +341,14 @@ async fn live_answers_match_the_documents_schemas_headers_and_statuses() {
     assert_eq!(check.check("HEAD", &users, forged).await.0, StatusCode::UNAUTHORIZED);
     let (reader, secret) = server.new_machine_client(json!({ "RoleIds": [] })).await;
     let reader = server.token_for(&reader, &secret).await;
-    let refused = server.http.post(server.api("/Roles")).bearer_auth(&reader).json(&json!({ "Name": "x" })).send().await.expect("send");
+    let refused = server
+        .http
+        .post(server.api("/Roles"))
+        .bearer_auth(&reader)
+        .json(&json!({ "Name": "x" }))
+        .send()
+        .await
+        .expect("send");
     assert_eq!(check.check("POST", &format!("{tenant}/Roles"), refused).await.0, StatusCode::FORBIDDEN);
     let elsewhere = server
         .http

@@ -8,8 +8,8 @@ use gatehouse_registry::ClientKind;
 use serde_json::{json, Map, Value};
 
 use super::super::dialect::{
-    API, AUTHORIZATION_CODE_CLIENTS, CLIENT_CREDENTIAL_CLIENTS, DEVICE_CODE_CLIENTS, HYBRID_CLIENTS, OPENAPI,
-    PASSWORD, ROLES, SECRETS, TENANTS, USERS, V1,
+    API, AUTHORIZATION_CODE_CLIENTS, CLIENT_CREDENTIAL_CLIENTS, DEVICE_CODE_CLIENTS, HYBRID_CLIENTS, OPENAPI, PASSWORD,
+    ROLES, SECRETS, TENANTS, USERS, V1,
 };
 use super::super::COUNT_MAX;
 
@@ -98,7 +98,14 @@ pub fn operations() -> Vec<Operation> {
     let mut ops = vec![
         Operation {
             public: true,
-            ..op("get", &format!("/{API}/{OPENAPI}"), "getOpenApi", "This document", "Document", Json(200, json!({ "type": "object" })))
+            ..op(
+                "get",
+                &format!("/{API}/{OPENAPI}"),
+                "getOpenApi",
+                "This document",
+                "Document",
+                Json(200, json!({ "type": "object" })),
+            )
         },
         op("get", &tenant, "getTenant", "The tenant", "Tenant", Json(200, model("Tenant"))),
     ];
@@ -110,32 +117,89 @@ pub fn operations() -> Vec<Operation> {
         let created = if kind.has_secrets() { model(&format!("{model_name}Created")) } else { one.clone() };
         ops.extend([
             op("get", &list, &format!("list{name}"), &format!("List {name}"), name, List(one.clone())).query(FILTERS),
-            op("post", &list, &format!("create{model_name}"), "Create a client (with its first secret, if it has secrets)", name, Json(201, created))
-                .body(format!("{model_name}Create"))
-                .errors(&[409]),
+            op(
+                "post",
+                &list,
+                &format!("create{model_name}"),
+                "Create a client (with its first secret, if it has secrets)",
+                name,
+                Json(201, created),
+            )
+            .body(format!("{model_name}Create"))
+            .errors(&[409]),
             op("get", &item, &format!("get{model_name}"), "A client", name, Json(200, one.clone())),
-            op("put", &item, &format!("update{model_name}"), "Partial update: a missing or null property is left unchanged", name, Json(200, one))
-                .body(format!("{model_name}Update")),
+            op(
+                "put",
+                &item,
+                &format!("update{model_name}"),
+                "Partial update: a missing or null property is left unchanged",
+                name,
+                Json(200, one),
+            )
+            .body(format!("{model_name}Update")),
             op("delete", &item, &format!("delete{model_name}"), "Delete a client", name, NoContent),
         ]);
         if kind == ClientKind::ClientCredential {
             let roles = format!("{item}/{ROLES}");
             ops.extend([
-                op("get", &roles, &format!("get{model_name}Roles"), "The client's role ids", name, Json(200, model("RoleIds"))),
-                op("put", &roles, &format!("set{model_name}Roles"), "Replace the client's role ids (Tenant Member stays)", name, Json(200, model("RoleIds")))
-                    .body("RoleIds"),
+                op(
+                    "get",
+                    &roles,
+                    &format!("get{model_name}Roles"),
+                    "The client's role ids",
+                    name,
+                    Json(200, model("RoleIds")),
+                ),
+                op(
+                    "put",
+                    &roles,
+                    &format!("set{model_name}Roles"),
+                    "Replace the client's role ids (Tenant Member stays)",
+                    name,
+                    Json(200, model("RoleIds")),
+                )
+                .body("RoleIds"),
             ]);
         }
         if kind.has_secrets() {
             let secrets = format!("{item}/{SECRETS}");
             let secret = format!("{secrets}/{{secretId}}");
             ops.extend([
-                op("get", &secrets, &format!("list{model_name}Secrets"), "The client's secrets, without values", name, List(model("Secret"))).query(PAGE),
-                op("post", &secrets, &format!("create{model_name}Secret"), "Add a secret; its value is shown this once", name, Json(201, model("SecretCreated")))
-                    .body("SecretCreate"),
-                op("get", &secret, &format!("get{model_name}Secret"), "A secret, without its value", name, Json(200, model("Secret"))),
-                op("put", &secret, &format!("update{model_name}Secret"), "Change a secret's description or expiration", name, Json(200, model("Secret")))
-                    .body("SecretUpdate"),
+                op(
+                    "get",
+                    &secrets,
+                    &format!("list{model_name}Secrets"),
+                    "The client's secrets, without values",
+                    name,
+                    List(model("Secret")),
+                )
+                .query(PAGE),
+                op(
+                    "post",
+                    &secrets,
+                    &format!("create{model_name}Secret"),
+                    "Add a secret; its value is shown this once",
+                    name,
+                    Json(201, model("SecretCreated")),
+                )
+                .body("SecretCreate"),
+                op(
+                    "get",
+                    &secret,
+                    &format!("get{model_name}Secret"),
+                    "A secret, without its value",
+                    name,
+                    Json(200, model("Secret")),
+                ),
+                op(
+                    "put",
+                    &secret,
+                    &format!("update{model_name}Secret"),
+                    "Change a secret's description or expiration",
+                    name,
+                    Json(200, model("Secret")),
+                )
+                .body("SecretUpdate"),
                 op("delete", &secret, &format!("delete{model_name}Secret"), "Delete a secret", name, NoContent),
             ]);
         }
@@ -146,18 +210,39 @@ pub fn operations() -> Vec<Operation> {
     let user = format!("{users}/{{userId}}");
     ops.extend([
         op("get", &roles, "listRoles", "The built-in and custom roles", ROLES, List(model("Role"))).query(PAGE),
-        op("post", &roles, "createRole", "Create a custom role", ROLES, Json(201, model("Role"))).body("RoleCreate").errors(&[409]),
+        op("post", &roles, "createRole", "Create a custom role", ROLES, Json(201, model("Role")))
+            .body("RoleCreate")
+            .errors(&[409]),
         op("get", &role, "getRole", "A role", ROLES, Json(200, model("Role"))),
-        op("put", &role, "updateRole", "Partial update of a custom role", ROLES, Json(200, model("Role"))).body("RoleUpdate"),
-        op("delete", &role, "deleteRole", "Delete a custom role (and take it from every client and user)", ROLES, NoContent),
+        op("put", &role, "updateRole", "Partial update of a custom role", ROLES, Json(200, model("Role")))
+            .body("RoleUpdate"),
+        op(
+            "delete",
+            &role,
+            "deleteRole",
+            "Delete a custom role (and take it from every client and user)",
+            ROLES,
+            NoContent,
+        ),
         op("get", &users, "listUsers", "The tenant's users", USERS, List(model("User"))).query(FILTERS),
-        op("post", &users, "createUser", "Create a user", USERS, Json(201, model("User"))).body("UserCreate").errors(&[409, 503]),
+        op("post", &users, "createUser", "Create a user", USERS, Json(201, model("User")))
+            .body("UserCreate")
+            .errors(&[409, 503]),
         op("get", &user, "getUser", "A user", USERS, Json(200, model("User"))),
-        op("put", &user, "updateUser", "Partial update of a user", USERS, Json(200, model("User"))).body("UserUpdate").errors(&[409, 503]),
+        op("put", &user, "updateUser", "Partial update of a user", USERS, Json(200, model("User")))
+            .body("UserUpdate")
+            .errors(&[409, 503]),
         op("delete", &user, "deleteUser", "Delete a user and end its sessions", USERS, NoContent).errors(&[409]),
-        op("put", &format!("{user}/{PASSWORD}"), "setUserPassword", "Set a user's password and end its sessions", USERS, NoContent)
-            .body("UserPassword")
-            .errors(&[503]),
+        op(
+            "put",
+            &format!("{user}/{PASSWORD}"),
+            "setUserPassword",
+            "Set a user's password and end its sessions",
+            USERS,
+            NoContent,
+        )
+        .body("UserPassword")
+        .errors(&[503]),
     ]);
     ops
 }
@@ -194,9 +279,7 @@ pub fn headers() -> Value {
 
 /// `components.parameters`.
 pub fn parameters() -> Value {
-    let path = |name: &str, schema: Value, description: &str| {
-        json!({ "name": name, "in": "path", "required": true, "schema": schema, "description": description })
-    };
+    let path = |name: &str, schema: Value, description: &str| json!({ "name": name, "in": "path", "required": true, "schema": schema, "description": description });
     let uuid = json!({ "type": "string", "format": "uuid" });
     json!({
         "tenantId": path("tenantId", uuid.clone(), "The tenant."),
@@ -261,8 +344,41 @@ pub fn paths(ops: &[Operation]) -> Value {
         if o.method == "get" {
             item["head"] = operation(o, true);
         }
+        if let Some(links) = links(o, ops) {
+            item[o.method]["responses"]["201"]["links"] = links;
+        }
     }
     Value::Object(paths)
+}
+
+/// The links of a create (201) to the operations on what it created: the item's path and
+/// those below it that need no other new parameter, so that a client of the document (and
+/// schemathesis's stateful phase) can follow a create with a get, an update, a delete.
+fn links(create: &Operation, ops: &[Operation]) -> Option<Value> {
+    let Answer::Json(201, schema) = &create.answer else { return None };
+    // A client with secrets answers `{ Secret, ..., Client }`; everything else, itself.
+    let id = if schema["$ref"].as_str().is_some_and(|r| r.ends_with("ClientCreated")) { "/Client/Id" } else { "/Id" };
+    let mut links = Map::new();
+    for target in ops {
+        let Some(rest) = target.path.strip_prefix(&format!("{}/{{", create.path)) else { continue };
+        let Some((name, below)) = rest.split_once('}') else { continue };
+        if below.contains('{') {
+            continue;
+        }
+        let mut parameters = Map::new();
+        for known in create.path.split('/').filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}'))) {
+            parameters.insert(known.to_owned(), json!(format!("$request.path.{known}")));
+        }
+        parameters.insert(name.to_owned(), json!(format!("$response.body#{id}")));
+        let mut ids = vec![target.id.clone()];
+        if target.method == "get" {
+            ids.push(format!("head{}", capitalised(&target.id)));
+        }
+        for operation_id in ids {
+            links.insert(operation_id.clone(), json!({ "operationId": operation_id, "parameters": parameters }));
+        }
+    }
+    (!links.is_empty()).then_some(Value::Object(links))
 }
 
 fn operation(o: &Operation, head: bool) -> Value {
@@ -292,7 +408,10 @@ fn operation(o: &Operation, head: bool) -> Value {
     let mut errors: Vec<u16> = common.iter().chain(o.errors).copied().collect();
     errors.sort_unstable();
     for status in errors {
-        responses.insert(status.to_string(), json!({ "$ref": format!("#/components/responses/{}", error_name(status, head)) }));
+        responses.insert(
+            status.to_string(),
+            json!({ "$ref": format!("#/components/responses/{}", error_name(status, head)) }),
+        );
     }
     let (id, summary) = if head {
         (format!("head{}", capitalised(&o.id)), format!("{} (status and headers only)", o.summary))

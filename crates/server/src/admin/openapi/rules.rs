@@ -4,8 +4,8 @@
 //! exception, a future expiration) are in each field's description and in docs/api.md.
 
 use gatehouse_registry::client::{
-    DEVICE_CODE_LIFETIME_DEFAULT, DEVICE_CODE_LIFETIME_MAX, DEVICE_CODE_LIFETIME_MIN, LIFETIME_DEFAULT,
-    LIFETIME_MAX, LIFETIME_MIN, MAX_CORS_ORIGINS, MAX_TAGS, MAX_URIS, NAME_MAX, TAG_MAX,
+    DEVICE_CODE_LIFETIME_DEFAULT, DEVICE_CODE_LIFETIME_MAX, DEVICE_CODE_LIFETIME_MIN, LIFETIME_DEFAULT, LIFETIME_MAX,
+    LIFETIME_MIN, MAX_CORS_ORIGINS, MAX_TAGS, MAX_URIS, NAME_MAX, TAG_MAX,
 };
 use gatehouse_registry::secret::DESCRIPTION_MAX;
 use gatehouse_registry::uri::URI_MAX;
@@ -69,9 +69,8 @@ pub fn post_logout_redirect_uris() -> ArrayBuilder {
 }
 
 pub fn cors_origins() -> ArrayBuilder {
-    list(uri(URI_MAX), MAX_CORS_ORIGINS).description(Some(
-        "Each exactly http(s)://host[:port]; stored normalised (lower case, default port dropped).",
-    ))
+    list(uri(URI_MAX), MAX_CORS_ORIGINS)
+        .description(Some("Each exactly http(s)://host[:port]; stored normalised (lower case, default port dropped)."))
 }
 
 /// `ClientUri`, `LogoUri`: an absolute http(s) URI, or null (`""` clears it on input).
@@ -107,9 +106,8 @@ pub fn optional_date_time() -> ObjectBuilder {
 }
 
 pub fn user_name() -> ObjectBuilder {
-    text(1, USER_NAME_MAX).description(Some(
-        "The sign-in name: trimmed, no control characters, unique in the tenant ignoring case.",
-    ))
+    text(1, USER_NAME_MAX)
+        .description(Some("The sign-in name: trimmed, no control characters, unique in the tenant ignoring case."))
 }
 
 pub fn person_name() -> ObjectBuilder {
@@ -146,6 +144,8 @@ pub fn always_null() -> ObjectBuilder {
 /// A list of role ids, as `ClientCredentialClients/{id}/Roles` takes and answers it.
 pub fn role_ids() -> ArrayBuilder {
     ArrayBuilder::new()
-        .items(ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))))
+        .items(
+            ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))),
+        )
         .description(Some("Role ids of the tenant; Tenant Member is always among them."))
 }
