@@ -16,9 +16,8 @@ use gatehouse_registry::store::{ClientStore, GrantStore, RoleStore, TenantStore,
 use gatehouse_registry::{
     Client, ClientChanges, ClientKind, ClientRef, NewSecret, Role, RoleChanges, SecretChanges, User,
 };
-use gatehouse_server::admin::dto::{
-    client_view, secret_view, user_view, ClientBody, PasswordBody, RoleBody, RoleView, SecretBody, UserBody,
-};
+use gatehouse_server::admin::dto::{ClientBody, PasswordBody, RoleBody, SecretBody, UserBody};
+use gatehouse_server::admin::views::{ClientView, RoleView, Secret, UserView};
 use gatehouse_server::admin::{first_secret, parse_json, parse_object, BODY_LIMIT};
 use gatehouse_server::http_error::ApiError;
 use serde_json::Value;
@@ -84,6 +83,11 @@ fn at(kind: ClientKind) -> ClientRef {
     ClientRef { tenant_id: TENANT, kind, id }
 }
 
+/// An answer as the handler serialises it.
+fn shown(view: impl serde::Serialize) -> Result<Value, ApiError> {
+    serde_json::to_value(view).map_err(|e| ApiError::internal(e.to_string()))
+}
+
 /// `clients::create`.
 async fn create_client(store: &MemoryStore, kind: ClientKind, body: &[u8]) -> Result<Value, ApiError> {
     let (changes, secret) = parse_object::<ClientBody>(body)?.split();
@@ -91,7 +95,8 @@ async fn create_client(store: &MemoryStore, kind: ClientKind, body: &[u8]) -> Re
     let secret = first_secret(kind, secret, NOW)?;
     let (_, record) = secret.unzip();
     let stored = store.create_client(client.clone(), record, None).await?;
-    Ok(serde_json::json!({ "Secret": stored.map(|s| secret_view(&s)), "Client": client_view(&client) }))
+    let secret = stored.map(|s| Secret::of(&s));
+    shown(serde_json::json!({ "Secret": secret, "Client": ClientView::of(&client) }))
 }
 
 /// `clients::update`.
@@ -100,7 +105,7 @@ async fn update_client(store: &MemoryStore, kind: ClientKind, body: &[u8]) -> Re
     if secret.is_given() {
         return Err(ApiError::bad_request("accepted only on create"));
     }
-    Ok(client_view(&store.update_client(at(kind), changes, None).await?))
+    shown(ClientView::of(&store.update_client(at(kind), changes, None).await?))
 }
 
 /// `clients::set_roles`.
@@ -118,7 +123,7 @@ async fn create_secret(store: &MemoryStore, kind: ClientKind, body: &[u8]) -> Re
     let expiration = expiration_rule(body.expires, body.expiration, NOW, NAMES)?;
     let description = description_rule("Description", body.description)?;
     let (_, record) = NewSecret::generate(description, expiration, NOW)?;
-    Ok(secret_view(&store.add_secret(at(kind), record, None).await?))
+    shown(Secret::of(&store.add_secret(at(kind), record, None).await?))
 }
 
 /// `secrets::update` of the client's first secret.
@@ -135,7 +140,7 @@ async fn update_secret(store: &MemoryStore, kind: ClientKind, body: &[u8]) -> Re
     };
     let description = body.description.map(|d| description_rule("Description", Some(d))).transpose()?;
     let stored = store.update_secret(at(kind), secret_id, SecretChanges { description, expiration }, None).await?;
-    Ok(secret_view(&stored))
+    shown(Secret::of(&stored))
 }
 
 /// `users::create`.
@@ -144,7 +149,7 @@ async fn create_user(store: &MemoryStore, body: &[u8]) -> Result<Value, ApiError
     body.password.take();
     let mut user = User::create(TENANT, body.changes(Some(String::new())), NOW)?;
     user.password_hash = HASHED.into();
-    Ok(user_view(&store.create_user(user, None).await?))
+    shown(UserView::of(&store.create_user(user, None).await?))
 }
 
 /// `users::update`.
@@ -157,19 +162,19 @@ async fn update_user(store: &MemoryStore, body: &[u8]) -> Result<Value, ApiError
         next.apply(changes.clone())?;
         store.revoke_user_grants(TENANT, USER, NOW, None).await?;
     }
-    Ok(user_view(&store.update_user(TENANT, USER, changes, None).await?))
+    shown(UserView::of(&store.update_user(TENANT, USER, changes, None).await?))
 }
 
 /// `roles::create`.
 async fn create_role(store: &MemoryStore, body: &[u8]) -> Result<Value, ApiError> {
     let body: RoleBody = parse_object(body)?;
     let role = store.create_role(TENANT, Role::custom(TENANT, body.into())?, None).await?;
-    serde_json::to_value(RoleView::new(TENANT, &role)).map_err(|e| ApiError::internal(e.to_string()))
+    shown(RoleView::new(TENANT, &role))
 }
 
 /// `roles::update`.
 async fn update_role(store: &MemoryStore, body: &[u8]) -> Result<Value, ApiError> {
     let body: RoleBody = parse_object(body)?;
     let role = store.update_role(TENANT, ROLE, body.into(), None).await?;
-    serde_json::to_value(RoleView::new(TENANT, &role)).map_err(|e| ApiError::internal(e.to_string()))
+    shown(RoleView::new(TENANT, &role))
 }

@@ -18,6 +18,8 @@ pub const TENANT_MEMBER_TYPE: Uuid = uuid!("7ad2b9ef-5386-4ead-ac9f-ad99c5c5b977
 /// The product's `RoleScope` of a tenant role, the only scope this server has (its others
 /// are 0 none, 2 community, 3 cluster).
 pub const TENANT_SCOPE: i64 = 1;
+/// A custom role's `Name`: at most this many characters (after trimming).
+pub const NAME_MAX: usize = 256;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Role {
@@ -122,8 +124,8 @@ impl Role {
         }
         if let Some(name) = changes.name {
             let name = name.trim().to_owned();
-            if name.is_empty() || name.chars().count() > 256 {
-                return Err(RegistryError::invalid("Name", "is required, at most 256 characters"));
+            if name.is_empty() || name.chars().count() > NAME_MAX {
+                return Err(RegistryError::invalid("Name", format!("is required, at most {NAME_MAX} characters")));
             }
             self.name = name;
         }

@@ -15,6 +15,9 @@ pub const USER_NAME_MAX: usize = 128;
 
 pub const PASSWORD_MIN: usize = 8;
 pub const PASSWORD_MAX: usize = 1024;
+/// `GivenName`, `Surname`, `ContactGivenName`, `ContactSurname` and the address: at most
+/// this many characters.
+pub const TEXT_MAX: usize = 256;
 
 #[derive(Clone, PartialEq)]
 pub struct User {
@@ -168,15 +171,15 @@ impl User {
             ("ContactSurname", changes.contact_surname, &mut self.contact_surname),
         ] {
             if let Some(v) = value {
-                if v.chars().count() > 256 {
-                    return Err(RegistryError::invalid(field, "must be at most 256 characters"));
+                if v.chars().count() > TEXT_MAX {
+                    return Err(RegistryError::invalid(field, format!("must be at most {TEXT_MAX} characters")));
                 }
                 *slot = v;
             }
         }
         if let Some((field, email)) = email {
-            if email.chars().count() > 256 {
-                return Err(RegistryError::invalid(field, "must be at most 256 characters"));
+            if email.chars().count() > TEXT_MAX {
+                return Err(RegistryError::invalid(field, format!("must be at most {TEXT_MAX} characters")));
             }
             if !email.is_empty() && !email.contains('@') {
                 return Err(RegistryError::invalid(field, "must be an e-mail address"));

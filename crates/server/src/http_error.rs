@@ -212,12 +212,12 @@ impl ResponseError for ApiError {
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
             response.insert_header((header::RETRY_AFTER, crate::passwords::RETRY_AFTER));
         }
-        response.json(json!({
-            "OperationId": operation_id,
-            "Error": self.error,
-            "Reason": self.reason,
-            "Resolution": self.resolution,
-        }))
+        response.json(crate::admin::views::ErrorBody {
+            operation_id,
+            error: &self.error,
+            reason: &self.reason,
+            resolution: &self.resolution,
+        })
     }
 }
 

@@ -3,33 +3,14 @@
 //! every list; `action`, `actor`, `from` and `to` filter; a bad filter is a 400.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use gatehouse_registry::audit::{AuditAction, AuditEvent, AuditQuery, ACTOR_MAX};
-use serde_json::{json, Value};
+use gatehouse_registry::audit::{AuditAction, AuditQuery, ACTOR_MAX};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use super::dto::time_text;
+use super::views::AuditEventView;
 use super::{authorize, list_response, path_id, Access, COUNT_MAX};
 use crate::http_error::ApiError;
 use crate::AppState;
-
-/// An event as the API shows it. Nothing in an event is secret: it holds ids, names,
-/// descriptions and reasons, never a secret's or a password's value.
-fn event_view(e: &AuditEvent) -> Value {
-    json!({
-        "Id": e.id,
-        "TenantId": e.tenant_id,
-        "Time": time_text(e.time),
-        "ActorType": e.actor.kind(),
-        "Actor": e.actor.value(),
-        "Action": e.action.as_str(),
-        "Target": e.target,
-        "Outcome": e.outcome.as_str(),
-        "Source": e.source,
-        "OperationId": e.operation_id,
-        "Detail": e.detail,
-    })
-}
 
 fn time_filter(name: &str, value: &str) -> Result<OffsetDateTime, ApiError> {
     OffsetDateTime::parse(value, &Rfc3339).map_err(|_| {
@@ -83,6 +64,6 @@ pub async fn list(
     authorize(&req, &state, tenant_id, Access::Audit).await?;
     let query = audit_query(&req)?;
     let page = state.registry.audit.list_events(tenant_id, &query).await?;
-    let items: Vec<Value> = page.items.iter().map(event_view).collect();
+    let items: Vec<AuditEventView> = page.items.iter().map(AuditEventView::of).collect();
     Ok(list_response(&items, page.total))
 }

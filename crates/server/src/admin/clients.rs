@@ -4,13 +4,13 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use gatehouse_registry::secret::{description_rule, expiration_rule, DEFAULT_SECRET_LIFETIME};
 use gatehouse_registry::{Client, ClientChanges, ClientKind, ClientRef, NewSecret, SecretValue};
-use serde_json::{json, Value};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::change::begin;
 use super::dialect::{AUTHORIZATION_CODE_CLIENTS, CLIENT_CREDENTIAL_CLIENTS, DEVICE_CODE_CLIENTS, HYBRID_CLIENTS};
-use super::dto::{client_view, time_text, ClientBody, FirstSecret};
+use super::dto::{time_text, ClientBody, FirstSecret};
+use super::views::{ClientCreated, ClientView};
 use super::{authorize, json_body, json_object, list_query, list_response, path_id, Access};
 use crate::http_error::ApiError;
 use crate::AppState;
@@ -82,7 +82,7 @@ pub async fn list(
     let kind = kind_of(&collection)?;
     authorize(&req, &state, tenant_id, Access::Read).await?;
     let page = state.registry.clients.list_clients(tenant_id, kind, &list_query(&req, true)?).await?;
-    let items: Vec<Value> = page.items.iter().map(client_view).collect();
+    let items: Vec<ClientView> = page.items.iter().map(ClientView::of).collect();
     Ok(list_response(&items, page.total))
 }
 
@@ -96,7 +96,7 @@ pub async fn create(
     let tenant_id = path_id(&tenant, "tenant")?;
     let kind = kind_of(&collection)?;
     let mut change = begin(&req, &state, tenant_id, AuditAction::ClientCreate, collection_of(kind)).await?;
-    let result: Result<Value, ApiError> = async {
+    let result: Result<HttpResponse, ApiError> = async {
         let (changes, secret) = json_object::<ClientBody>(payload).await?.split();
         let now = state.now();
         let client = Client::create(tenant_id, kind, changes, now)?;
@@ -106,18 +106,18 @@ pub async fn create(
         let (value, record) = secret.unzip();
         let stored = state.registry.clients.create_client(client.clone(), record, change.event()).await?;
         Ok(match (value, stored) {
-            (Some(value), Some(stored)) => json!({
-                "Secret": value.expose(),
-                "Id": stored.id,
-                "Description": stored.description,
-                "ExpirationDate": stored.expiration.map(time_text),
-                "Client": client_view(&client),
+            (Some(value), Some(stored)) => HttpResponse::Created().json(ClientCreated {
+                secret: value.expose().to_owned(),
+                id: stored.id,
+                description: stored.description,
+                expiration_date: stored.expiration.map(time_text),
+                client: ClientView::of(&client),
             }),
-            _ => client_view(&client),
+            _ => HttpResponse::Created().json(ClientView::of(&client)),
         })
     }
     .await;
-    Ok(HttpResponse::Created().json(change.finish(result).await?))
+    change.finish(result).await
 }
 
 pub async fn get(
@@ -129,7 +129,7 @@ pub async fn get(
     let at = client_at(&tenant, &collection, &id)?;
     authorize(&req, &state, at.tenant_id, Access::Read).await?;
     let client = state.registry.clients.get_client(at).await?;
-    Ok(HttpResponse::Ok().json(client_view(&client)))
+    Ok(HttpResponse::Ok().json(ClientView::of(&client)))
 }
 
 pub async fn update(
@@ -151,7 +151,7 @@ pub async fn update(
         Ok(state.registry.clients.update_client(at, changes, change.event()).await?)
     }
     .await;
-    Ok(HttpResponse::Ok().json(client_view(&change.finish(result).await?)))
+    Ok(HttpResponse::Ok().json(ClientView::of(&change.finish(result).await?)))
 }
 
 pub async fn delete(

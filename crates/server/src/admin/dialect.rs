@@ -25,10 +25,12 @@ pub const ROLES: &str = "Roles";
 pub const USERS: &str = "Users";
 pub const PASSWORD: &str = "Password";
 pub const AUDIT_EVENTS: &str = "AuditEvents";
+/// The OpenAPI document, `/api/openapi.json`.
+pub const OPENAPI: &str = "openapi.json";
 
 /// Every literal segment under `/api`, in its canonical spelling. A route with a new
 /// literal adds it here (the unit test below checks the routes' own paths).
-const ADMIN_SEGMENTS: [&str; 12] = [
+const ADMIN_SEGMENTS: [&str; 13] = [
     API,
     V1,
     TENANTS,
@@ -41,6 +43,7 @@ const ADMIN_SEGMENTS: [&str; 12] = [
     USERS,
     PASSWORD,
     AUDIT_EVENTS,
+    OPENAPI,
 ];
 
 /// The protocol routes (`oidc::routes`) are all lower case under `/identity`, without a

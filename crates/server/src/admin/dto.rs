@@ -1,12 +1,10 @@
-//! The wire shapes of the admin API: PascalCase JSON in the dialect of the product we model
-//! (admin-api.md, Models). Request bodies refuse unknown properties by name; the rules
-//! themselves live in the registry.
+//! The request bodies of the admin API: PascalCase JSON in the dialect of the product we model
+//! (admin-api.md, Models). They refuse unknown properties by name; the rules themselves live
+//! in the registry. What the API answers is in `views`.
 
-use gatehouse_registry::{
-    Client, ClientChanges, ClientKind, ClientSecret, Role, RoleChanges, User, UserChanges, TENANT_SCOPE,
-};
-use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use gatehouse_registry::{ClientChanges, RoleChanges, UserChanges};
+use serde::Deserialize;
+use serde_json::Value;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -87,49 +85,6 @@ pub fn time_text(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_default()
 }
 
-/// A client as the API shows it: the properties of its kind, no others.
-pub fn client_view(c: &Client) -> Value {
-    let mut v = json!({
-        "Id": c.id,
-        "Name": c.name,
-        "Enabled": c.enabled,
-        "AccessTokenLifetime": c.access_token_lifetime,
-        "Tags": c.tags,
-    });
-    let extra = match c.kind {
-        ClientKind::AuthorizationCode => json!({
-            "RedirectUris": c.redirect_uris,
-            "PostLogoutRedirectUris": c.post_logout_redirect_uris,
-            "AllowedCorsOrigins": c.allowed_cors_origins,
-            "AllowOfflineAccess": c.allow_offline_access,
-            "ClientUri": c.client_uri,
-            "LogoUri": c.logo_uri,
-            "IdTokenSigningAlgorithm": c.id_token_signing_alg.as_str(),
-        }),
-        ClientKind::Hybrid => json!({
-            "RedirectUris": c.redirect_uris,
-            "PostLogoutRedirectUris": c.post_logout_redirect_uris,
-            "AllowOfflineAccess": c.allow_offline_access,
-            "AllowAccessTokensViaBrowser": c.allow_access_tokens_via_browser,
-            "ClientUri": c.client_uri,
-            "LogoUri": c.logo_uri,
-            "IdTokenSigningAlgorithm": c.id_token_signing_alg.as_str(),
-        }),
-        ClientKind::ClientCredential => json!({ "RoleIds": c.role_ids }),
-        ClientKind::DeviceCode => json!({
-            "DeviceCodeLifetime": c.device_code_lifetime,
-            "AllowOfflineAccess": c.allow_offline_access,
-            "ClientUri": c.client_uri,
-            "LogoUri": c.logo_uri,
-            "IdTokenSigningAlgorithm": c.id_token_signing_alg.as_str(),
-        }),
-    };
-    if let (Some(v), Value::Object(extra)) = (v.as_object_mut(), extra) {
-        v.extend(extra);
-    }
-    v
-}
-
 /// `{ Description, Expiration, Expires }` for creating or changing a secret.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
@@ -140,16 +95,6 @@ pub struct SecretBody {
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub expiration: Option<OffsetDateTime>,
     pub expires: Option<bool>,
-}
-
-/// A secret as listed: never its value.
-pub fn secret_view(s: &ClientSecret) -> Value {
-    json!({
-        "Id": s.id,
-        "Description": s.description,
-        "Expiration": s.expiration.map(time_text),
-        "Expires": s.expiration.is_some(),
-    })
 }
 
 /// A user as created or changed. `Email` is the alias of `ContactEmail` (the product's name);
@@ -213,24 +158,6 @@ impl std::fmt::Debug for PasswordBody {
     }
 }
 
-/// A user as the API shows it: the address under both its names, and the product's
-/// `IdentityProviderId`, null for the local directory.
-pub fn user_view(u: &User) -> Value {
-    json!({
-        "Id": u.id,
-        "UserName": u.user_name,
-        "GivenName": u.given_name,
-        "Surname": u.surname,
-        "ContactEmail": u.email,
-        "ContactGivenName": u.contact_given_name,
-        "ContactSurname": u.contact_surname,
-        "Email": u.email,
-        "IdentityProviderId": null,
-        "Enabled": u.enabled,
-        "RoleIds": u.role_ids,
-    })
-}
-
 /// A role to create or change: ours, and the product's properties its client library sends.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
@@ -256,35 +183,6 @@ impl From<RoleBody> for RoleChanges {
             tenant_id: b.tenant_id,
             community_id: b.community_id,
             built_in: b.built_in,
-        }
-    }
-}
-
-/// A role as the API shows it, in the product's shape (plus our `BuiltIn`).
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct RoleView<'a> {
-    pub id: Uuid,
-    pub name: &'a str,
-    pub description: &'a str,
-    pub role_type_id: Option<Uuid>,
-    pub role_scope: i64,
-    pub tenant_id: Uuid,
-    pub community_id: Option<Uuid>,
-    pub built_in: bool,
-}
-
-impl<'a> RoleView<'a> {
-    pub fn new(tenant_id: Uuid, r: &'a Role) -> Self {
-        Self {
-            id: r.id,
-            name: &r.name,
-            description: &r.description,
-            role_type_id: r.type_id(),
-            role_scope: TENANT_SCOPE,
-            tenant_id,
-            community_id: None,
-            built_in: r.built_in,
         }
     }
 }

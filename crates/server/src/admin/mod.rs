@@ -22,9 +22,11 @@ pub mod dialect;
 #[doc(hidden)]
 pub use clients::first_secret;
 pub mod dto;
+pub mod openapi;
 mod roles;
 mod secrets;
 mod users;
+pub mod views;
 
 /// The largest request body the admin API reads.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -216,12 +218,14 @@ fn resource(path: &str) -> actix_web::Resource {
     web::resource(path).default_service(web::to(no_method))
 }
 
-/// The admin API's paths, built from the dialect's literals: the tenant scope, then each
-/// resource under it. [`routes`] registers exactly these, and `dialect` folds their literals.
-pub(crate) fn route_paths() -> [String; 13] {
-    use dialect::{API, AUDIT_EVENTS, PASSWORD, ROLES, SECRETS, TENANTS, USERS, V1};
+/// The admin API's paths, built from the dialect's literals: the `/api` scope and the
+/// resource under it, the tenant scope, then each resource under that. [`routes`] registers
+/// exactly these, and `dialect` folds their literals.
+pub(crate) fn route_paths() -> [String; 14] {
+    use dialect::{API, AUDIT_EVENTS, OPENAPI, PASSWORD, ROLES, SECRETS, TENANTS, USERS, V1};
     [
         format!("/{API}"),
+        format!("/{OPENAPI}"),
         format!("/{API}/{V1}/{TENANTS}/{{tenant_id}}"),
         format!("/{USERS}"),
         format!("/{USERS}/{{user_id}}"),
@@ -237,9 +241,18 @@ pub(crate) fn route_paths() -> [String; 13] {
     ]
 }
 
+/// Every route's whole path pattern (actix-web's `{parameters}`), as [`routes`] registers
+/// them: what the OpenAPI document must cover (`tests/it/openapi.rs`).
+pub fn registered_paths() -> Vec<String> {
+    let [api, document, tenant, under_tenant @ ..] = route_paths();
+    let mut paths = vec![format!("{api}{document}"), tenant.clone()];
+    paths.extend(under_tenant.iter().map(|rest| format!("{tenant}{rest}")));
+    paths
+}
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
     use web::{delete, get, head, post, put};
-    let [api, tenant, users, user, password, roles, role, audit_events, clients, client, client_roles, secrets, secret] =
+    let [api, document, tenant, users, user, password, roles, role, audit_events, clients, client, client_roles, secrets, secret] =
         route_paths();
     cfg.service(
         web::scope(&tenant)
@@ -306,5 +319,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             )
             .default_service(web::to(no_route)),
     )
-    .service(web::scope(&api).default_service(web::to(no_route)));
+    .service(
+        web::scope(&api)
+            .service(resource(&document).route(get().to(openapi::serve)).route(head().to(openapi::serve)))
+            .default_service(web::to(no_route)),
+    );
 }

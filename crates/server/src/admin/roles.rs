@@ -8,7 +8,8 @@ use uuid::Uuid;
 
 use super::change::begin;
 use super::dialect::ROLES;
-use super::dto::{RoleBody, RoleView};
+use super::dto::RoleBody;
+use super::views::RoleView;
 use super::{authorize, item_at, json_object, list_query, list_response, page_of, path_id, Access};
 use crate::http_error::ApiError;
 use crate::AppState;
@@ -28,7 +29,7 @@ pub async fn list(
     let query = list_query(&req, false)?;
     let roles = state.registry.roles.list_roles(tenant_id).await?;
     let page = page_of(&roles, &query);
-    let views: Vec<RoleView<'_>> = page.iter().map(|r| RoleView::new(tenant_id, r)).collect();
+    let views: Vec<RoleView> = page.iter().map(|r| RoleView::new(tenant_id, r)).collect();
     Ok(list_response(&views, roles.len() as u64))
 }
 

@@ -5,12 +5,12 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use gatehouse_registry::audit::AuditAction;
 use gatehouse_registry::secret::{changed_expiration, description_rule, expiration_rule};
 use gatehouse_registry::{ClientRef, ClientSecret, NewSecret, SecretChanges};
-use serde_json::{json, Value};
 
 use super::change::begin;
 use super::clients::client_at;
 use super::dialect::SECRETS;
-use super::dto::{secret_view, time_text, SecretBody};
+use super::dto::SecretBody;
+use super::views::{Secret, SecretCreated};
 use super::{authorize, json_object, list_query, list_response, page_of, Access};
 use crate::http_error::ApiError;
 use crate::AppState;
@@ -46,7 +46,7 @@ pub async fn list(
     authorize(&req, &state, at.tenant_id, Access::Read).await?;
     let query = list_query(&req, false)?;
     let secrets = state.registry.clients.list_secrets(at).await?;
-    let page: Vec<Value> = page_of(&secrets, &query).iter().map(secret_view).collect();
+    let page: Vec<Secret> = page_of(&secrets, &query).iter().map(Secret::of).collect();
     Ok(list_response(&page, secrets.len() as u64))
 }
 
@@ -59,7 +59,7 @@ pub async fn create(
     let (tenant, collection, id) = path.into_inner();
     let at = secrets_at(&tenant, &collection, &id)?;
     let mut change = begin(&req, &state, at.tenant_id, AuditAction::SecretCreate, secrets_target(at, None)).await?;
-    let result: Result<Value, ApiError> = async {
+    let result: Result<SecretCreated, ApiError> = async {
         let body: SecretBody = json_object(payload).await?;
         let now = state.now();
         let expiration = expiration_rule(body.expires, body.expiration, now, NAMES)?;
@@ -68,13 +68,7 @@ pub async fn create(
         change.detail(description.clone());
         let (value, record) = NewSecret::generate(description, expiration, now)?;
         let stored = state.registry.clients.add_secret(at, record, change.event()).await?;
-        Ok(json!({
-            "Id": stored.id,
-            "Description": stored.description,
-            "Expiration": stored.expiration.map(time_text),
-            "Expires": stored.expiration.is_some(),
-            "Secret": value.expose(),
-        }))
+        Ok(SecretCreated::new(&stored, value.expose().to_owned()))
     }
     .await;
     Ok(HttpResponse::Created().json(change.finish(result).await?))
@@ -91,7 +85,7 @@ pub async fn get(
     authorize(&req, &state, at.tenant_id, Access::Read).await?;
     let secrets = state.registry.clients.list_secrets(at).await?;
     let secret = secrets.iter().find(|s| s.id == secret_id).ok_or_else(|| ApiError::not_found("secret"))?;
-    Ok(HttpResponse::Ok().json(secret_view(secret)))
+    Ok(HttpResponse::Ok().json(Secret::of(secret)))
 }
 
 /// Changes the description or the expiration; the value never changes (add a new secret).
@@ -123,7 +117,7 @@ pub async fn update(
         Ok(state.registry.clients.update_secret(at, secret_id, changes, change.event()).await?)
     }
     .await;
-    Ok(HttpResponse::Ok().json(secret_view(&change.finish(result).await?)))
+    Ok(HttpResponse::Ok().json(Secret::of(&change.finish(result).await?)))
 }
 
 pub async fn delete(

@@ -5,12 +5,12 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use gatehouse_provider::session::user_target;
 use gatehouse_registry::audit::AuditAction;
 use gatehouse_registry::{SecretValue, User, UserChanges};
-use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::change::{begin, Change};
 use super::dialect::USERS;
-use super::dto::{user_view, PasswordBody, UserBody};
+use super::dto::{PasswordBody, UserBody};
+use super::views::{Tenant, UserView};
 use super::{authorize, item_at, json_object, list_query, list_response, path_id, Access};
 use crate::http_error::ApiError;
 use crate::AppState;
@@ -41,7 +41,7 @@ pub async fn tenant(
     let tenant_id = path_id(&path.into_inner(), "tenant")?;
     authorize(&req, &state, tenant_id, Access::Read).await?;
     let tenant = state.registry.tenants.get_tenant(tenant_id).await?;
-    Ok(HttpResponse::Ok().json(json!({ "Id": tenant.id, "Name": tenant.name })))
+    Ok(HttpResponse::Ok().json(Tenant { id: tenant.id, name: tenant.name }))
 }
 
 pub async fn list(
@@ -52,7 +52,7 @@ pub async fn list(
     let tenant_id = path_id(&path.into_inner(), "tenant")?;
     authorize(&req, &state, tenant_id, Access::Read).await?;
     let page = state.registry.users.list_users(tenant_id, &list_query(&req, true)?).await?;
-    let items: Vec<Value> = page.items.iter().map(user_view).collect();
+    let items: Vec<UserView> = page.items.iter().map(UserView::of).collect();
     Ok(list_response(&items, page.total))
 }
 
@@ -82,7 +82,7 @@ pub async fn create(
         Ok(state.registry.users.create_user(user, change.event()).await?)
     }
     .await;
-    Ok(HttpResponse::Created().json(user_view(&change.finish(result).await?)))
+    Ok(HttpResponse::Created().json(UserView::of(&change.finish(result).await?)))
 }
 
 pub async fn get(
@@ -94,7 +94,7 @@ pub async fn get(
     let (tenant_id, user_id) = item_at(&tenant, &user, "user")?;
     authorize(&req, &state, tenant_id, Access::Read).await?;
     let user = state.registry.users.get_user(tenant_id, user_id).await?;
-    Ok(HttpResponse::Ok().json(user_view(&user)))
+    Ok(HttpResponse::Ok().json(UserView::of(&user)))
 }
 
 pub async fn update(
@@ -124,7 +124,7 @@ pub async fn update(
         Ok(state.registry.users.update_user(tenant_id, user_id, changes, change.event()).await?)
     }
     .await;
-    Ok(HttpResponse::Ok().json(user_view(&change.finish(result).await?)))
+    Ok(HttpResponse::Ok().json(UserView::of(&change.finish(result).await?)))
 }
 
 pub async fn set_password(
