@@ -8,7 +8,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::views::AuditEventView;
-use super::{authorize, list_response, path_id, Access, COUNT_MAX};
+use super::{authorize, list_query, list_response, path_id, Access};
 use crate::http_error::ApiError;
 use crate::AppState;
 
@@ -18,38 +18,33 @@ fn time_filter(name: &str, value: &str) -> Result<OffsetDateTime, ApiError> {
     })
 }
 
-/// The query of a list request.
+/// The query of a list request: the paging every list takes (`list_query`), and the trail's
+/// own filters.
 pub fn audit_query(req: &HttpRequest) -> Result<AuditQuery, ApiError> {
-    let mut q = AuditQuery::default();
+    let page = list_query(req, false)?;
+    let mut q = AuditQuery { skip: page.skip, count: page.count, ..AuditQuery::default() };
     for (key, value) in url::form_urlencoded::parse(req.query_string().as_bytes()) {
-        let number = |name: &str| {
-            value
-                .parse::<u64>()
-                .map_err(|_| ApiError::bad_request(format!("{name} must be a whole number of 0 or more.")))
-        };
+        if value.is_empty() {
+            continue;
+        }
         match key.to_ascii_lowercase().as_str() {
-            "skip" => q.skip = number("skip")?,
-            "count" => q.count = number("count")?,
-            "action" if !value.is_empty() => {
+            "action" => {
                 let names: Vec<&str> = AuditAction::ALL.iter().map(|a| a.as_str()).collect();
                 q.action =
                     Some(AuditAction::parse(&value).ok_or_else(|| {
                         ApiError::bad_request(format!("action must be one of {}.", names.join(", ")))
                     })?);
             }
-            "actor" if !value.is_empty() => {
+            "actor" => {
                 if value.chars().count() > ACTOR_MAX {
                     return Err(ApiError::bad_request(format!("actor must be at most {ACTOR_MAX} characters.")));
                 }
                 q.actor = Some(value.into_owned());
             }
-            "from" if !value.is_empty() => q.from = Some(time_filter("from", &value)?),
-            "to" if !value.is_empty() => q.to = Some(time_filter("to", &value)?),
+            "from" => q.from = Some(time_filter("from", &value)?),
+            "to" => q.to = Some(time_filter("to", &value)?),
             _ => {}
         }
-    }
-    if q.count > COUNT_MAX {
-        return Err(ApiError::bad_request(format!("count must be at most {COUNT_MAX}.")));
     }
     Ok(q)
 }
