@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::support::{TestServer, BOOT_ID, BOOT_SECRET};
+use crate::support::{against, TestServer};
 
 /// The library's version that `.ci/run` pins.
 const LIBRARY: &str = "adh_sample_library_preview==0.10.19rc0";
@@ -24,17 +24,8 @@ async fn the_vendors_python_library_works_unmodified() {
         python.display()
     );
     let server = TestServer::start().await;
-    let run = tokio::process::Command::new(&python)
-        .arg(root().join("tests/python/adh_library.py"))
-        .env("GATEHOUSE_URL", &server.base)
-        .env("GATEHOUSE_TENANT", &server.tenant)
-        .env("GATEHOUSE_CLIENT_ID", BOOT_ID)
-        .env("GATEHOUSE_CLIENT_SECRET", BOOT_SECRET)
-        // Straight to the test server, whatever proxy the environment names.
-        .env("NO_PROXY", "127.0.0.1,localhost")
-        .env("no_proxy", "127.0.0.1,localhost")
-        .kill_on_drop(true)
-        .output();
+    let mut cmd = tokio::process::Command::new(&python);
+    let run = against(cmd.arg(root().join("tests/python/adh_library.py")), &server).output();
     let output = tokio::time::timeout(Duration::from_secs(120), run)
         .await
         .expect("the Python script did not finish within 120 s")

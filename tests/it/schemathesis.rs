@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::openapi::pyenv_tool;
-use crate::support::{TestServer, BOOT_ID, BOOT_SECRET};
+use crate::support::{against, TestServer};
 
 /// The checks that make the run fail (schemathesis's names).
 pub const CHECKS: &str = "not_a_server_error,status_code_conformance,content_type_conformance,\
@@ -21,23 +21,16 @@ async fn schemathesis_finds_no_server_error_and_no_contradiction_of_the_document
     let config = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/schemathesis");
     let server = TestServer::start().await;
     let work = tempfile::tempdir().expect("tempdir");
-    let run = tokio::process::Command::new(schemathesis)
-        .current_dir(work.path())
+    let mut cmd = tokio::process::Command::new(schemathesis);
+    cmd.current_dir(work.path())
         .arg("--config-file")
         .arg(config.join("schemathesis.toml"))
         .args(["run", &server.url("/api/openapi.json"), "--checks", CHECKS])
         .args(["--max-examples", &examples, "--workers", "1", "--seed", "1", "--no-color"])
         .args(["--generation-database", "none", "--request-timeout", "15"])
         .env("SCHEMATHESIS_HOOKS", "hooks")
-        .env("PYTHONPATH", &config)
-        .env("GATEHOUSE_URL", &server.base)
-        .env("GATEHOUSE_TENANT", &server.tenant)
-        .env("GATEHOUSE_CLIENT_ID", BOOT_ID)
-        .env("GATEHOUSE_CLIENT_SECRET", BOOT_SECRET)
-        .env("NO_PROXY", "127.0.0.1,localhost")
-        .env("no_proxy", "127.0.0.1,localhost")
-        .kill_on_drop(true)
-        .output();
+        .env("PYTHONPATH", &config);
+    let run = against(&mut cmd, &server).output();
     let output = tokio::time::timeout(Duration::from_secs(600), run)
         .await
         .expect("schemathesis did not finish within 600 s")

@@ -218,6 +218,19 @@ impl TestServer {
     }
 }
 
+/// `cmd`, a Python program of the vendor's or a tool, pointed at `server` as the bootstrap
+/// client (`GATEHOUSE_URL`, `_TENANT`, `_CLIENT_ID`, `_CLIENT_SECRET`), straight to the test
+/// server whatever proxy the environment names, and killed with its handle.
+pub fn against<'a>(cmd: &'a mut Command, server: &TestServer) -> &'a mut Command {
+    cmd.env("GATEHOUSE_URL", &server.base)
+        .env("GATEHOUSE_TENANT", &server.tenant)
+        .env("GATEHOUSE_CLIENT_ID", BOOT_ID)
+        .env("GATEHOUSE_CLIENT_SECRET", BOOT_SECRET)
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .env("no_proxy", "127.0.0.1,localhost")
+        .kill_on_drop(true)
+}
+
 /// Runs the binary to its end (it must end within 60 s) with only `env` set: the commands
 /// that do not serve (`rotate-keys`, `copy-data`), or a start expected to fail.
 pub async fn run_gatehouse(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
