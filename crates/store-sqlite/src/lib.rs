@@ -1,8 +1,9 @@
 //! The SQLite store, the embedded default. All of Gatehouse's SQL lives in this module.
 //!
-//! WAL mode lets readers run beside the one writer. Every write is a `BEGIN IMMEDIATE`
-//! transaction, so the write lock is taken up front and two writers never deadlock on an
-//! upgrade. All database work runs on tokio's blocking pool, never on the async workers.
+//! WAL mode lets readers run beside the one writer. Every write runs on the store's one
+//! writer thread (`writer.rs`) in a `BEGIN IMMEDIATE` transaction, so the write lock is taken
+//! up front and never waited for by an async worker. A read runs on the caller's thread when
+//! a pooled connection is free, on the blocking pool otherwise (decision 51).
 
 use std::path::Path;
 use std::time::Duration;
@@ -10,7 +11,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use r2d2::{Pool, PooledConnection};
 use r2d2_sqlite::SqliteConnectionManager;
-use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension};
 use rusqlite_migration::{Migrations, M};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -30,6 +31,7 @@ mod snapshot;
 mod sql;
 mod throttle;
 mod users;
+mod writer;
 
 /// Every table that holds data (the migrations' own table aside): an import needs them all
 /// empty.
@@ -78,11 +80,23 @@ fn migrations() -> Migrations<'static> {
 /// A store in one SQLite database file.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
+    /// Connections for reads.
     pool: Pool<SqliteConnectionManager>,
+    /// The one connection that writes.
+    writer: writer::Writer,
 }
 
 pub(crate) fn storage(e: impl std::fmt::Display) -> RegistryError {
     RegistryError::Storage(e.to_string())
+}
+
+/// Every connection's settings: how long to wait for another process's lock, the statement
+/// cache, foreign keys, and commits that do not wait for the disk (WAL with `NORMAL` stays
+/// consistent after a crash; it may lose the last commits to a power cut).
+fn settle(c: &mut Connection) -> rusqlite::Result<()> {
+    c.busy_timeout(Duration::from_secs(10))?;
+    c.set_prepared_statement_cache_capacity(sql::CACHE_CAPACITY);
+    c.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
 }
 
 /// WAL mode, foreign keys, and the schema brought up to date.
@@ -127,11 +141,7 @@ impl SqliteStore {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| storage(format!("cannot create {}: {e}", dir.display())))?;
         }
-        let manager = SqliteConnectionManager::file(path).with_init(|c| {
-            c.busy_timeout(Duration::from_secs(10))?;
-            c.set_prepared_statement_cache_capacity(sql::CACHE_CAPACITY);
-            c.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
-        });
+        let manager = SqliteConnectionManager::file(path).with_init(settle);
         let mut first = Connection::open(path).map_err(storage)?;
         first.busy_timeout(Duration::from_secs(10)).map_err(storage)?;
         // Several processes may open one file at the same moment, or one may start beside
@@ -148,9 +158,12 @@ impl SqliteStore {
             }
             std::thread::sleep(Duration::from_millis(250));
         }
-        drop(first);
+        settle(&mut first).map_err(storage)?;
+        let mut checkpointer = Connection::open(path).map_err(storage)?;
+        settle(&mut checkpointer).map_err(storage)?;
+        let writer = writer::Writer::start(first, checkpointer)?;
         let pool = Pool::builder().max_size(POOL_SIZE).build(manager).map_err(storage)?;
-        Ok(Self { pool })
+        Ok(Self { pool, writer })
     }
 
     fn conn(&self) -> Result<PooledConnection<SqliteConnectionManager>> {
@@ -160,47 +173,46 @@ impl SqliteStore {
         conn
     }
 
-    /// Runs a read on the blocking pool inside one deferred transaction, so that the
-    /// statements of one method see one snapshot. `op` names the store method, for the
-    /// metrics (`metrics.rs`).
+    /// Runs a read inside one deferred transaction, so that the statements of one method see
+    /// one snapshot. `op` names the store method, for the metrics (`metrics.rs`).
+    ///
+    /// In WAL mode a reader never waits for the writer, so a read is a few microseconds of
+    /// work on pages in memory: less than handing it to the blocking pool and back (two
+    /// thread wake-ups). It runs on the caller's thread when a pooled connection is free at
+    /// once, and on the blocking pool otherwise, so that nothing on an async worker waits for
+    /// a connection (decision 51).
     pub(crate) async fn read<T, F>(&self, op: &'static str, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
+        if let Some(mut conn) = self.pool.try_get() {
+            metrics::connection_wait(std::time::Duration::ZERO);
+            return read_on(&mut conn, op, f);
+        }
         let store = self.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = store.conn()?;
-            let _timer = metrics::Transaction::start(op, metrics::Kind::Read);
-            let tx = conn.transaction().map_err(storage)?;
-            let out = f(&tx)?;
-            tx.finish().map_err(storage)?;
-            Ok(out)
-        })
-        .await
-        .map_err(storage)?
+        tokio::task::spawn_blocking(move || read_on(&mut *store.conn()?, op, f)).await.map_err(storage)?
     }
 
-    /// Runs `f` in one immediate transaction on the blocking pool; commits only on `Ok`.
-    /// `op` names the store method, for the metrics.
+    /// Runs `f` as one write on the store's writer (`writer.rs`); answers once it has
+    /// committed, and keeps nothing of it if it fails. `op` names the store method, for the
+    /// metrics.
     pub(crate) async fn write<T, F>(&self, op: &'static str, f: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
-        let store = self.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = store.conn()?;
-            // Waiting for the write lock (BEGIN IMMEDIATE) is part of the write's time.
-            let _timer = metrics::Transaction::start(op, metrics::Kind::Write);
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(storage)?;
-            let out = f(&tx)?;
-            tx.commit().map_err(storage)?;
-            Ok(out)
-        })
-        .await
-        .map_err(storage)?
+        self.writer.write(op, f).await
     }
+}
+
+/// One read transaction on `conn`, timed as `op`.
+fn read_on<T>(conn: &mut Connection, op: &'static str, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    let _timer = metrics::Transaction::start(op, metrics::Kind::Read);
+    let tx = conn.transaction().map_err(storage)?;
+    let out = f(&tx)?;
+    tx.finish().map_err(storage)?;
+    Ok(out)
 }
 
 pub(crate) fn tenant_exists(c: &Connection, id: Uuid) -> Result<()> {
@@ -406,7 +418,7 @@ pub(crate) fn key_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SigningKeyRecor
 }
 
 /// Writes a tenant's seed: the tenant, its built-in roles, its users and clients.
-fn insert_seed(tx: &Transaction<'_>, seed: TenantSeed) -> Result<()> {
+fn insert_seed(tx: &Connection, seed: TenantSeed) -> Result<()> {
     crate::sql::exec(
         tx,
         "INSERT INTO tenants (id, name, created) VALUES (?1, ?2, ?3)",
