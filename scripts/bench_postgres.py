@@ -88,42 +88,58 @@ def main():
     ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument("--scenarios", default=",".join(C.SCENARIOS))
     ap.add_argument("--server", default="postgres://postgres@127.0.0.1:5432")
+    ap.add_argument("--servers", default="gatehouse,peer", help="which of the two to run (an A/B of two builds: gatehouse)")
     a = ap.parse_args()
+    servers = a.servers.split(",")
     C.prepare()
     rows = []
     for scen in a.scenarios.split(","):
-        db = "bench_" + uuid.uuid4().hex[:12]
-        psql(a.server, f"CREATE DATABASE {db}")
-        proc, issuer, args, tmp = C.start_gatehouse(f"{a.server}/{db}")
-        try:
-            c0, p0, x0 = C.cpu_s(proc.pid), postgres_cpu_s(), transactions(a.server, db)
-            out = run(args, issuer, scen, a)
-            c1, p1, x1 = C.cpu_s(proc.pid), postgres_cpu_s(), transactions(a.server, db)
-            r = result(out)
-            ops = r.get("ops", 0) or 0
-            per = (lambda s: round(s * 1e6 / ops, 1)) if ops else (lambda s: None)
-            r.update(server="gatehouse-postgres", scenario=scen, server_cpu_us_per_op=per(c1 - c0),
-                     database_cpu_us_per_op=per(p1 - p0), total_cpu_us_per_op=per(c1 - c0 + p1 - p0),
-                     transactions_per_op=round((x1 - x0) / ops, 2) if ops else None,
-                     server_rss_mb=round(C.rss_mb(proc.pid), 1))
-        finally:
-            stop(proc)
-            psql(a.server, f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
-        print(json.dumps(r), flush=True)
-        rows.append(r)
-        proc, issuer, args, _ = C.start_peer()
-        try:
-            c0 = C.cpu_s(proc.pid)
-            out = run(args, issuer, scen, a)
-            c1 = C.cpu_s(proc.pid)
-            r = result(out)
-            ops = r.get("ops", 0) or 0
-            r.update(server="peer", scenario=scen, server_cpu_us_per_op=round((c1 - c0) * 1e6 / ops, 1) if ops else None,
-                     server_rss_mb=round(C.rss_mb(proc.pid), 1))
-        finally:
-            stop(proc)
-        print(json.dumps(r), flush=True)
-        rows.append(r)
+        if "gatehouse" in servers:
+            rows.append(run_gatehouse(scen, a))
+        if "peer" in servers:
+            rows.append(run_peer(scen, a))
+    print_table(rows, a)
+
+
+def run_gatehouse(scen, a):
+    db = "bench_" + uuid.uuid4().hex[:12]
+    psql(a.server, f"CREATE DATABASE {db}")
+    proc, issuer, args, tmp = C.start_gatehouse(f"{a.server}/{db}")
+    try:
+        c0, p0, x0 = C.cpu_s(proc.pid), postgres_cpu_s(), transactions(a.server, db)
+        out = run(args, issuer, scen, a)
+        c1, p1, x1 = C.cpu_s(proc.pid), postgres_cpu_s(), transactions(a.server, db)
+        r = result(out)
+        ops = r.get("ops", 0) or 0
+        per = (lambda s: round(s * 1e6 / ops, 1)) if ops else (lambda s: None)
+        r.update(server="gatehouse-postgres", scenario=scen, server_cpu_us_per_op=per(c1 - c0),
+                 database_cpu_us_per_op=per(p1 - p0), total_cpu_us_per_op=per(c1 - c0 + p1 - p0),
+                 transactions_per_op=round((x1 - x0) / ops, 2) if ops else None,
+                 server_rss_mb=round(C.rss_mb(proc.pid), 1))
+    finally:
+        stop(proc)
+        psql(a.server, f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
+    print(json.dumps(r), flush=True)
+    return r
+
+
+def run_peer(scen, a):
+    proc, issuer, args, _ = C.start_peer()
+    try:
+        c0 = C.cpu_s(proc.pid)
+        out = run(args, issuer, scen, a)
+        c1 = C.cpu_s(proc.pid)
+        r = result(out)
+        ops = r.get("ops", 0) or 0
+        r.update(server="peer", scenario=scen, server_cpu_us_per_op=round((c1 - c0) * 1e6 / ops, 1) if ops else None,
+                 server_rss_mb=round(C.rss_mb(proc.pid), 1))
+    finally:
+        stop(proc)
+    print(json.dumps(r), flush=True)
+    return r
+
+
+def print_table(rows, a):
     print("\n| scenario | server | ops/s | p50 ms | p99 ms | errors | server CPU µs/op | database CPU µs/op "
           "| together µs/op | transactions/op | RSS MB |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")

@@ -104,6 +104,47 @@ async fn rotate(
     Ok(stored == 1)
 }
 
+/// [`refresh_step`]'s `Rotate` in one statement: consumes `handle` at `now` if it is
+/// `client_id`'s, unconsumed, live at `now`, and its family is not revoked, and stores its
+/// successor ([`RefreshToken::successor`]: `created` now, `expires` the sooner of
+/// `now + sliding` and the family's end). `None` when the token is not in that state: the
+/// caller then reads it and decides. Of two at once, the second waits for the first's
+/// commit, finds the token consumed, and rotates nothing.
+async fn rotate_at_once(
+    c: &impl GenericClient,
+    client_id: Uuid,
+    handle: &SecretHashKey,
+    successor: &SecretHashKey,
+    now: OffsetDateTime,
+    sliding: time::Duration,
+) -> Result<Option<WithUser<RefreshToken>>> {
+    let row = query_opt(
+        c,
+        &format!(
+            "WITH consumed AS (
+                UPDATE refresh_tokens r SET consumed = $3, successor = $2
+                WHERE r.handle = $1 AND r.client_id = $4 AND r.consumed IS NULL
+                    AND $3 < r.expires AND $3 < r.absolute_expiry
+                    AND NOT EXISTS (SELECT 1 FROM revoked_families f WHERE f.family = r.family)
+                RETURNING r.handle, r.family, r.client_id, r.tenant_id, r.user_id, r.scope, r.sid, r.auth_time,
+                    r.created, r.absolute_expiry, r.expires, r.consumed
+             ), stored AS (
+                INSERT INTO refresh_tokens (handle, family, client_id, tenant_id, user_id, scope, sid, auth_time,
+                    created, absolute_expiry, expires, consumed)
+                SELECT $2, family, client_id, tenant_id, user_id, scope, sid, auth_time, $3, absolute_expiry,
+                    LEAST($5::timestamptz, absolute_expiry), NULL FROM consumed
+             )
+             SELECT r.handle, r.family, r.client_id, r.tenant_id, r.user_id, r.scope, r.sid, r.auth_time,
+                r.created, r.absolute_expiry, r.expires, r.consumed, {}
+             FROM consumed r LEFT JOIN users u ON u.tenant_id = r.tenant_id AND u.id = r.user_id",
+            crate::users::COLUMNS
+        ),
+        &[&handle.0, &successor.0, &now, &client_id, &(now + sliding)],
+    )
+    .await?;
+    row.map(|r| Ok(WithUser { record: refresh_at(&r, 0)?, user: user_from(&r, 12)? })).transpose()
+}
+
 /// A code's columns, in [`code_row`]'s order.
 pub(crate) const CODE_COLUMNS: &str = "SELECT handle, client_id, tenant_id, user_id, redirect_uri, scope, nonce,
     code_challenge, sid, auth_time, expires, family";
@@ -307,11 +348,17 @@ impl GrantStore for PgStore {
         reuse: Option<&AuditEvent>,
     ) -> Result<RefreshUse> {
         let conn = self.conn().await?;
-        // Two statements, no transaction around them (issue 10): a read of the token, its
-        // successor, its family's revocation and its user; then, to rotate, one statement
-        // that consumes the token only if it is still unconsumed and stores the successor
-        // only if it did (compare and set). A rotation that loses the race to a concurrent
-        // one reads again and becomes a retry or a reuse, as if it had come second.
+        // The usual case first, in one statement (issue 10): a live, unconsumed token of this
+        // client whose family stands is consumed and its successor stored, with its user.
+        if let Some(rotated) = rotate_at_once(&conn, client_id, handle, &successor, now, sliding).await? {
+            return Ok(RefreshUse::Rotated(rotated.into()));
+        }
+        // Anything else (a retry, a reuse, an unknown, expired or revoked token, or a rotation
+        // that lost a race) in two statements, no transaction around them: a read of the
+        // token, its successor, its family's revocation and its user; then, to rotate, one
+        // statement that consumes the token only if it is still unconsumed and stores the
+        // successor only if it did (compare and set). A rotation that loses the race to a
+        // concurrent one reads again and becomes a retry or a reuse, as if it had come second.
         loop {
             let row = query_opt(
                 &conn,
