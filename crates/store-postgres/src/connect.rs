@@ -140,7 +140,7 @@ async fn connect(target: Target) -> Result<Connected> {
 }
 
 /// Opens the database: migrates it, then answers the pool and the target's description.
-pub(crate) async fn open(url: &str, pool_size: usize) -> Result<(Pool, String)> {
+pub(crate) async fn open(url: &str, pool_size: usize) -> Result<(Vec<Pool>, String)> {
     let (mut client, driver, tls, target) = connect(parse(url)?).await?;
     let described = describe(&target.config);
     let migrated = migrate(&mut client).await;
@@ -149,15 +149,34 @@ pub(crate) async fn open(url: &str, pool_size: usize) -> Result<(Pool, String)> 
     let _ = driver.await;
     migrated.map_err(|e| storage(format!("cannot migrate the PostgreSQL database at {described}: {e}")))?;
 
-    let manager = Manager::from_config(target.config, tls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
-    let pool = Pool::builder(manager)
-        .max_size(pool_size.max(1))
-        .wait_timeout(Some(POOL_WAIT))
-        .create_timeout(Some(POOL_WAIT))
-        .runtime(Runtime::Tokio1)
-        .build()
-        .map_err(|e| storage(format!("cannot open a pool for PostgreSQL at {described}: {e}")))?;
-    Ok((pool, described))
+    // One pool per lane (decision 52): at most `pool_size` connections in all.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let pools = lane_sizes(pool_size, cores)
+        .into_iter()
+        .map(|size| {
+            let manager = Manager::from_config(
+                target.config.clone(),
+                tls.clone(),
+                ManagerConfig { recycling_method: RecyclingMethod::Fast },
+            );
+            Pool::builder(manager)
+                .max_size(size)
+                .wait_timeout(Some(POOL_WAIT))
+                .create_timeout(Some(POOL_WAIT))
+                .runtime(Runtime::Tokio1)
+                .build()
+                .map_err(|e| storage(format!("cannot open a pool for PostgreSQL at {described}: {e}")))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok((pools, described))
+}
+
+/// The sizes of the lanes' pools: one lane per core, at most one per connection, the total
+/// `pool_size` (at least 1).
+fn lane_sizes(pool_size: usize, cores: usize) -> Vec<usize> {
+    let total = pool_size.max(1);
+    let lanes = cores.clamp(1, total);
+    (0..lanes).map(|lane| total / lanes + usize::from(lane < total % lanes)).collect()
 }
 
 /// Applies the migrations not yet applied, each in its own transaction with its version
@@ -270,6 +289,19 @@ impl ServerCertVerifier for EncryptOnly {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_lanes_share_out_the_pool_size_exactly() {
+        assert_eq!(lane_sizes(16, 2), [8, 8]);
+        assert_eq!(lane_sizes(17, 4), [5, 4, 4, 4]);
+        assert_eq!(lane_sizes(3, 8), [1, 1, 1]);
+        assert_eq!(lane_sizes(0, 2), [1]);
+        for (size, cores) in [(1, 1), (1000, 64), (7, 3), (100, 7)] {
+            let lanes = lane_sizes(size, cores);
+            assert_eq!(lanes.iter().sum::<usize>(), size);
+            assert!(lanes.len() <= cores && lanes.iter().all(|&n| n >= 1));
+        }
+    }
 
     #[test]
     fn urls_are_read_as_libpq_spells_them() {

@@ -85,7 +85,8 @@ mod users;
 /// A store in one PostgreSQL database, shared by every instance that connects to it.
 #[derive(Clone)]
 pub struct PgStore {
-    pool: Pool,
+    /// One pool per lane; a thread takes its lane's ([`lane`]).
+    pools: Arc<[Pool]>,
     target: Arc<str>,
 }
 
@@ -190,8 +191,8 @@ impl PgStore {
     /// opens a pool of at most `pool_size` connections. A wrong URL or an unreachable server
     /// is one line naming host, port, database and user, never the password.
     pub async fn connect(url: &str, pool_size: usize) -> Result<Self> {
-        let (pool, target) = connect::open(url, pool_size).await?;
-        Ok(Self { pool, target: target.into() })
+        let (pools, target) = connect::open(url, pool_size).await?;
+        Ok(Self { pools: pools.into(), target: target.into() })
     }
 
     /// Host, port, database and user, for messages (no password).
@@ -201,10 +202,24 @@ impl PgStore {
 
     pub(crate) async fn conn(&self) -> Result<Object> {
         let started = std::time::Instant::now();
-        let conn = self.pool.get().await.map_err(|e| storage(format!("PostgreSQL at {}: {e}", self.target)));
+        let pool = &self.pools[lane() % self.pools.len()];
+        let conn = pool.get().await.map_err(|e| storage(format!("PostgreSQL at {}: {e}", self.target)));
         metrics::connection_wait(started.elapsed());
         conn
     }
+}
+
+static NEXT_LANE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+thread_local! {
+    static LANE: usize = NEXT_LANE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// This thread's lane (decision 52). A connection's driver runs on the runtime of the thread
+/// that opened it; with one pool per lane, an async worker mostly gets connections that its
+/// own runtime drives, so a statement wakes no other thread.
+fn lane() -> usize {
+    LANE.with(|l| *l)
 }
 
 /// Starts a read-write transaction (READ COMMITTED) on `conn`.

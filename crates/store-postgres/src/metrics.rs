@@ -47,11 +47,18 @@ impl Drop for Statement {
 
 impl StoreMetrics for PgStore {
     fn record_pool(&self) {
-        let status = self.pool.status();
-        metrics::gauge!("gatehouse_store_pool_connections", "backend" => BACKEND).set(status.size as f64);
-        metrics::gauge!("gatehouse_store_pool_idle_connections", "backend" => BACKEND).set(status.available as f64);
-        metrics::gauge!("gatehouse_store_pool_max_connections", "backend" => BACKEND).set(status.max_size as f64);
-        metrics::gauge!("gatehouse_store_pool_waiting", "backend" => BACKEND).set(status.waiting as f64);
+        // The lanes' pools, summed: one pool to whoever reads the figures.
+        let (mut size, mut available, mut max_size, mut waiting) = (0, 0, 0, 0);
+        for status in self.pools.iter().map(deadpool_postgres::Pool::status) {
+            size += status.size;
+            available += status.available;
+            max_size += status.max_size;
+            waiting += status.waiting;
+        }
+        metrics::gauge!("gatehouse_store_pool_connections", "backend" => BACKEND).set(size as f64);
+        metrics::gauge!("gatehouse_store_pool_idle_connections", "backend" => BACKEND).set(available as f64);
+        metrics::gauge!("gatehouse_store_pool_max_connections", "backend" => BACKEND).set(max_size as f64);
+        metrics::gauge!("gatehouse_store_pool_waiting", "backend" => BACKEND).set(waiting as f64);
     }
 }
 
