@@ -200,8 +200,7 @@ pub async fn scripted_session(server: &TestServer) {
     }
 
     // A Tenant Member may read clients but not the trail; HEAD answers the same headers.
-    let (member, member_secret) = server.new_machine_client(json!({ "RoleIds": [TENANT_MEMBER] })).await;
-    let member_token = server.token_for(&member, &member_secret).await;
+    let member_token = server.machine_token(json!({ "RoleIds": [TENANT_MEMBER] })).await;
     let (status, _, _, text) = events(server, &member_token, "").await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{text}");
     let head = server.http.head(server.api("/auditevents")).bearer_auth(&admin).send().await.expect("head");

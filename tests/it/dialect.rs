@@ -167,8 +167,7 @@ async fn every_admin_answer_names_its_operation_and_errors_name_the_same() {
     assert!(assert_named_error(bad, StatusCode::BAD_REQUEST).await.starts_with("Name"));
     let anonymous = server.http.get(server.api("/Users")).send().await.expect("get");
     assert_named_error(anonymous, StatusCode::UNAUTHORIZED).await;
-    let (id, secret) = server.new_machine_client(json!({})).await;
-    let reader = server.token_for(&id, &secret).await;
+    let reader = server.machine_token(json!({})).await;
     let refused = server
         .http
         .post(server.api("/Roles"))

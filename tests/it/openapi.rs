@@ -339,8 +339,7 @@ async fn live_answers_match_the_documents_schemas_headers_and_statuses() {
     assert_eq!(check.check("GET", &users, anonymous).await.0, StatusCode::UNAUTHORIZED);
     let forged = server.http.head(server.api("/Users")).bearer_auth("not-a-token").send().await.expect("send");
     assert_eq!(check.check("HEAD", &users, forged).await.0, StatusCode::UNAUTHORIZED);
-    let (reader, secret) = server.new_machine_client(json!({ "RoleIds": [] })).await;
-    let reader = server.token_for(&reader, &secret).await;
+    let reader = server.machine_token(json!({ "RoleIds": [] })).await;
     let refused = server
         .http
         .post(server.api("/Roles"))

@@ -206,6 +206,12 @@ impl TestServer {
     }
 
     /// Creates a client-credentials client and answers (id, secret).
+    /// An access token of a new ClientCredential client made with `extra`.
+    pub async fn machine_token(&self, extra: Value) -> String {
+        let (id, secret) = self.new_machine_client(extra).await;
+        self.token_for(&id, &secret).await
+    }
+
     pub async fn new_machine_client(&self, extra: Value) -> (String, String) {
         let mut body = json!({ "Name": "machine" });
         merge(&mut body, extra);

@@ -206,8 +206,7 @@ async fn two_authorization_headers_are_refused_not_chosen_from() {
 #[tokio::test]
 async fn an_expired_access_token_is_401_at_the_admin_api_and_userinfo() {
     let server = TestServer::start().await;
-    let (id, secret) = server.new_machine_client(json!({ "AccessTokenLifetime": 60 })).await;
-    let machine = server.token_for(&id, &secret).await;
+    let machine = server.machine_token(json!({ "AccessTokenLifetime": 60 })).await;
     let (app, _) =
         crate::flows::register(&server, "AuthorizationCodeClients", json!({ "AccessTokenLifetime": 60 })).await;
     let browser = crate::browser::Browser::new(&server);

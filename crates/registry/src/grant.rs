@@ -137,6 +137,10 @@ pub enum RefreshStep {
 
 /// Decides [`RefreshStep`] for `client_id` presenting the token, from the token, its successor (if it was rotated) and whether
 /// its family is revoked.
+///
+/// The PostgreSQL store also writes the `Rotate` case as the condition of one statement
+/// (`rotate_at_once` in `crates/store-postgres/src/grants.rs`): a change here is a change there,
+/// and the store suite (`refresh_tokens_rotate_retry_and_detect_reuse`) runs on both.
 pub fn refresh_step(
     client_id: Uuid,
     token: Option<&RefreshToken>,

@@ -179,7 +179,7 @@ fn run_batch(conn: &mut Connection, batch: Vec<Job>) {
 }
 
 fn statement(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
-    conn.prepare_cached(sql)?.execute([]).map(|_| ())
+    crate::sql::exec(conn, sql, []).map(|_| ())
 }
 
 #[cfg(test)]

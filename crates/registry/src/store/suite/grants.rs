@@ -128,6 +128,15 @@ pub async fn refresh_tokens_rotate_retry_and_detect_reuse<S: Store>(store: &S) {
         .expect("use");
     assert_eq!(dead, RefreshUse::Invalid);
 
+    // Far from the family's end, the successor gets the whole sliding lifetime.
+    let long = refresh_token("s1", Duration::days(90), sliding);
+    store.save_refresh(long.clone()).await.expect("save");
+    let rotated =
+        store.use_refresh(long.client_id, &key("s1"), key("s2"), t1, sliding, grace, None).await.expect("use");
+    assert!(matches!(rotated, RefreshUse::Rotated(_)), "{rotated:?}");
+    let slid = store.find_refresh(&key("s2")).await.expect("find").expect("successor stored");
+    assert_eq!((slid.created, slid.expires, slid.family), (t1, t1 + sliding, long.family));
+
     // Another client's attempt is refused and spends nothing.
     let mine = RefreshToken { handle: key("m1"), family: Uuid::new_v4(), ..first.clone() };
     store.save_refresh(mine.clone()).await.expect("save");
